@@ -1,0 +1,1 @@
+"""inbox: the service behind a hospital website's Leave Message form."""

@@ -1,0 +1,150 @@
+"""Settings: every knob of the service, read from INBOX_* environment variables and `.env`.
+
+Built once in `create_app(settings)` or by the CLI and passed down; never at import time.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
+_PERIOD_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(value: str) -> tuple[int, int]:
+    """'5/minute' -> (5, 60); '0' -> (0, 0), meaning no limit."""
+    if str(value).strip() == "0":
+        return (0, 0)
+    found = _RATE.match(str(value))
+    if not found:
+        raise ValueError(f"rate {value!r} is not of the form N/second|minute|hour|day or 0")
+    return int(found.group(1)), _PERIOD_SECONDS[found.group(2)]
+
+
+def parse_duration(value: str) -> timedelta:
+    """'7d' -> 7 days; '90m', '36h', '30s' likewise."""
+    found = _DURATION.match(str(value))
+    if not found:
+        raise ValueError(f"duration {value!r} is not of the form N[s|m|h|d]")
+    return timedelta(seconds=float(found.group(1)) * _DURATION_SECONDS[found.group(2)])
+
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INBOX_", env_file=".env", extra="ignore")
+
+    # --- serving and storage
+    database_url: str = "sqlite:///var/inbox.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str = "change-me-in-production"
+    migrate_on_start: bool = True
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+
+    # --- intake
+    allowed_origins: Annotated[list[str], NoDecode] = ["http://127.0.0.1:8000"]
+    max_name_length: int = 100
+    max_subject_length: int = 200
+    max_message_length: int = 5000
+    max_body_bytes: int = 65536
+    check_email_deliverability: bool = False
+    min_fill_seconds: float = 3.0
+    rate_limit_ip: str = "5/minute"
+    rate_limit_address: str = "10/hour"
+    duplicate_window_minutes: int = 10
+    store_client_ip: str = "hash"  # "hash" (keyed HMAC) or "plain"
+
+    # --- knowledge and drafting
+    site_base_url: str = "https://www.kidney-hospital.example"
+    articles_dir: Path | None = None
+    email_templates_dir: Path | None = None
+    hospital_name: str = "Kidney Disease Hospital"
+    hospital_contact: str = "patient-service@kidney-hospital.example"
+    signature: str = "The Patient Service Team"
+
+    # --- delivery
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout: float = 30.0
+    mail_from: str = "Kidney Disease Hospital <patient-service@kidney-hospital.example>"
+    mail_reply_to: str = ""
+    mail_domain: str = "kidney-hospital.example"
+    run_worker: bool = True
+    mail_catcher: bool = True
+    mail_catcher_port: int = 0  # 0: a free port
+    worker_concurrency: int = 4
+    worker_batch_size: int = 50
+    worker_poll_seconds: float = 1.0
+    worker_lease_seconds: int = 120
+    mails_per_connection: int = 100
+    retry_budget: str = "24h"
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+
+    # --- follow-ups, acknowledgements, alerts
+    acknowledge: bool = True
+    followup_delays: Annotated[list[str], NoDecode] = ["7d"]
+    quiet_hours: str = "21-08"
+    timezone: str = "Europe/London"
+    staff_alert_to: str = ""
+    digest_after_hours: int = 24
+
+    # --- retention
+    spam_retention_days: int = 30
+    closed_retention_days: int = 365
+    sent_body_retention_days: int = 365
+
+    # --- staff sessions
+    session_idle_minutes: int = 60
+    login_attempts_per_15min: int = 5
+    demo_seed: bool = False
+
+    @field_validator("allowed_origins", "followup_delays", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("rate_limit_ip", "rate_limit_address")
+    @classmethod
+    def _rates(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @field_validator("followup_delays")
+    @classmethod
+    def _delays(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_duration(item)
+        return value
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    def templates_dir(self) -> Path:
+        return self.email_templates_dir or REPO_DIR / "email_templates"
+
+    def knowledge_dir(self) -> Path:
+        return self.articles_dir or PACKAGE_DIR / "knowledge" / "articles"
