@@ -1,0 +1,42 @@
+# The targets README.md talks about. `make run` and `make test` work from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export INBOX_DATABASE_URL ?= sqlite:///var/inbox.db
+
+.PHONY: install run test test-sqlite test-postgres bench lint eval worker clean browser
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the project with test and bench tools
+
+run: install  ## migrate and serve on SQLite with the worker and the mail catcher in-process
+	mkdir -p var
+	INBOX_DEMO_SEED=$${INBOX_DEMO_SEED:-true} $(BIN)/inbox serve
+
+worker: install  ## a separate delivery worker (for PostgreSQL deployments)
+	$(BIN)/inbox worker
+
+browser:  ## Debian's Chromium and axe-core for the browser tests (no browser download)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@test -f node_modules/axe-core/axe.min.js || npm install --silent --no-audit --no-fund axe-core@4 >/dev/null
+
+test: install browser  ## the whole suite (INBOX_TEST_DATABASE_URL selects PostgreSQL)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: install  ## every benchmark in bench/, each ending with a JSON line of its figures
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+eval: install  ## the matcher on the labelled dev set
+	$(BIN)/inbox eval ../shared/eval/messages-dev.jsonl
+
+lint: install
+	$(BIN)/ruff check inbox tests bench
+
+clean:
+	rm -rf $(VENV) var node_modules

@@ -1,0 +1,65 @@
+"""The `inbox` command: serve, worker, database, staff, mail, evaluation and privacy tasks."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from inbox.config import Settings
+from inbox.db import upgrade
+from inbox.knowledge import cli as knowledge_cli
+from inbox.outbox import cli as outbox_cli
+from inbox.staff import cli as staff_cli
+
+app = typer.Typer(help="inbox: the service behind the hospital's Leave Message form.", no_args_is_help=True)
+db_app = typer.Typer(help="Database tasks.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply database migrations (safe to run repeatedly)."""
+    settings = Settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Interface to listen on (INBOX_HOST)."),
+    port: int = typer.Option(None, help="Port to listen on (INBOX_PORT)."),
+    migrate: bool = typer.Option(True, help="Apply migrations before starting."),
+    workers: int = typer.Option(1, help="Web processes (use with PostgreSQL)."),
+) -> None:
+    """Run the web service (and, unless INBOX_RUN_WORKER=false, the delivery worker in-process)."""
+    import uvicorn
+
+    settings = Settings()
+    configure_logging(settings)
+    host = host or settings.host
+    port = port or settings.port
+    if migrate and settings.migrate_on_start:
+        upgrade(settings.database_url)
+    typer.echo(f"inbox is listening on http://{host}:{port}  (staff inbox: http://{host}:{port}/inbox)")
+    if workers > 1:
+        os.environ.setdefault("INBOX_RUN_WORKER", str(settings.run_worker).lower())
+        uvicorn.run("inbox.main:create_app", factory=True, host=host, port=port, workers=workers,
+                    proxy_headers=True, access_log=False)
+        return
+    from inbox.main import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, access_log=False)
+
+
+knowledge_cli.register(app)
+outbox_cli.register(app)
+staff_cli.register(app)

@@ -1,0 +1,102 @@
+"""The JSON API for the site's own JavaScript: POST /api/v1/messages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from inbox.deps import RuntimeDep
+from inbox.errors import InboxError, InvalidInput
+from inbox.intake.flow import submit
+from inbox.intake.spam import issue_form_token
+from inbox.intake.validation import Limits, parse_submission
+
+router = APIRouter(prefix="/api/v1", tags=["messages"])
+
+
+class MessageIn(BaseModel):
+    """A Leave Message submission."""
+
+    name: str = Field(max_length=100, examples=["Karim Haddad"])
+    email: str = Field(max_length=320, examples=["karim@example.com"])
+    subject: str = Field(max_length=200, examples=["Cramps at the end of dialysis"])
+    message: str = Field(max_length=5000)
+    page: str | None = Field(default=None, description="URL of the article the form sits under")
+    form_token: str | None = Field(default=None, description="From GET /api/v1/form-token (optional)")
+    website: str | None = Field(default=None, description="Honeypot: leave empty")
+
+
+class MessageOut(BaseModel):
+    id: int = Field(description="The stored message's id")
+    status: str = Field(description="accepted, duplicate (folded into an earlier identical one)")
+    urgent: bool = Field(description="True when the message may describe an emergency")
+
+
+class ValidationProblem(BaseModel):
+    detail: str
+    errors: dict[str, str] = Field(description="A message per wrong field")
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class FormToken(BaseModel):
+    form_token: str
+
+
+@router.post(
+    "/messages",
+    status_code=201,
+    response_model=MessageOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageIn"}}},
+        }
+    },
+    responses={
+        413: {"model": Problem, "description": "Body too large"},
+        415: {"model": Problem, "description": "Not JSON"},
+        422: {"model": ValidationProblem, "description": "Per-field errors"},
+        429: {"model": Problem, "description": "Too many messages; see Retry-After"},
+    },
+)
+async def create_message(request: Request, runtime: RuntimeDep) -> JSONResponse:
+    """Store a message left on the website; 201 with its id, or 422 with per-field errors."""
+    if "json" not in request.headers.get("content-type", ""):
+        raise InboxError("Send the message as JSON (Content-Type: application/json).", status=415)
+    try:
+        payload: Any = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput({"body": "The body is not valid JSON."}) from exc
+    if not isinstance(payload, dict):
+        raise InvalidInput({"body": "Send one JSON object with name, email, subject and message."})
+    raw = {
+        key: [value] for key, value in payload.items() if isinstance(value, str)
+    }
+    wrong_type = {
+        key: "Must be text." for key, value in payload.items()
+        if key in MessageIn.model_fields and value is not None and not isinstance(value, str)
+    }
+    submission, errors = parse_submission(raw, Limits.from_settings(runtime.settings))
+    errors = {**errors, **wrong_type}
+    if submission is None or errors:
+        raise InvalidInput(errors)
+    receipt = await submit(runtime, submission, request=request, channel="api")
+    body = MessageOut(
+        id=receipt.duplicate_of or receipt.message_id,
+        status="accepted" if receipt.status == "spam" else receipt.status,
+        urgent=receipt.urgent,
+    )
+    return JSONResponse(body.model_dump(), status_code=201)
+
+
+@router.get("/form-token", response_model=FormToken)
+async def form_token(runtime: RuntimeDep) -> FormToken:
+    """A signed time-trap token to send back with the message."""
+    return FormToken(form_token=issue_form_token(runtime.settings.secret_key, now=runtime.clock.now()))

@@ -1,0 +1,84 @@
+"""Tables of intake: who wrote (contact), the thread (conversation), each submission (message)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from inbox.db import UTCDateTime, utcnow
+
+
+class ConversationState:
+    REVIEW = "review"  # needs a reply drafted/approved by staff
+    QUEUED = "queued"  # reply approved, in the outbox
+    SENT = "sent"  # reply accepted by the SMTP relay
+    FAILED = "failed"  # reply failed permanently; staff may re-queue
+    CLOSED = "closed"
+    SPAM = "spam"
+    ALL = (REVIEW, QUEUED, SENT, FAILED, CLOSED, SPAM)
+
+
+class MessageStatus:
+    ACCEPTED = "accepted"
+    SPAM = "spam"
+    DUPLICATE = "duplicate"  # folded into an identical earlier submission
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)  # normalised
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (
+        sa.Index("ix_conversation_queue", "state", "urgent", "last_message_at", "id"),
+        sa.Index("ix_conversation_recent", "last_message_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    subject: str = Field(max_length=300)
+    state: str = Field(default=ConversationState.REVIEW, max_length=16)
+    urgent: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_message_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    first_reply_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_message_fingerprint", "fingerprint", "received_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_type=sa.Text)
+    source_page: str | None = Field(default=None, max_length=2000)
+    channel: str = Field(default="form", max_length=8)  # form | api | demo
+    client_ip: str | None = Field(default=None, max_length=128)  # keyed hash by default
+    user_agent: str | None = Field(default=None, max_length=500)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    status: str = Field(default=MessageStatus.ACCEPTED, max_length=16, index=True)
+    spam_reason: str | None = Field(default=None, max_length=100)
+    duplicate_of_id: int | None = Field(default=None, foreign_key="message.id")
+    duplicate_count: int = 0
+    fingerprint: str = Field(max_length=64)
+    urgent: bool = False  # first look at intake; the drafting triage has the final word
+    drafted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # None: draft pending
+
+
+class RateBucket(SQLModel, table=True):
+    """A fixed-window counter for one rate-limit key, shared by every process."""
+
+    __tablename__ = "rate_bucket"
+    key: str = Field(primary_key=True, max_length=200)
+    window_start: int = Field(primary_key=True)  # epoch seconds
+    count: int = 0

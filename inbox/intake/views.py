@@ -1,0 +1,123 @@
+"""The public Leave Message form: GET shows it, POST stores the message and redirects (303)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from inbox.deps import RuntimeDep
+from inbox.errors import RateLimited
+from inbox.intake.flow import submit
+from inbox.intake.spam import issue_form_token
+from inbox.intake.validation import FIELDS, Limits, parse_submission
+from inbox.runtime import Runtime
+
+router = APIRouter(tags=["public form"], include_in_schema=False)
+
+LABELS = {"name": "Name", "email": "E-mail", "subject": "Subject", "message": "Your message"}
+_THANKS_SALT = "inbox.thanks"
+
+
+def allowed_redirect(url: str | None, allowed_origins: list[str]) -> str | None:
+    """`url` when its origin is one of ours, else None (no open redirect)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    return url if origin in {item.rstrip("/").lower() for item in allowed_origins} else None
+
+
+def _render_form(
+    request: Request, runtime: Runtime, *, values: dict[str, str], errors: dict[str, str], status: int
+) -> HTMLResponse:
+    settings = runtime.settings
+    limits = {"name": settings.max_name_length, "email": 320,
+              "subject": settings.max_subject_length, "message": settings.max_message_length}
+    context: dict[str, Any] = {
+        "hospital_name": settings.hospital_name,
+        "action": request.url_for("contact_submit").path,
+        "form_token": issue_form_token(settings.secret_key, now=runtime.clock.now()),
+        "values": {key: values.get(key, "") for key in (*FIELDS, "page", "next")},
+        "errors": errors,
+        "labels": LABELS,
+        "limits": limits,
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, "intake/form.html", context, status_code=status
+    )
+
+
+@router.get("/contact", response_class=HTMLResponse)
+async def contact_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """The Leave Message form, embeddable under any article."""
+    values = {"page": request.query_params.get("page", ""), "next": request.query_params.get("next", "")}
+    return _render_form(request, runtime, values=values, errors={}, status=200)
+
+
+@router.post("/contact", name="contact_submit")
+async def contact_submit(request: Request, runtime: RuntimeDep) -> Response:
+    """Store the message; 303 to the thank-you page, or the form again with field errors (422)."""
+    settings = runtime.settings
+    try:
+        form = await request.form(max_files=0, max_fields=50)
+        raw = {key: form.getlist(key) for key in form}
+    except Exception:  # noqa: BLE001 - a malformed body is the client's problem, not a 500
+        raw = {}
+        return _render_form(
+            request, runtime, values={}, status=400,
+            errors={"message": "We could not read what your browser sent. Please try again."},
+        )
+    values = {key: str(raw[key][0]) for key in raw if raw[key] and isinstance(raw[key][0], str)}
+    submission, errors = parse_submission(raw, Limits.from_settings(settings))
+    if submission is None:
+        return _render_form(request, runtime, values=values, errors=errors, status=422)
+    try:
+        receipt = await submit(runtime, submission, request=request, channel="form")
+    except RateLimited as exc:
+        response = _render_form(
+            request, runtime, values=values, errors={"message": exc.message}, status=429
+        )
+        response.headers.update(exc.headers)
+        return response
+    target = allowed_redirect(submission.next_url, settings.allowed_origins)
+    if target and not receipt.urgent:
+        return RedirectResponse(target, status_code=303)
+    ticket = URLSafeSerializer(settings.secret_key, salt=_THANKS_SALT).dumps(
+        {"u": receipt.urgent, "n": target}
+    )
+    return RedirectResponse(f"{request.url_for('contact_thanks').path}?t={ticket}", status_code=303)
+
+
+@router.get("/contact/thanks", name="contact_thanks", response_class=HTMLResponse)
+async def contact_thanks(request: Request, runtime: RuntimeDep, t: str = "") -> HTMLResponse:
+    """Confirmation; shows emergency advice when the message looked urgent."""
+    try:
+        ticket = URLSafeSerializer(runtime.settings.secret_key, salt=_THANKS_SALT).loads(t)
+    except BadSignature:
+        ticket = {}
+    context = {
+        "hospital_name": runtime.settings.hospital_name,
+        "urgent": bool(ticket.get("u")),
+        "next_url": allowed_redirect(ticket.get("n"), runtime.settings.allowed_origins),
+    }
+    return request.app.state.templates.TemplateResponse(request, "intake/thanks.html", context)
+
+
+@router.get("/contact/embed.html", response_class=HTMLResponse)
+async def contact_embed(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """Instructions and an HTML snippet for the site's developer."""
+    public = runtime.settings.public_url.rstrip("/")
+    snippet = (
+        f'<iframe src="{public}/contact?page=ARTICLE-URL&amp;next=ARTICLE-URL" '
+        'title="Leave a message" style="width:100%;min-height:760px;border:0" '
+        'loading="lazy"></iframe>'
+    )
+    context = {"hospital_name": runtime.settings.hospital_name, "iframe_snippet": snippet,
+               "public_url": public}
+    return request.app.state.templates.TemplateResponse(request, "intake/embed.html", context)

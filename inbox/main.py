@@ -1,0 +1,80 @@
+"""The application factory: `create_app(settings)` wires every domain's routes and background work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from inbox import health
+from inbox.clock import Clock
+from inbox.config import PACKAGE_DIR, Settings
+from inbox.errors import install_handlers
+from inbox.followups import views as followup_views
+from inbox.intake import api as intake_api
+from inbox.intake import views as intake_views
+from inbox.middleware import BodySizeLimit, SecurityHeaders
+from inbox.outbox import runner
+from inbox.outbox import views as outbox_views
+from inbox.review import views as review_views
+from inbox.runtime import Runtime, build_runtime
+from inbox.staff import views as staff_views
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, runtime: Runtime | None = None
+) -> FastAPI:
+    """Build the web application; the worker runs inside it unless INBOX_RUN_WORKER=false."""
+    settings = settings or (runtime.settings if runtime else Settings())
+    runtime = runtime or build_runtime(settings, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.knowledge  # noqa: B018 - a bad article file stops the start-up, naming the file
+        runtime.renderer  # noqa: B018
+        background = await runner.start_background(runtime) if settings.run_worker else None
+        try:
+            yield
+        finally:
+            if background is not None:
+                await background.stop()
+            runtime.engine.dispose()
+
+    app = FastAPI(
+        title="inbox",
+        summary="Leave Message intake, triage, reply drafting and delivery for a hospital website.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
+    app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
+    install_handlers(app)
+
+    app.include_router(health.router)
+    app.include_router(intake_views.router)
+    app.include_router(intake_api.router)
+    app.include_router(staff_views.router)
+    app.include_router(review_views.router)
+    app.include_router(outbox_views.router)
+    app.include_router(followup_views.router)
+
+    app.add_middleware(SecurityHeaders, frame_origins=settings.allowed_origins)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_methods=["POST", "OPTIONS"],
+        allow_headers=["content-type"],
+        max_age=3600,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,120 @@
+"""ASGI middleware: request-size limit and security headers on every response."""
+
+from __future__ import annotations
+
+import json
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Answer 413 when a request body is over `max_bytes`, without reading it whole."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await _too_large(scope, send, self.max_bytes)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await _too_large(scope, send, self.max_bytes)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1").strip()
+    return None
+
+
+async def _too_large(scope: Scope, send: Send, limit: int) -> None:
+    text = f"The request is larger than {limit // 1024} KiB. Please shorten your message."
+    accept = _header(scope, b"accept") or ""
+    if scope["path"].startswith("/api/") or "json" in accept:
+        body, kind = json.dumps({"detail": text}).encode(), b"application/json"
+    else:
+        body = f"<!doctype html><title>Too large</title><p>{text}</p>".encode()
+        kind = b"text/html; charset=utf-8"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
+                        (b"connection", b"close")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeaders:
+    """CSP, nosniff, referrer policy and frame protection on every response.
+
+    The public form may be framed by the hospital's own origins; nothing else may be framed.
+    """
+
+    def __init__(self, app: ASGIApp, *, frame_origins: list[str]):
+        self.app = app
+        ancestors = " ".join(["'self'", *frame_origins])
+        self.public = self._headers(ancestors, frame_option=None)
+        self.private = self._headers("'none'", frame_option=b"DENY")
+
+    @staticmethod
+    def _headers(ancestors: str, *, frame_option: bytes | None) -> list[tuple[bytes, bytes]]:
+        csp = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            f"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
+        )
+        headers = [
+            (b"content-security-policy", csp.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+        ]
+        if frame_option:
+            headers.append((b"x-frame-options", frame_option))
+        return headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self.public if scope["path"].startswith("/contact") else self.private
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                existing = {key.lower() for key, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (key, value) for key, value in extra if key not in existing
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,5 @@
+"""Routes of outbox (filled in by its issue)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

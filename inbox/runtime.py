@@ -1,0 +1,60 @@
+"""The per-process runtime: settings, engine, clock, knowledge and mail renderer, built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+
+from inbox.clock import Clock, SystemClock
+from inbox.config import Settings
+from inbox.db import create_db_engine, is_sqlite
+
+if TYPE_CHECKING:
+    from inbox.drafting.render import MailRenderer
+    from inbox.intake.validation import Submission
+    from inbox.knowledge.loader import Knowledge
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    clock: Clock = field(default_factory=SystemClock)
+
+    @cached_property
+    def knowledge(self) -> Knowledge:
+        """The hospital's articles, loaded and validated from the data files."""
+        from inbox.knowledge.loader import load_knowledge
+
+        return load_knowledge(
+            self.settings.knowledge_dir(), site_base_url=self.settings.site_base_url
+        )
+
+    @cached_property
+    def renderer(self) -> MailRenderer:
+        """Renders every mail from the templates in email_templates/ (or the override)."""
+        from inbox.drafting.render import MailRenderer
+
+        return MailRenderer.from_settings(self.settings)
+
+    def first_look_urgent(self, submission: Submission) -> bool:
+        """Whether a new message may describe an emergency (for the thank-you page)."""
+        from inbox.knowledge.service import triage_message
+
+        triage = triage_message(
+            self.knowledge, subject=submission.subject, text=submission.message, page=submission.page
+        )
+        return triage.urgent
+
+    @property
+    def sqlite(self) -> bool:
+        return is_sqlite(self.settings.database_url)
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    """Create the engine and everything else a process needs."""
+    engine = create_db_engine(settings.database_url, pool_size=settings.db_pool_size)
+    return Runtime(settings=settings, engine=engine, clock=clock or SystemClock())

@@ -1,0 +1,73 @@
+"""A real SMTP server for tests: aiosmtpd on a free port, with scriptable replies."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    mail_from: str
+    recipients: list[str]
+    data: bytes
+
+    def parsed(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+class _Handler:
+    def __init__(self, server: SmtpServer):
+        self.server = server
+
+    async def handle_DATA(self, smtp, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+        if self.server.delay:
+            await asyncio.sleep(self.server.delay)
+        if self.server.script:
+            reply = self.server.script.pop(0)
+            if reply == "drop":
+                session.transport.close()
+                return "421 closing"
+            if not reply.startswith("2"):
+                return reply
+        with self.server.lock:
+            self.server.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+            )
+        return "250 OK queued"
+
+
+class SmtpServer:
+    """Start/stop an aiosmtpd server; `script` holds replies to give before accepting mail."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.host = "127.0.0.1"
+        self.received: list[Received] = []
+        self.script: list[str] = []
+        self.delay: float = 0.0
+        self.lock = threading.Lock()
+        self.controller = Controller(_Handler(self), hostname=self.host, port=port)
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def wait_for(self, count: int, timeout: float = 10.0, predicate: Callable[[], bool] | None = None) -> list[Received]:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.received) >= count and (predicate is None or predicate()):
+                return list(self.received)
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} mails, got {len(self.received)}")
