@@ -1,4 +1,4 @@
-"""Routes of review (filled in by its issue)."""
+"""Routes of the staff inbox: the list (and search, dashboard) and the conversation page."""
 
 from fastapi import APIRouter
 
