@@ -56,7 +56,7 @@ class FormToken(BaseModel):
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageIn"}}},
+            "content": {"application/json": {"schema": MessageIn.model_json_schema()}},
         }
     },
     responses={

@@ -1,0 +1,191 @@
+"""Throughput and latency of the live POST /contact endpoint on SQLite, against references.
+
+Drives each server (one uvicorn process, SQLite in a temp folder) at 32 concurrent
+connections for a fixed time with wrk (Debian's package) or, where wrk is missing, a bounded
+Python client. Every request carries a different address and text, a valid time-trap token and
+an empty honeypot, so the whole real path runs: validation, spam checks, rate limits (set high
+enough to admit the load), duplicate check, contact/conversation/message inserts.
+Prints figures, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inbox.intake.spam import issue_form_token  # noqa: E402
+
+SECRET = "bench-secret"
+LUA = """
+local counter = 0
+local thread_id = 0
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  counter = 0
+end
+request = function()
+  counter = counter + 1
+  local tag = id .. "-" .. counter
+  local body = "name=Bench+Patient&email=p" .. tag .. "%40example.com&subject=cramps+at+the+end"
+    .. "&message=Near+the+end+of+session+" .. tag .. "+my+calves+cramp+and+they+took+4+litres+off"
+    .. "&page=https%3A%2F%2Fhospital.example%2Fleg-cramps.html&website=&form_token=TOKEN"
+  return wrk.format("POST", "/contact", {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_up(port: int, path: str = "/") -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on {port} did not start")
+
+
+def start_server(kind: str, workdir: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    python = sys.executable
+    if kind == "inbox":
+        env.update(
+            INBOX_DATABASE_URL=f"sqlite:///{workdir / 'inbox.db'}",
+            INBOX_SECRET_KEY=SECRET,
+            INBOX_RATE_LIMIT_IP="100000000/minute",
+            INBOX_RATE_LIMIT_ADDRESS="100000000/minute",
+            INBOX_RUN_WORKER="false",
+            INBOX_MAIL_CATCHER="false",
+            INBOX_LOG_LEVEL="WARNING",
+        )
+        command = [str(Path(python).parent / "inbox"), "serve", "--port", str(port)]
+    else:
+        env["BENCH_DB"] = str(workdir / f"{kind}.db")
+        command = [python, "-m", "uvicorn", "--factory", f"bench.reference_apps:{kind}",
+                   "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    wait_up(port, "/healthz" if kind == "inbox" else "/contact")
+    return process
+
+
+def run_wrk(port: int, seconds: int, connections: int, token: str, workdir: Path) -> dict:
+    script = workdir / "post.lua"
+    script.write_text(LUA.replace("TOKEN", token))
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}/contact"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    return {"rps": rps, "p50_ms": _latency(output, "50%"), "p99_ms": _latency(output, "99%"),
+            "errors": "Non-2xx" in output and "non-3xx" not in output}
+
+
+def _latency(output: str, label: str) -> float:
+    found = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", output)
+    value, unit = float(found.group(1)), found.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def run_python_client(port: int, seconds: int, connections: int, token: str) -> dict:
+    import asyncio
+
+    import httpx
+
+    latencies: list[float] = []
+
+    async def worker(client: httpx.AsyncClient, wid: int, stop: float) -> None:
+        count = 0
+        while time.monotonic() < stop:
+            count += 1
+            tag = f"{wid}-{count}"
+            data = {"name": "Bench Patient", "email": f"p{tag}@example.com", "subject": "cramps",
+                    "message": f"Near the end of session {tag} my calves cramp", "website": "",
+                    "page": "https://hospital.example/leg-cramps.html", "form_token": token}
+            started = time.perf_counter()
+            await client.post("/contact", data=data)
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    async def main() -> float:
+        limits = httpx.Limits(max_connections=connections)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits) as client:
+            started = time.monotonic()
+            await asyncio.gather(*(worker(client, wid, started + seconds) for wid in range(connections)))
+            return time.monotonic() - started
+
+    elapsed = asyncio.run(main())
+    latencies.sort()
+    return {"rps": len(latencies) / elapsed, "p50_ms": latencies[len(latencies) // 2],
+            "p99_ms": latencies[int(len(latencies) * 0.99)]}
+
+
+def measure(kind: str, seconds: int, connections: int, token: str) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
+    port = free_port()
+    process = start_server(kind, workdir, port)
+    try:
+        if shutil.which("wrk"):
+            run_wrk(port, 2, connections, token, workdir)  # warm-up
+            return run_wrk(port, seconds, connections, token, workdir)
+        return run_python_client(port, seconds, connections, token)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    token = issue_form_token(SECRET, now=datetime.now(UTC) - timedelta(minutes=5))
+    tool = "wrk" if shutil.which("wrk") else "python client (wrk not installed)"
+    print(f"load: {tool}, {args.connections} connections, {args.seconds} s per server, one process each")
+    results = {kind: measure(kind, args.seconds, args.connections, token) for kind in ("inbox", "ceiling", "naive")}
+    for kind, figures in results.items():
+        print(f"{kind:8s} {figures['rps']:8.0f} req/s   p50 {figures['p50_ms']:7.2f} ms   p99 {figures['p99_ms']:7.2f} ms")
+    inbox, ceiling, naive = results["inbox"], results["ceiling"], results["naive"]
+    summary = {
+        "bench": "intake",
+        "rps": round(inbox["rps"], 1),
+        "p50_ms": round(inbox["p50_ms"], 2),
+        "p99_ms": round(inbox["p99_ms"], 2),
+        "reference_rps": round(ceiling["rps"], 1),
+        "ratio": round(inbox["rps"] / ceiling["rps"], 3),
+        "naive_rps": round(naive["rps"], 1),
+        "ratio_vs_naive": round(inbox["rps"] / naive["rps"], 2),
+    }
+    print(f"ratio to the ceiling {summary['ratio']:.2f} (goal >= 0.25), to the naive peer "
+          f"{summary['ratio_vs_naive']:.1f}x (goal >= 5x), p99 {summary['p99_ms']} ms (goal <= 50 ms)")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
