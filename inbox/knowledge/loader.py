@@ -1,0 +1,223 @@
+"""Articles and their sections, loaded and validated from one TOML file per article."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inbox.knowledge.cues import CueSyntaxError, parse_cue
+from inbox.knowledge.measures import MEASURES
+
+WEIGHTS = {"strong": 1.0, "medium": 0.6, "weak": 0.4}
+DEFAULT_WINDOW = 7
+
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+_ARTICLE_KEYS = {"id", "title", "path", "sections"}
+_SECTION_KEYS = {"id", "title", "anchor", "summary", "window", "cues", "measures"}
+_MEASURE_KEYS = {"measure", "min", "max", "near", "weight"}
+
+
+class KnowledgeFileError(Exception):
+    """An article file that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class MeasureCue:
+    """A number in the message (a lab value, kilograms, litres) that points to a section."""
+
+    measure: str
+    minimum: float | None
+    maximum: float | None
+    near: str | None
+    weight: float
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    article_id: str
+    title: str
+    anchor: str
+    url: str
+    summary: str
+    cues: tuple[tuple[str, float], ...] = ()
+    measures: tuple[MeasureCue, ...] = ()
+    window: int = DEFAULT_WINDOW
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    path: str
+    url: str
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    articles: tuple[Article, ...]
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+
+    def section(self, section_id: str) -> Section | None:
+        """The section with this id, or None."""
+        for section in self.sections():
+            if section.id == section_id:
+                return section
+        return None
+
+    def sections(self) -> tuple[Section, ...]:
+        """Every section of every article, in file order."""
+        return tuple(section for article in self.articles for section in article.sections)
+
+
+def load_knowledge(directory: Path, *, site_base_url: str) -> Knowledge:
+    """Read and validate every ``*.toml`` article in ``directory``."""
+    files = sorted(Path(directory).glob("*.toml"))
+    if not files:
+        raise KnowledgeFileError(f"{directory}: no article files (*.toml) found")
+    base = site_base_url.rstrip("/")
+    articles = tuple(_load_article(path, base) for path in files)
+    seen: dict[str, Path] = {}
+    for path, article in zip(files, articles, strict=True):
+        for section in article.sections:
+            if section.id in seen:
+                raise KnowledgeFileError(
+                    f"{path}: sections.id: {section.id!r} is already used in {seen[section.id]}"
+                )
+            seen[section.id] = path
+    return Knowledge(articles=articles)
+
+
+def _load_article(path: Path, base: str) -> Article:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise KnowledgeFileError(f"{path}: cannot be read as TOML: {error}") from error
+    _no_unknown_keys(path, "", data, _ARTICLE_KEYS)
+    article_id = _ident(path, "id", data.get("id"))
+    title = _text(path, "title", data.get("title"))
+    article_path = data.get("path")
+    if not isinstance(article_path, str) or not _PATH.match(article_path):
+        raise KnowledgeFileError(f"{path}: path: must be a URL path starting with '/'")
+    raw_sections = data.get("sections")
+    if not isinstance(raw_sections, list) or not raw_sections:
+        raise KnowledgeFileError(f"{path}: sections: at least one [[sections]] table is needed")
+    sections: list[Section] = []
+    for index, raw in enumerate(raw_sections):
+        where = f"sections[{index}]"
+        if not isinstance(raw, dict):
+            raise KnowledgeFileError(f"{path}: {where}: must be a table")
+        sections.append(_load_section(path, where, raw, article_id, base + article_path))
+    anchors = [section.anchor for section in sections]
+    for index, anchor in enumerate(anchors):
+        if anchor in anchors[:index]:
+            raise KnowledgeFileError(f"{path}: sections[{index}].anchor: {anchor!r} repeats")
+    return Article(
+        id=article_id,
+        title=title,
+        path=article_path,
+        url=base + article_path,
+        sections=tuple(sections),
+    )
+
+
+def _load_section(
+    path: Path, where: str, raw: dict[str, Any], article_id: str, page_url: str
+) -> Section:
+    _no_unknown_keys(path, where + ".", raw, _SECTION_KEYS)
+    section_id = _ident(path, f"{where}.id", raw.get("id"))
+    anchor = _ident(path, f"{where}.anchor", raw.get("anchor", section_id))
+    window = raw.get("window", DEFAULT_WINDOW)
+    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 30:
+        raise KnowledgeFileError(f"{path}: {where}.window: must be a whole number from 1 to 30")
+    cues = _load_cues(path, f"{where}.cues", raw.get("cues", {}))
+    measures = tuple(
+        _load_measure(path, f"{where}.measures[{index}]", item)
+        for index, item in enumerate(_list(path, f"{where}.measures", raw.get("measures", [])))
+    )
+    if not cues and not measures:
+        raise KnowledgeFileError(f"{path}: {where}.cues: a section needs at least one cue")
+    return Section(
+        id=section_id,
+        article_id=article_id,
+        title=_text(path, f"{where}.title", raw.get("title")),
+        anchor=anchor,
+        url=f"{page_url}#{anchor}",
+        summary=_text(path, f"{where}.summary", raw.get("summary")),
+        cues=cues,
+        measures=measures,
+        window=window,
+    )
+
+
+def _load_cues(path: Path, where: str, raw: object) -> tuple[tuple[str, float], ...]:
+    if not isinstance(raw, dict):
+        raise KnowledgeFileError(f"{path}: {where}: must be a table of strong/medium/weak lists")
+    _no_unknown_keys(path, where + ".", raw, set(WEIGHTS))
+    cues: list[tuple[str, float]] = []
+    for tier, weight in WEIGHTS.items():
+        for index, cue in enumerate(_list(path, f"{where}.{tier}", raw.get(tier, []))):
+            _cue(path, f"{where}.{tier}[{index}]", cue)
+            cues.append((cue, weight))
+    return tuple(cues)
+
+
+def _load_measure(path: Path, where: str, raw: object) -> MeasureCue:
+    if not isinstance(raw, dict):
+        raise KnowledgeFileError(f"{path}: {where}: must be a table")
+    _no_unknown_keys(path, where + ".", raw, _MEASURE_KEYS)
+    measure = raw.get("measure")
+    if measure not in MEASURES:
+        raise KnowledgeFileError(f"{path}: {where}.measure: must be one of {', '.join(MEASURES)}")
+    bounds: list[float | None] = []
+    for key in ("min", "max"):
+        value = raw.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise KnowledgeFileError(f"{path}: {where}.{key}: must be a number")
+        bounds.append(None if value is None else float(value))
+    near = raw.get("near")
+    if near is not None:
+        _cue(path, f"{where}.near", near)
+    weight = raw.get("weight", "strong")
+    if weight not in WEIGHTS:
+        raise KnowledgeFileError(f"{path}: {where}.weight: must be one of {', '.join(WEIGHTS)}")
+    return MeasureCue(
+        measure=measure, minimum=bounds[0], maximum=bounds[1], near=near, weight=WEIGHTS[weight]
+    )
+
+
+def _cue(path: Path, where: str, value: object) -> None:
+    try:
+        parse_cue(value)  # type: ignore[arg-type]
+    except CueSyntaxError as error:
+        raise KnowledgeFileError(f"{path}: {where}: {error}") from error
+
+
+def _list(path: Path, where: str, value: object) -> list[Any]:
+    if not isinstance(value, list):
+        raise KnowledgeFileError(f"{path}: {where}: must be a list")
+    return value
+
+
+def _ident(path: Path, where: str, value: object) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise KnowledgeFileError(f"{path}: {where}: must be lower-case words joined by '-'")
+    return value
+
+
+def _text(path: Path, where: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise KnowledgeFileError(f"{path}: {where}: must be a non-empty string")
+    return " ".join(value.split())
+
+
+def _no_unknown_keys(path: Path, prefix: str, data: dict[str, Any], allowed: set[str]) -> None:
+    for key in data:
+        if key not in allowed:
+            expected = ", ".join(sorted(allowed))
+            raise KnowledgeFileError(f"{path}: {prefix}{key}: unknown field (expected {expected})")

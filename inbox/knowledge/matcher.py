@@ -1,0 +1,177 @@
+"""The section matcher: scores every section by the cues and numbers found in a message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inbox.knowledge.cues import cue_words, parse_cue
+from inbox.knowledge.loader import Knowledge, MeasureCue
+from inbox.knowledge.measures import Measurement, find_measurements
+from inbox.knowledge.patterns import Doc, Match, Pattern
+from inbox.knowledge.scope import is_negated
+from inbox.knowledge.text import Normaliser
+
+THRESHOLD = 0.999  # a strong cue, or a medium and a weak one, or several weak ones
+MAX_SECTIONS = 3
+PAGE_BONUS = 0.2  # breaks ties in favour of the article the form was posted under
+# Marks of advertising and other commercial mail: two of them and no section is suggested.
+SOLICITATION_CUES = (
+    "seo", "ranking|rankings", "keyword|keywords", "website owner", "affordable",
+    "free audit|quote|trial|consultation", "package|packages + month|price|starting",
+    "discount|promotion|promo", "marketing", "backlink|backlinks", "traffic",
+    "click here", "our services|products|company|agency|team offer", "per month",
+    "wholesale|supplier|suppliers|distributor", "investment|crypto|bitcoin|loan|casino",
+    "unsubscribe", "=http|=https|=www",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class SectionScore:
+    section_id: str
+    score: float
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledSection:
+    id: str
+    article_path: str
+    cues: tuple[tuple[Pattern, float], ...]
+    measures: tuple[tuple[MeasureCue, Pattern | None], ...]
+    window: int
+
+
+def knowledge_lexicon(knowledge: Knowledge) -> set[str]:
+    """Every word that the article cues use (the targets of spelling correction)."""
+    words: set[str] = set()
+    for section in knowledge.sections():
+        for cue, _ in section.cues:
+            words |= cue_words(parse_cue(cue))
+        for measure in section.measures:
+            words.add(measure.measure)
+            if measure.near:
+                words |= cue_words(parse_cue(measure.near))
+    words |= {"litre", "liter", "litres", "liters", "kilos", "kilograms", "pounds"}
+    return words
+
+
+class SectionMatcher:
+    """Compiled vocabulary of every section; built once per Knowledge."""
+
+    def __init__(self, knowledge: Knowledge, normaliser: Normaliser) -> None:
+        self._sections = tuple(
+            _CompiledSection(
+                id=section.id,
+                article_path=article.path,
+                cues=tuple(
+                    (Pattern(cue, normaliser, window=section.window), weight)
+                    for cue, weight in section.cues
+                ),
+                measures=tuple(
+                    (
+                        measure,
+                        Pattern(measure.near, normaliser, window=section.window)
+                        if measure.near
+                        else None,
+                    )
+                    for measure in section.measures
+                ),
+                window=section.window,
+            )
+            for article in knowledge.articles
+            for section in article.sections
+        )
+        self._solicitation = tuple(Pattern(cue, normaliser, window=3) for cue in SOLICITATION_CUES)
+
+    def is_solicitation(self, doc: Doc) -> bool:
+        """True for advertising and similar commercial mail."""
+        return sum(1 for pattern in self._solicitation if pattern.find(doc)) >= 2
+
+    def match(self, doc: Doc, *, page: str | None = None) -> list[SectionScore]:
+        """Up to three sections, best first, each with the words that led to it."""
+        if self.is_solicitation(doc):
+            return []
+        measurements = find_measurements(doc.tokens)
+        scored: list[tuple[float, int, SectionScore]] = []
+        for order, section in enumerate(self._sections):
+            total, evidence = self._score(doc, section, measurements)
+            if total < THRESHOLD:
+                continue
+            bonus = PAGE_BONUS if page and section.article_path in page else 0.0
+            result = SectionScore(section.id, round(total, 2), tuple(evidence))
+            scored.append((total + bonus, -order, result))
+        scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        return [item[2] for item in scored[:MAX_SECTIONS]]
+
+    def _score(
+        self, doc: Doc, section: _CompiledSection, measurements: list[Measurement]
+    ) -> tuple[float, list[str]]:
+        total = 0.0
+        evidence: list[str] = []
+        for pattern, weight in section.cues:
+            for match in pattern.find(doc):
+                if not is_negated(doc, match) and not _too_small(doc, match, section, measurements):
+                    total += weight
+                    _add(evidence, doc.quote(match))
+                    break
+        for measure, near in section.measures:
+            match = _measure_match(doc, measure, near, measurements, section.window)
+            if match is not None:
+                total += measure.weight
+                _add(evidence, doc.quote(match))
+        return total, evidence
+
+
+def _too_small(
+    doc: Doc, match: Match, section: _CompiledSection, measurements: list[Measurement]
+) -> bool:
+    """True when a number next to the cue is below every range the section cares about.
+
+    "I only gain about 1 kg between sessions" speaks against fluid removal, not for it.
+    """
+    sentence = doc.tokens[match.first].sentence
+    for found in measurements:
+        gap = max(0, found.first - match.last, match.first - found.last)
+        if doc.tokens[found.first].sentence != sentence or gap > section.window:
+            continue
+        minimums = [
+            measure.minimum
+            for measure, _ in section.measures
+            if measure.measure == found.measure and measure.minimum is not None
+        ]
+        if minimums and found.value < min(minimums):
+            return True
+    return False
+
+
+def _measure_match(
+    doc: Doc,
+    measure: MeasureCue,
+    near: Pattern | None,
+    measurements: list[Measurement],
+    window: int,
+) -> Match | None:
+    contexts = [] if near is None else [m for m in near.find(doc) if not is_negated(doc, m)]
+    for found in measurements:
+        if found.measure != measure.measure:
+            continue
+        if measure.minimum is not None and found.value < measure.minimum:
+            continue
+        if measure.maximum is not None and found.value > measure.maximum:
+            continue
+        span = (found.first, found.last)
+        if near is None:
+            return Match(found.first, found.last, (span,))
+        sentence = doc.tokens[found.first].sentence
+        for context in contexts:
+            gap = max(0, context.first - found.last, found.first - context.last)
+            if doc.tokens[context.first].sentence == sentence and gap <= window:
+                first, last = min(found.first, context.first), max(found.last, context.last)
+                return Match(first, last, (span, (context.first, context.last)))
+    return None
+
+
+def _add(evidence: list[str], quote: str) -> None:
+    if quote and not any(quote.lower() in seen.lower() for seen in evidence):
+        evidence[:] = [seen for seen in evidence if seen.lower() not in quote.lower()]
+        evidence.append(quote)

@@ -1,0 +1,118 @@
+"""Compiled cues: finding phrases and nearby word groups in a tokenised message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inbox.knowledge.cues import parse_cue
+from inbox.knowledge.text import Normaliser, Token
+
+MAX_EVIDENCE_TOKENS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    first: int
+    last: int
+    spans: tuple[tuple[int, int], ...]
+
+
+class Doc:
+    """A message as tokens, with an index from word keys to token positions."""
+
+    def __init__(self, text: str, tokens: list[Token], *, body_start: int = 0) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.body_start = body_start  # where the subject line ends and the message begins
+        index: dict[str, list[int]] = {}
+        for position, token in enumerate(tokens):
+            index.setdefault(token.stem, []).append(position)
+            index.setdefault("=" + token.norm, []).append(position)
+        self.index = index
+
+    def in_subject(self, match: Match) -> bool:
+        """True when the match lies in the subject line."""
+        return self.tokens[match.first].start < self.body_start
+
+    def quote(self, match: Match) -> str:
+        """The words of the message that a match covers."""
+        if match.last - match.first <= MAX_EVIDENCE_TOKENS:
+            return self._slice(match.first, match.last)
+        return " … ".join(self._slice(first, last) for first, last in sorted(match.spans))
+
+    def _slice(self, first: int, last: int) -> str:
+        return " ".join(self.text[self.tokens[first].start : self.tokens[last].end].split())
+
+
+class Pattern:
+    """One cue, compiled against a normaliser, that finds its matches in a Doc."""
+
+    def __init__(self, cue: str, normaliser: Normaliser, *, window: int) -> None:
+        self.cue = cue
+        self.window = window
+        self.groups = tuple(
+            tuple(_keys(phrase, normaliser) for phrase in group) for group in parse_cue(cue)
+        )
+
+    def find(self, doc: Doc) -> list[Match]:
+        """Every match of the cue in the message, in order."""
+        spans = [self._group_spans(doc, group) for group in self.groups]
+        if any(not found for found in spans):
+            return []
+        if len(spans) == 1:
+            return [Match(first, last, ((first, last),)) for first, last in spans[0]]
+        matches: list[Match] = []
+        for anchor in spans[0]:
+            chosen = [anchor]
+            for others in spans[1:]:
+                near = self._nearest(doc, anchor, others)
+                if near is None:
+                    break
+                chosen.append(near)
+            else:
+                first = min(span[0] for span in chosen)
+                last = max(span[1] for span in chosen)
+                matches.append(Match(first, last, tuple(chosen)))
+        return matches
+
+    def _nearest(
+        self, doc: Doc, anchor: tuple[int, int], others: list[tuple[int, int]]
+    ) -> tuple[int, int] | None:
+        sentence = doc.tokens[anchor[0]].sentence
+        best: tuple[int, int] | None = None
+        best_gap = self.window + 1
+        for other in others:
+            if doc.tokens[other[0]].sentence != sentence:
+                continue
+            gap = max(0, other[0] - anchor[1], anchor[0] - other[1])
+            if gap < best_gap and not _overlap(anchor, other):
+                best, best_gap = other, gap
+        return best
+
+    @staticmethod
+    def _group_spans(doc: Doc, group: tuple[tuple[str, ...], ...]) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        tokens = doc.tokens
+        for keys in group:
+            for start in doc.index.get(keys[0], ()):
+                end = start + len(keys) - 1
+                if end < len(tokens) and all(
+                    _fits(tokens[start + offset], key) for offset, key in enumerate(keys[1:], 1)
+                ):
+                    spans.append((start, end))
+        return sorted(set(spans))
+
+
+def _keys(phrase: tuple[str, ...], normaliser: Normaliser) -> tuple[str, ...]:
+    keys: list[str] = []
+    for word in normaliser.words(" ".join(phrase)):
+        keys.append(word if word.startswith("=") else normaliser.stem(word))
+    return tuple(keys)
+
+
+def _fits(token: Token, key: str) -> bool:
+    return token.norm == key[1:] if key.startswith("=") else token.stem == key
+
+
+def _overlap(one: tuple[int, int], other: tuple[int, int]) -> bool:
+    return one[0] <= other[1] and other[0] <= one[1]

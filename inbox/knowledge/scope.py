@@ -1,0 +1,152 @@
+"""Whether a matched phrase is negated, in the past, or only hypothetical."""
+
+from __future__ import annotations
+
+from inbox.knowledge.patterns import Doc, Match, Pattern
+from inbox.knowledge.text import Normaliser
+
+NEGATORS = frozenset({"no", "not", "never", "without", "nor", "neither", "none", "deny", "denies"})
+# "not sure", "no idea": the negator does not negate what follows.
+PSEUDO_NEGATION_NEXT = frozenset(
+    {"know", "sure", "idea", "matter", "only", "just", "certain", "understand", "doubt", "much"}
+)
+LIST_WORDS = frozenset({"or", "nor", "and", "any", "other"})
+OPINION_WORDS = frozenset({"think", "believe", "feel", "suppose", "guess"})
+NEGATION_REACH = 4
+
+# Markers, in the cue language, that put a clause in the distant past.
+PAST_CUES = (
+    "last year|last month|last week",
+    "year|years|month|months|week|weeks|day|days + ago",
+    "in the past",
+    "used to",
+    "history of",
+    "previously|=once|formerly|=past|previous|prior",
+)
+YEAR_WORDS = frozenset({"in", "since", "back", "during"})
+# A sentence that ends in one of these words speaks of the past ("he had a bleed before").
+TRAILING_PAST_WORDS = frozenset({"before", "previously", "once", "earlier", "ago"})
+# Markers that the clause is about now (they outweigh a past marker).
+RECENT_CUES = (
+    "now|today|tonight|currently|suddenly|still|yesterday",
+    "this morning|this afternoon|this evening|this week",
+    "last night",
+    "minutes|minute|hour|hours + ago",
+    "at the moment",
+    "keep|keeps",
+    "past hour|past few hours|last hour|last few hours|past day|last few minutes",
+)
+# Markers that the clause is about now, even against a hypothetical marker.
+NOW_CUES = (
+    "right now|at the moment|currently|=now|today|tonight",
+    "this morning|this afternoon|this evening",
+    "minutes|minute|hour|hours + ago",
+)
+# Markers, placed before the phrase in the same clause, that make it hypothetical or general.
+HYPOTHETICAL_CUES = (
+    "=if|whether|ever|in case",
+    "sign of|signs of|symptom of|symptoms of|risk of|warning of",
+    "warning signs",
+    "=read|=heard|=reading",
+    "cause|causes|caused|lead to|leads to",
+    "prevent|avoid|chance",
+    "what happens",
+)
+
+
+class Scope:
+    """Compiled time and hypothesis markers; answers questions about one match in one Doc."""
+
+    def __init__(self, normaliser: Normaliser) -> None:
+        def compile_all(cues: tuple[str, ...]) -> tuple[Pattern, ...]:
+            return tuple(Pattern(cue, normaliser, window=1) for cue in cues)
+
+        self._past = compile_all(PAST_CUES)
+        self._recent = compile_all(RECENT_CUES)
+        self._now = compile_all(NOW_CUES)
+        self._hypothetical = compile_all(HYPOTHETICAL_CUES)
+
+    def markers(self, doc: Doc) -> dict[str, list[Match]]:
+        """Every time and hypothesis marker in the message, by kind."""
+        return {
+            "past": _all(self._past, doc) + _years(doc) + _trailing_past(doc),
+            "recent": _all(self._recent, doc),
+            "now": _all(self._now, doc),
+            "hypothetical": _all(self._hypothetical, doc),
+        }
+
+    @staticmethod
+    def is_current(doc: Doc, match: Match, markers: dict[str, list[Match]]) -> bool:
+        """True unless the match is negated, in the distant past, or hypothetical."""
+        if is_negated(doc, match):
+            return False
+        clause = doc.tokens[match.first].clause
+
+        def in_clause(kind: str) -> list[Match]:
+            return [item for item in markers[kind] if doc.tokens[item.first].clause == clause]
+
+        now = in_clause("now")
+        if not now and any(item.first < match.first for item in in_clause("hypothetical")):
+            return False
+        past = in_clause("past")
+        if not past:
+            return True
+        # Both past and present markers: the one nearest to the phrase decides
+        # ("I had a heart attack in 2015 and I'm fine now" is about the past).
+        nearest_past = min(_distance(item, match) for item in past)
+        present = now + in_clause("recent")
+        return bool(present) and min(_distance(item, match) for item in present) <= nearest_past
+
+
+def is_negated(doc: Doc, match: Match) -> bool:
+    """True when a negating word shortly before a part of the match, in its clause, covers it."""
+    inside = {position for first, last in match.spans for position in range(first, last + 1)}
+    return any(_negated_before(doc, first, inside) for first, _ in match.spans)
+
+
+def _negated_before(doc: Doc, start: int, inside: set[int]) -> bool:
+    tokens = doc.tokens
+    clause = tokens[start].clause
+    reach = NEGATION_REACH
+    position = start - 1
+    steps = 0
+    while position >= 0 and tokens[position].clause == clause and steps < reach:
+        if position not in inside:
+            word = tokens[position].norm
+            following = tokens[position + 1].norm
+            if word in NEGATORS and following not in PSEUDO_NEGATION_NEXT:
+                return True
+            if word in LIST_WORDS:
+                reach += 1
+            if word in OPINION_WORDS:
+                reach += 3  # "I don't think it is the fluid"
+        steps += 1
+        position -= 1
+    return False
+
+
+def _trailing_past(doc: Doc) -> list[Match]:
+    tokens = doc.tokens
+    return [
+        Match(position, position, ((position, position),))
+        for position, token in enumerate(tokens)
+        if token.norm in TRAILING_PAST_WORDS
+        and (position + 1 == len(tokens) or tokens[position + 1].sentence != token.sentence)
+    ]
+
+
+def _years(doc: Doc) -> list[Match]:
+    found: list[Match] = []
+    for position, token in enumerate(doc.tokens[1:], 1):
+        is_year = token.value is not None and 1950 <= token.value <= 2100
+        if is_year and doc.tokens[position - 1].norm in YEAR_WORDS:
+            found.append(Match(position - 1, position, ((position - 1, position),)))
+    return found
+
+
+def _distance(one: Match, other: Match) -> int:
+    return max(0, one.first - other.last, other.first - one.last)
+
+
+def _all(patterns: tuple[Pattern, ...], doc: Doc) -> list[Match]:
+    return [match for pattern in patterns for match in pattern.find(doc)]

@@ -1,0 +1,168 @@
+"""Turning a message into tokens: lower case, contractions, number words, misspellings, stems."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+_TOKEN = re.compile(r"\d+(?:\.\d+|,\d{1,2}(?!\d))?|[^\W\d_]+(?:['’][^\W\d_]+)*|[.!?;\n]|/")
+_SENTENCE_END = frozenset(".!?;\n")
+CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "whereas", "except"})
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_CONTRACTIONS = {
+    "can't": ("can", "not"), "cannot": ("can", "not"), "cant": ("can", "not"),
+    "won't": ("will", "not"), "wont": ("will", "not"), "ain't": ("is", "not"),
+    "i'm": ("i", "am"), "im": ("i", "am"), "it's": ("it", "is"), "he's": ("he", "is"),
+    "she's": ("she", "is"), "let's": ("let", "us"),
+}  # fmt: skip
+_NOT_BASES = frozenset(
+    {
+        "do", "does", "did", "is", "was", "were", "are", "have", "has", "had", "could",
+        "would", "should", "must", "need"
+    }
+)  # fmt: skip
+_SUFFIXES = ("'s", "'ve", "'ll", "'d", "'re")
+# Common words that are never treated as misspellings of a cue word.
+STOPWORDS = frozenset(
+    {
+        "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any",
+        "are", "as", "at", "be", "because", "been", "before", "being", "below", "between",
+        "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during",
+        "each", "few", "for", "from", "further", "had", "has", "have", "having", "he",
+        "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it",
+        "its", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off",
+        "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she",
+        "should", "so", "some", "such", "than", "that", "the", "their", "them", "then",
+        "there", "these", "they", "this", "those", "through", "to", "too", "under", "until",
+        "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who",
+        "whom", "why", "will", "with", "would", "you", "your", "yours", "thanks", "thank",
+        "please", "hello", "dear", "doctor", "sorry", "always", "never", "every", "since",
+        "still", "whose"
+    }
+)  # fmt: skip
+MAX_CACHE = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    norm: str  # lower case, contractions split, misspelling corrected
+    stem: str
+    start: int  # character offsets of the original word in the message
+    end: int
+    sentence: int
+    clause: int
+    value: float | None  # the number, for numeric tokens
+
+
+class Normaliser:
+    """Tokenises text; corrects words close to the cue lexicon; caches stems and corrections."""
+
+    def __init__(self, lexicon: set[str]) -> None:
+        self._stemmer = snowballstemmer.stemmer("english")
+        self._stems: dict[str, str] = {}
+        self._corrections: dict[str, str] = {}
+        self._lexicon = frozenset(word for word in lexicon if word.isalpha())
+        self._lexicon_stems = frozenset(self.stem(word) for word in self._lexicon)
+        buckets: dict[str, list[str]] = {}
+        for word in sorted(self._lexicon):
+            if len(word) >= 5:
+                buckets.setdefault(word[0], []).append(word)
+        self._buckets = buckets
+
+    def stem(self, word: str) -> str:
+        """The Snowball stem of a lower-case word (numbers are their own stem)."""
+        found = self._stems.get(word)
+        if found is None:
+            found = word if not word.isalpha() else self._stemmer.stemWord(word)
+            if len(self._stems) > MAX_CACHE:
+                self._stems.clear()
+            self._stems[word] = found
+        return found
+
+    def words(self, text: str) -> list[str]:
+        """The normalised words of a cue phrase (no spelling correction)."""
+        out: list[str] = []
+        for raw in text.lower().split():
+            exact = raw.startswith("=")
+            for word in _expand(raw.lstrip("=")):
+                out.append("=" + word if exact else word)
+        return out
+
+    def tokens(self, text: str, *, correct: bool = True) -> list[Token]:
+        """The tokens of a message, with sentence and clause numbers."""
+        tokens: list[Token] = []
+        sentence = clause = 0
+        for found in _TOKEN.finditer(text):
+            raw = found.group().lower().replace("’", "'")
+            if raw in _SENTENCE_END:
+                if tokens and tokens[-1].sentence == sentence:
+                    sentence += 1
+                    clause += 1
+                continue
+            if raw in CLAUSE_WORDS:
+                clause += 1
+            for word in _expand(raw):
+                if correct and len(word) >= 5 and word.isalpha():
+                    word = self.correct(word)
+                value = _number(word)
+                norm = word if value is None else _format(value)
+                start, end = found.span()
+                tokens.append(Token(norm, self.stem(norm), start, end, sentence, clause, value))
+        return tokens
+
+    def correct(self, word: str) -> str:
+        """The lexicon word a misspelt word most likely meant, or the word itself."""
+        found = self._corrections.get(word)
+        if found is not None:
+            return found
+        found = word
+        if (
+            word not in STOPWORDS
+            and word not in self._lexicon
+            and self.stem(word) not in self._lexicon_stems
+        ):
+            choices = self._buckets.get(word[0], ())
+            limit = 1 if len(word) <= 6 else 2
+            best = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
+            if best is not None:
+                found = best[0]
+        if len(self._corrections) > MAX_CACHE:
+            self._corrections.clear()
+        self._corrections[word] = found
+        return found
+
+
+def _expand(word: str) -> tuple[str, ...]:
+    word = word.replace("’", "'")
+    if word in _CONTRACTIONS:
+        return _CONTRACTIONS[word]
+    if word.endswith("n't"):
+        return (word[:-3] or "not", "not")
+    if word.endswith("nt") and word[:-2] in _NOT_BASES:
+        return (word[:-2], "not")
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix):
+            return (word[: -len(suffix)],)
+    if word in NUMBER_WORDS:
+        return (str(NUMBER_WORDS[word]),)
+    return (word,)
+
+
+def _number(word: str) -> float | None:
+    if not word[:1].isdigit():
+        return None
+    try:
+        return float(word.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _format(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value)

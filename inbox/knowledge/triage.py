@@ -1,0 +1,190 @@
+"""Urgency: does the message describe an emergency happening now?
+
+Each rule names the reason shown to staff. A rule fires on a phrase that is not negated, not in the
+distant past ("last year") and not hypothetical ("if I ever get chest pain"). When in doubt the
+rules lean towards urgent: a missed emergency costs far more than a false alarm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inbox.knowledge.cues import cue_words, parse_cue
+from inbox.knowledge.measures import find_measurements
+from inbox.knowledge.patterns import Doc, Match, Pattern
+from inbox.knowledge.scope import Scope
+from inbox.knowledge.text import Normaliser
+
+URGENCY_WINDOW = 5
+VERY_HIGH_POTASSIUM = 6.5  # mmol/L
+
+
+@dataclass(frozen=True)
+class UrgencyRule:
+    reason: str
+    cues: tuple[str, ...]
+    requires: tuple[str, ...] = ()  # another phrase that must also be in the message, now
+    unless: tuple[str, ...] = ()  # phrases that, overlapping the match, cancel it
+
+
+URGENCY_RULES = (
+    UrgencyRule(
+        "chest pain",
+        (
+            "chest + pain|pains|ache|aching|pressure|tight|tightness|hurt|hurts|hurting|heavy"
+            "|heaviness|squeezing|crushing|burning",
+            "heart attack",
+        ),
+    ),
+    UrgencyRule(
+        "sudden severe headache",
+        (
+            "worst headache|thunderclap",
+            "headache|headaches + sudden|suddenly|worst|exploding|explosive|out of nowhere",
+        ),
+    ),
+    UrgencyRule(
+        "signs of a stroke (one-sided weakness, face droop or slurred speech)",
+        (
+            "left|right|1 side|half + weak|weakness|numb|numbness|droop|drooping|paralysed"
+            "|paralyzed|can not move|limp|dead",
+            "face + droop|drooping|dropped|lopsided|crooked|fallen",
+            "slurred|slurring|slur + speech|words|talking|speaking",
+            "speech + slurred|garbled|strange|funny",
+            "can not speak|can not talk|unable to speak|can not get his words"
+            "|can not get her words",
+            "having a stroke|had a stroke|suffered a stroke|stroke now",
+            "brain|head + bleed|bleeding|haemorrhage|hemorrhage",
+        ),
+    ),
+    UrgencyRule(
+        "breathing trouble",
+        (
+            "breath|breathe|breathing + can not|hard|trouble|difficult|difficulty|short|shortness"
+            "|struggle|struggling|gasp|gasping|unable|labored|laboured|out",
+            "breathless|breathlessness|suffocating|choking|not breathing|gasping|air hunger",
+            "gasping|struggling|fighting + for air|for breath",
+        ),
+    ),
+    UrgencyRule(
+        "fainting or loss of consciousness",
+        (
+            "=fainted|=fainting|=faints|passed out|passing out|pass out|blacked out|black out"
+            "|lost consciousness|unconscious|collapsed|collapse|unresponsive",
+            "will not wake|can not wake|not waking|would not wake",
+        ),
+    ),
+    UrgencyRule(
+        "seizure",
+        ("seizure|seizures|=seizing|convulsion|convulsions|convulsing|having a fit|had a fit",),
+    ),
+    UrgencyRule(
+        "confusion or unusual drowsiness",
+        (
+            "=confused|=confusion|disoriented|disorientated|delirious|not making sense"
+            "|talking nonsense|muddled|very drowsy|very sleepy|hard to wake|not himself"
+            "|not herself",
+            "not recognise|not recognize|not recognizing|not recognising|not making any sense"
+            "|making no sense",
+            "not know|not knowing + where she is|where he is|who we are|who i am|what day",
+            "falling asleep|falls asleep|fall asleep + talking|mid sentence|while|keeps",
+        ),
+        unless=(
+            "=confused|=confusion|=confusing + about|by|with|as to|what|how|why|whether|which",
+        ),
+    ),
+    UrgencyRule(
+        "very high potassium",
+        ("potassium|=k + very high|dangerously|dangerous|critical|critically|extremely high",),
+    ),
+    UrgencyRule(
+        "no urine with breathlessness or swelling",
+        (
+            "no urine|not passed urine|not passing urine|not peed|not urinated|not urinating"
+            "|no pee|stopped peeing|stopped urinating|anuria|=anuric|not making urine"
+            "|not made urine|not passed water|no wee",
+        ),
+        requires=("breath|breathe|breathless|breathing|swelling|swollen|swell|edema|oedema|puffy",),
+    ),
+    UrgencyRule(
+        "heavy bleeding",
+        (
+            "bleeding|bleeds|bleed + heavy|heavily|lot|not stop|will not stop|can not stop"
+            "|pouring|spurting|everywhere|gushing|soaked|badly",
+            "lot of blood|blood everywhere|so much blood",
+            "vomiting blood|vomited blood|coughing blood|coughing up blood|blood in vomit",
+        ),
+    ),
+    UrgencyRule(
+        "palpitations with a potassium problem",
+        ("heart + racing|pounding|fluttering|irregular|skipping|flutter|beating fast",),
+        requires=("potassium|=k",),
+    ),
+)
+
+
+def urgency_lexicon() -> set[str]:
+    """Every word the urgency rules use (targets of spelling correction)."""
+    words: set[str] = set()
+    for rule in URGENCY_RULES:
+        for cue in rule.cues + rule.requires + rule.unless:
+            words |= cue_words(parse_cue(cue))
+    return words
+
+
+class UrgencyAssessor:
+    """The urgency rules, compiled once per Knowledge."""
+
+    def __init__(self, normaliser: Normaliser) -> None:
+        self._scope = Scope(normaliser)
+
+        def compile_all(cues: tuple[str, ...]) -> tuple[Pattern, ...]:
+            return tuple(Pattern(cue, normaliser, window=URGENCY_WINDOW) for cue in cues)
+
+        self._rules = tuple(
+            (rule, compile_all(rule.cues), compile_all(rule.requires), compile_all(rule.unless))
+            for rule in URGENCY_RULES
+        )
+
+    def assess(self, doc: Doc) -> tuple[str, ...]:
+        """The reasons the message is urgent; empty when it is not."""
+        markers = self._scope.markers(doc)
+        reasons: list[str] = []
+        for rule, cues, requires, unless in self._rules:
+            exceptions = [match for pattern in unless for match in pattern.find(doc)]
+            found = self._current(doc, cues, markers, exceptions)
+            if found is None:
+                continue
+            if requires and self._current(doc, requires, markers, []) is None:
+                continue
+            reasons.append(f"{rule.reason}: “{doc.quote(found)}”")
+        for measurement in find_measurements(doc.tokens):
+            if measurement.measure == "potassium" and measurement.value >= VERY_HIGH_POTASSIUM:
+                span = (measurement.first, measurement.last)
+                match = Match(measurement.first, measurement.last, (span,))
+                if self._scope.is_current(doc, match, markers):
+                    reasons.append(f"very high potassium: “{doc.quote(match)}”")
+                    break
+        return tuple(reasons)
+
+    def _current(
+        self,
+        doc: Doc,
+        patterns: tuple[Pattern, ...],
+        markers: dict[str, list[Match]],
+        exceptions: list[Match],
+    ) -> Match | None:
+        """The first match that describes the present; the message body outranks the subject."""
+        matches = [match for pattern in patterns for match in pattern.find(doc)]
+        if any(not doc.in_subject(match) for match in matches):
+            matches = [match for match in matches if not doc.in_subject(match)]
+        for match in sorted(matches, key=lambda item: item.first):
+            if any(_overlaps(match, other) for other in exceptions):
+                continue
+            if self._scope.is_current(doc, match, markers):
+                return match
+        return None
+
+
+def _overlaps(one: Match, other: Match) -> bool:
+    return one.first <= other.last and other.first <= one.last
