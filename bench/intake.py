@@ -87,8 +87,18 @@ def start_server(kind: str, workdir: Path, port: int) -> subprocess.Popen:
         command = [str(Path(python).parent / "inbox"), "serve", "--port", str(port)]
     else:
         env["BENCH_DB"] = str(workdir / f"{kind}.db")
-        command = [python, "-m", "uvicorn", "--factory", f"bench.reference_apps:{kind}",
-                   "--port", str(port), "--log-level", "warning", "--no-access-log"]
+        command = [
+            python,
+            "-m",
+            "uvicorn",
+            "--factory",
+            f"bench.reference_apps:{kind}",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     wait_up(port, "/healthz" if kind == "inbox" else "/contact")
     return process
@@ -98,13 +108,27 @@ def run_wrk(port: int, seconds: int, connections: int, token: str, workdir: Path
     script = workdir / "post.lua"
     script.write_text(LUA.replace("TOKEN", token))
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{port}/contact"],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/contact",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    return {"rps": rps, "p50_ms": _latency(output, "50%"), "p99_ms": _latency(output, "99%"),
-            "errors": "Non-2xx" in output and "non-3xx" not in output}
+    return {
+        "rps": rps,
+        "p50_ms": _latency(output, "50%"),
+        "p99_ms": _latency(output, "99%"),
+        "errors": "Non-2xx" in output and "non-3xx" not in output,
+    }
 
 
 def _latency(output: str, label: str) -> float:
@@ -125,9 +149,15 @@ def run_python_client(port: int, seconds: int, connections: int, token: str) -> 
         while time.monotonic() < stop:
             count += 1
             tag = f"{wid}-{count}"
-            data = {"name": "Bench Patient", "email": f"p{tag}@example.com", "subject": "cramps",
-                    "message": f"Near the end of session {tag} my calves cramp", "website": "",
-                    "page": "https://hospital.example/leg-cramps.html", "form_token": token}
+            data = {
+                "name": "Bench Patient",
+                "email": f"p{tag}@example.com",
+                "subject": "cramps",
+                "message": f"Near the end of session {tag} my calves cramp",
+                "website": "",
+                "page": "https://hospital.example/leg-cramps.html",
+                "form_token": token,
+            }
             started = time.perf_counter()
             await client.post("/contact", data=data)
             latencies.append((time.perf_counter() - started) * 1000)
@@ -136,13 +166,18 @@ def run_python_client(port: int, seconds: int, connections: int, token: str) -> 
         limits = httpx.Limits(max_connections=connections)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits) as client:
             started = time.monotonic()
-            await asyncio.gather(*(worker(client, wid, started + seconds) for wid in range(connections)))
+            await asyncio.gather(
+                *(worker(client, wid, started + seconds) for wid in range(connections))
+            )
             return time.monotonic() - started
 
     elapsed = asyncio.run(main())
     latencies.sort()
-    return {"rps": len(latencies) / elapsed, "p50_ms": latencies[len(latencies) // 2],
-            "p99_ms": latencies[int(len(latencies) * 0.99)]}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2],
+        "p99_ms": latencies[int(len(latencies) * 0.99)],
+    }
 
 
 def measure(kind: str, seconds: int, connections: int, token: str) -> dict:
@@ -167,10 +202,17 @@ def main() -> None:
     args = parser.parse_args()
     token = issue_form_token(SECRET, now=datetime.now(UTC) - timedelta(minutes=5))
     tool = "wrk" if shutil.which("wrk") else "python client (wrk not installed)"
-    print(f"load: {tool}, {args.connections} connections, {args.seconds} s per server, one process each")
-    results = {kind: measure(kind, args.seconds, args.connections, token) for kind in ("inbox", "ceiling", "naive")}
+    print(
+        f"load: {tool}, {args.connections} connections, {args.seconds} s per server, one process each"
+    )
+    results = {
+        kind: measure(kind, args.seconds, args.connections, token)
+        for kind in ("inbox", "ceiling", "naive")
+    }
     for kind, figures in results.items():
-        print(f"{kind:8s} {figures['rps']:8.0f} req/s   p50 {figures['p50_ms']:7.2f} ms   p99 {figures['p99_ms']:7.2f} ms")
+        print(
+            f"{kind:8s} {figures['rps']:8.0f} req/s   p50 {figures['p50_ms']:7.2f} ms   p99 {figures['p99_ms']:7.2f} ms"
+        )
     inbox, ceiling, naive = results["inbox"], results["ceiling"], results["naive"]
     summary = {
         "bench": "intake",
@@ -182,8 +224,10 @@ def main() -> None:
         "naive_rps": round(naive["rps"], 1),
         "ratio_vs_naive": round(inbox["rps"] / naive["rps"], 2),
     }
-    print(f"ratio to the ceiling {summary['ratio']:.2f} (goal >= 0.25), to the naive peer "
-          f"{summary['ratio_vs_naive']:.1f}x (goal >= 5x), p99 {summary['p99_ms']} ms (goal <= 50 ms)")
+    print(
+        f"ratio to the ceiling {summary['ratio']:.2f} (goal >= 0.25), to the naive peer "
+        f"{summary['ratio_vs_naive']:.1f}x (goal >= 5x), p99 {summary['p99_ms']} ms (goal <= 50 ms)"
+    )
     print(json.dumps(summary))
 
 

@@ -29,7 +29,9 @@ _SCHEMA = (
 
 
 def ceiling() -> Starlette:
-    connection = sqlite3.connect(os.environ["BENCH_DB"], isolation_level=None, check_same_thread=False)
+    connection = sqlite3.connect(
+        os.environ["BENCH_DB"], isolation_level=None, check_same_thread=False
+    )
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute(_SCHEMA)
@@ -38,8 +40,14 @@ def ceiling() -> Starlette:
         form = await request.form()
         connection.execute(
             "INSERT INTO submission (name, email, subject, body, page, received_at) VALUES (?,?,?,?,?,?)",
-            (form.get("name"), form.get("email"), form.get("subject"), form.get("message"),
-             form.get("page"), time.time()),
+            (
+                form.get("name"),
+                form.get("email"),
+                form.get("subject"),
+                form.get("message"),
+                form.get("page"),
+                time.time(),
+            ),
         )
         return Response(status_code=303, headers={"location": "/contact/thanks"})
 
@@ -57,18 +65,31 @@ class Submission(SQLModel, table=True):
 
 
 def naive() -> FastAPI:
-    engine = create_engine(f"sqlite:///{os.environ['BENCH_DB']}", connect_args={"check_same_thread": False})
+    engine = create_engine(
+        f"sqlite:///{os.environ['BENCH_DB']}", connect_args={"check_same_thread": False}
+    )
     SQLModel.metadata.create_all(engine)
     app = FastAPI()
 
     @app.post("/contact")
     def contact(
-        name: str = Form(...), email: EmailStr = Form(...), subject: str = Form(...),
-        message: str = Form(...), page: str | None = Form(None),
+        name: str = Form(...),
+        email: EmailStr = Form(...),
+        subject: str = Form(...),
+        message: str = Form(...),
+        page: str | None = Form(None),
     ) -> RedirectResponse:
         with Session(engine) as session:
-            session.add(Submission(name=name, email=email, subject=subject, body=message, page=page,
-                                   received_at=time.time()))
+            session.add(
+                Submission(
+                    name=name,
+                    email=email,
+                    subject=subject,
+                    body=message,
+                    page=page,
+                    received_at=time.time(),
+                )
+            )
             session.commit()
         return RedirectResponse("/contact/thanks", status_code=303)
 

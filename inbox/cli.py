@@ -13,7 +13,9 @@ from inbox.knowledge import cli as knowledge_cli
 from inbox.outbox import cli as outbox_cli
 from inbox.staff import cli as staff_cli
 
-app = typer.Typer(help="inbox: the service behind the hospital's Leave Message form.", no_args_is_help=True)
+app = typer.Typer(
+    help="inbox: the service behind the hospital's Leave Message form.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database tasks.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -49,11 +51,20 @@ def serve(
     port = port or settings.port
     if migrate and settings.migrate_on_start:
         upgrade(settings.database_url)
-    typer.echo(f"inbox is listening on http://{host}:{port}  (staff inbox: http://{host}:{port}/inbox)")
+    typer.echo(
+        f"inbox is listening on http://{host}:{port}  (staff inbox: http://{host}:{port}/inbox)"
+    )
     if workers > 1:
         os.environ.setdefault("INBOX_RUN_WORKER", str(settings.run_worker).lower())
-        uvicorn.run("inbox.main:create_app", factory=True, host=host, port=port, workers=workers,
-                    proxy_headers=True, access_log=False)
+        uvicorn.run(
+            "inbox.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            access_log=False,
+        )
         return
     from inbox.main import create_app
 

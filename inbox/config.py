@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = False
     smtp_tls: bool = False
-    smtp_timeout: float = 30.0
+    smtp_timeout: float = 30.0  # connect and each SMTP command
+    smtp_send_timeout: float = 60.0  # one whole mail, connecting included
     mail_from: str = "Kidney Disease Hospital <patient-service@kidney-hospital.example>"
     mail_reply_to: str = ""
     mail_domain: str = "kidney-hospital.example"

@@ -18,7 +18,9 @@ class InboxError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.message = message
         if status is not None:
@@ -63,9 +65,10 @@ class InvalidInput(InboxError):
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
-        "accept", ""
-    ).split(",")[0]
+    return (
+        request.url.path.startswith("/api/")
+        or "application/json" in request.headers.get("accept", "").split(",")[0]
+    )
 
 
 def error_response(request: Request, status: int, message: str, **extra: Any) -> Response:
@@ -77,7 +80,11 @@ def error_response(request: Request, status: int, message: str, **extra: Any) ->
     if templates is None:
         return HTMLResponse(f"<h1>{status}</h1>", status_code=status, headers=headers)
     return templates.TemplateResponse(
-        request, "error.html", {"status": status, "message": message}, status_code=status, headers=headers
+        request,
+        "error.html",
+        {"status": status, "message": message},
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -94,7 +101,9 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
-        return error_response(request, exc.status_code, message, headers=getattr(exc, "headers", None))
+        return error_response(
+            request, exc.status_code, message, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

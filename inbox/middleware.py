@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -69,8 +70,11 @@ async def _too_large(scope: Scope, send: Send, limit: int) -> None:
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
-                        (b"connection", b"close")],
+            "headers": [
+                (b"content-type", kind),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

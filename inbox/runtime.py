@@ -45,7 +45,10 @@ class Runtime:
         from inbox.knowledge.service import triage_message
 
         triage = triage_message(
-            self.knowledge, subject=submission.subject, text=submission.message, page=submission.page
+            self.knowledge,
+            subject=submission.subject,
+            text=submission.message,
+            page=submission.page,
         )
         return triage.urgent
 

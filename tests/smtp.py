@@ -27,13 +27,21 @@ class _Handler:
     def __init__(self, server: SmtpServer):
         self.server = server
 
+    async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        if self.server.rcpt_script:
+            reply = self.server.rcpt_script.pop(0)
+            if not reply.startswith("2"):
+                return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, smtp, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
         if self.server.delay:
             await asyncio.sleep(self.server.delay)
         if self.server.script:
             reply = self.server.script.pop(0)
             if reply == "drop":
-                session.transport.close()
+                smtp.transport.close()  # the SMTP protocol owns the transport
                 return "421 closing"
             if not reply.startswith("2"):
                 return reply
@@ -45,13 +53,15 @@ class _Handler:
 
 
 class SmtpServer:
-    """Start/stop an aiosmtpd server; `script` holds replies to give before accepting mail."""
+    """Start/stop an aiosmtpd server; `script` holds replies to give before accepting mail
+    ("drop" closes the connection mid-DATA), `rcpt_script` the same for RCPT TO."""
 
     def __init__(self, port: int):
         self.port = port
         self.host = "127.0.0.1"
         self.received: list[Received] = []
         self.script: list[str] = []
+        self.rcpt_script: list[str] = []  # replies to RCPT TO before accepting recipients
         self.delay: float = 0.0
         self.lock = threading.Lock()
         self.controller = Controller(_Handler(self), hostname=self.host, port=port)
@@ -62,7 +72,15 @@ class SmtpServer:
     def stop(self) -> None:
         self.controller.stop()
 
-    def wait_for(self, count: int, timeout: float = 10.0, predicate: Callable[[], bool] | None = None) -> list[Received]:
+    def message_ids(self) -> list[str]:
+        """The Message-ID header of every mail received, in order (duplicates kept)."""
+        with self.lock:
+            received = list(self.received)
+        return [str(item.parsed()["Message-ID"]) for item in received]
+
+    def wait_for(
+        self, count: int, timeout: float = 10.0, predicate: Callable[[], bool] | None = None
+    ) -> list[Received]:
         import time
 
         deadline = time.monotonic() + timeout

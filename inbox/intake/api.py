@@ -26,7 +26,9 @@ class MessageIn(BaseModel):
     subject: str = Field(max_length=200, examples=["Cramps at the end of dialysis"])
     message: str = Field(max_length=5000)
     page: str | None = Field(default=None, description="URL of the article the form sits under")
-    form_token: str | None = Field(default=None, description="From GET /api/v1/form-token (optional)")
+    form_token: str | None = Field(
+        default=None, description="From GET /api/v1/form-token (optional)"
+    )
     website: str | None = Field(default=None, description="Honeypot: leave empty")
 
 
@@ -76,11 +78,10 @@ async def create_message(request: Request, runtime: RuntimeDep) -> JSONResponse:
         raise InvalidInput({"body": "The body is not valid JSON."}) from exc
     if not isinstance(payload, dict):
         raise InvalidInput({"body": "Send one JSON object with name, email, subject and message."})
-    raw = {
-        key: [value] for key, value in payload.items() if isinstance(value, str)
-    }
+    raw = {key: [value] for key, value in payload.items() if isinstance(value, str)}
     wrong_type = {
-        key: "Must be text." for key, value in payload.items()
+        key: "Must be text."
+        for key, value in payload.items()
         if key in MessageIn.model_fields and value is not None and not isinstance(value, str)
     }
     submission, errors = parse_submission(raw, Limits.from_settings(runtime.settings))
@@ -99,4 +100,6 @@ async def create_message(request: Request, runtime: RuntimeDep) -> JSONResponse:
 @router.get("/form-token", response_model=FormToken)
 async def form_token(runtime: RuntimeDep) -> FormToken:
     """A signed time-trap token to send back with the message."""
-    return FormToken(form_token=issue_form_token(runtime.settings.secret_key, now=runtime.clock.now()))
+    return FormToken(
+        form_token=issue_form_token(runtime.settings.secret_key, now=runtime.clock.now())
+    )

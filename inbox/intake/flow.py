@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import anyio
 from fastapi import Request
-from sqlmodel import Session
 
 from inbox.errors import RateLimited
 from inbox.intake.service import Client, Receipt, receive_submission
@@ -13,20 +12,27 @@ from inbox.runtime import Runtime
 
 
 def _store(runtime: Runtime, submission: Submission, client: Client) -> Receipt:
-    with Session(runtime.engine) as session:
+    urgent = runtime.first_look_urgent(submission)
+    with runtime.engine.connect() as connection:
         try:
             receipt = receive_submission(
-                session, submission=submission, client=client, settings=runtime.settings,
-                now=runtime.clock.now(), urgent=runtime.first_look_urgent(submission),
+                connection,
+                submission=submission,
+                client=client,
+                settings=runtime.settings,
+                now=runtime.clock.now(),
+                urgent=urgent,
             )
         except RateLimited:
-            session.commit()  # the counters must stick even though this request is refused
+            connection.commit()  # the counters must stick even though this request is refused
             raise
-        session.commit()
+        connection.commit()
         return receipt
 
 
-async def submit(runtime: Runtime, submission: Submission, *, request: Request, channel: str) -> Receipt:
+async def submit(
+    runtime: Runtime, submission: Submission, *, request: Request, channel: str
+) -> Receipt:
     """Store a validated submission. SQLite is fastest on the event loop; others use a thread."""
     client = Client(
         ip=request.client.host if request.client else None,

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from inbox.config import parse_rate
+from inbox.intake import sql
 from inbox.intake.models import RateBucket
 
 
@@ -24,23 +25,15 @@ class Rule:
         return cls(limit=limit, period=period)
 
 
-def hit(session: Session, *, key: str, rule: Rule, now: datetime) -> int | None:
+def hit(db: Session | Connection, *, key: str, rule: Rule, now: datetime) -> int | None:
     """Count one request against `key`; seconds to wait when over the limit, else None."""
     if rule.limit <= 0:
         return None
+    connection = db.connection() if isinstance(db, Session) else db
     epoch = int(now.timestamp())
     window = epoch - epoch % rule.period
-    table = RateBucket.__table__
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    statement = (
-        dialect.insert(table)
-        .values(key=key, window_start=window, count=1)
-        .on_conflict_do_update(
-            index_elements=["key", "window_start"], set_={"count": table.c.count + 1}
-        )
-        .returning(table.c.count)
-    )
-    count = session.execute(statement).scalar_one()
+    statements = sql.Statements(connection.dialect.name)
+    count = statements.run(connection, sql.RATE_HIT, key=key[:200], window=window).scalar_one()
     if count > rule.limit:
         return window + rule.period - epoch
     return None

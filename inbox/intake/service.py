@@ -1,7 +1,7 @@
 """Store a submission: rate limits, spam marking, duplicate folding, contact and conversation.
 
-This is the hot path of the public form, so it speaks SQL Core through the session (no ORM
-objects to build); every statement runs in the caller's transaction.
+This is the hot path of the public form: it runs prepared plain SQL (inbox.intake.sql) on one
+connection in the caller's transaction, and builds no ORM objects.
 """
 
 from __future__ import annotations
@@ -9,26 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlalchemy.engine import Connection
 
 from inbox.config import Settings
 from inbox.errors import RateLimited
-from inbox.intake import ratelimit
-from inbox.intake.models import Contact, Conversation, ConversationState, Message, MessageStatus
+from inbox.intake import ratelimit, sql
+from inbox.intake.models import ConversationState, MessageStatus
 from inbox.intake.spam import client_ip_key, fingerprint, spam_reason
 from inbox.intake.validation import Submission
-
-CONTACT = Contact.__table__
-CONVERSATION = Conversation.__table__
-MESSAGE = Message.__table__
-OPEN_STATES = (
-    ConversationState.REVIEW,
-    ConversationState.QUEUED,
-    ConversationState.SENT,
-    ConversationState.FAILED,
-)
 
 
 @dataclass(frozen=True)
@@ -48,14 +36,14 @@ class Receipt:
 
 
 def check_rate_limits(
-    session: Session, *, settings: Settings, email: str, ip_key: str | None, now: datetime
+    connection: Connection, *, settings: Settings, email: str, ip_key: str | None, now: datetime
 ) -> None:
     """Raise RateLimited (429 with Retry-After) when the address or the client sent too much."""
     checks = [(f"addr:{email}", settings.rate_limit_address)]
     if ip_key:
         checks.insert(0, (f"ip:{ip_key}", settings.rate_limit_ip))
     for key, rule in checks:
-        wait = ratelimit.hit(session, key=key, rule=ratelimit.Rule.parse(rule), now=now)
+        wait = ratelimit.hit(connection, key=key, rule=ratelimit.Rule.parse(rule), now=now)
         if wait is not None:
             raise RateLimited(
                 "You have sent several messages in a short time. "
@@ -65,7 +53,7 @@ def check_rate_limits(
 
 
 def receive_submission(
-    session: Session,
+    connection: Connection,
     *,
     submission: Submission,
     client: Client,
@@ -74,12 +62,13 @@ def receive_submission(
     urgent: bool = False,
 ) -> Receipt:
     """Rate-limit, classify and store one submission; never drops a legitimate one."""
+    run = sql.Statements(connection.dialect.name).run
     ip_key = (
         client_ip_key(settings.secret_key, client.ip)
         if settings.store_client_ip == "hash"
         else client.ip
     )
-    check_rate_limits(session, settings=settings, email=submission.email, ip_key=ip_key, now=now)
+    check_rate_limits(connection, settings=settings, email=submission.email, ip_key=ip_key, now=now)
     reason = spam_reason(
         submission,
         secret_key=settings.secret_key,
@@ -87,7 +76,6 @@ def receive_submission(
         now=now,
         token_required=client.channel == "form",
     )
-    print_ = fingerprint(submission.email, submission.message)
     row = {
         "name": submission.name,
         "email": submission.email,
@@ -98,35 +86,49 @@ def receive_submission(
         "client_ip": ip_key,
         "user_agent": (client.user_agent or "")[:500] or None,
         "received_at": now,
-        "fingerprint": print_,
+        "fingerprint": fingerprint(submission.email, submission.message),
         "urgent": urgent and reason is None,
-        "duplicate_count": 0,
+        "spam_reason": reason,
+        "duplicate_of_id": None,
+        "drafted_at": None,
     }
     if reason is None:
-        window = now - timedelta(minutes=settings.duplicate_window_minutes)
-        original = _find_recent_original(session, print_=print_, since=window)
+        since = now - timedelta(minutes=settings.duplicate_window_minutes)
+        original = run(
+            connection, sql.RECENT_ORIGINAL, fingerprint=row["fingerprint"], since=since
+        ).first()
         if original is not None:
-            return _fold_duplicate(session, row=row, original=original)
+            return _fold_duplicate(connection, run, row=row, original=original)
 
-    contact_id = _upsert_contact(session, email=submission.email, name=submission.name, now=now)
+    contact_id = run(
+        connection, sql.UPSERT_CONTACT, email=submission.email, name=submission.name, now=now
+    ).scalar_one()
     if reason is not None:
-        conversation_id = _new_conversation(
-            session, contact_id=contact_id, subject=submission.subject, now=now,
-            state=ConversationState.SPAM, urgent=False,
-        )
+        conversation_id = run(
+            connection,
+            sql.NEW_CONVERSATION,
+            contact_id=contact_id,
+            subject=submission.subject[:300],
+            state=ConversationState.SPAM,
+            urgent=False,
+            now=now,
+        ).scalar_one()
     else:
         conversation_id = _join_or_open_conversation(
-            session, contact_id=contact_id, subject=submission.subject, now=now, urgent=urgent
+            connection,
+            run,
+            contact_id=contact_id,
+            subject=submission.subject,
+            now=now,
+            urgent=urgent,
         )
     row.update(
         contact_id=contact_id,
         conversation_id=conversation_id,
         status=MessageStatus.SPAM if reason else MessageStatus.ACCEPTED,
-        spam_reason=reason,
-        # spam is never drafted: mark it done so the drafting queue skips it
-        drafted_at=now if reason else None,
+        drafted_at=now if reason else None,  # spam is never drafted
     )
-    message_id = session.execute(sa.insert(MESSAGE).values(row).returning(MESSAGE.c.id)).scalar_one()
+    message_id = run(connection, sql.INSERT_MESSAGE, **row).scalar_one()
     return Receipt(
         message_id=message_id,
         conversation_id=conversation_id,
@@ -135,21 +137,7 @@ def receive_submission(
     )
 
 
-def _find_recent_original(session: Session, *, print_: str, since: datetime) -> sa.Row | None:
-    query = (
-        sa.select(MESSAGE.c.id, MESSAGE.c.conversation_id, MESSAGE.c.contact_id, MESSAGE.c.urgent)
-        .where(
-            MESSAGE.c.fingerprint == print_,
-            MESSAGE.c.received_at >= since,
-            MESSAGE.c.status == MessageStatus.ACCEPTED,
-        )
-        .order_by(MESSAGE.c.id)
-        .limit(1)
-    )
-    return session.execute(query).first()
-
-
-def _fold_duplicate(session: Session, *, row: dict, original: sa.Row) -> Receipt:
+def _fold_duplicate(connection: Connection, run, *, row: dict, original) -> Receipt:
     row.update(
         contact_id=original.contact_id,
         conversation_id=original.conversation_id,
@@ -157,66 +145,31 @@ def _fold_duplicate(session: Session, *, row: dict, original: sa.Row) -> Receipt
         duplicate_of_id=original.id,
         drafted_at=row["received_at"],
     )
-    message_id = session.execute(sa.insert(MESSAGE).values(row).returning(MESSAGE.c.id)).scalar_one()
-    session.execute(
-        sa.update(MESSAGE)
-        .where(MESSAGE.c.id == original.id)
-        .values(duplicate_count=MESSAGE.c.duplicate_count + 1)
-    )
+    message_id = run(connection, sql.INSERT_MESSAGE, **row).scalar_one()
+    run(connection, sql.COUNT_DUPLICATE, id=original.id)
     return Receipt(
         message_id=message_id,
         conversation_id=original.conversation_id,
         status=MessageStatus.DUPLICATE,
-        urgent=original.urgent,
+        urgent=bool(original.urgent),
         duplicate_of=original.id,
     )
 
 
-def _upsert_contact(session: Session, *, email: str, name: str, now: datetime) -> int:
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    statement = (
-        dialect.insert(CONTACT)
-        .values(email=email, name=name, created_at=now)
-        .on_conflict_do_update(index_elements=["email"], set_={"name": name})
-        .returning(CONTACT.c.id)
-    )
-    return session.execute(statement).scalar_one()
-
-
-def _new_conversation(
-    session: Session, *, contact_id: int, subject: str, now: datetime, state: str, urgent: bool
-) -> int:
-    values = {
-        "contact_id": contact_id,
-        "subject": subject[:300],
-        "state": state,
-        "urgent": urgent,
-        "created_at": now,
-        "updated_at": now,
-        "last_message_at": now,
-    }
-    return session.execute(
-        sa.insert(CONVERSATION).values(values).returning(CONVERSATION.c.id)
-    ).scalar_one()
-
-
 def _join_or_open_conversation(
-    session: Session, *, contact_id: int, subject: str, now: datetime, urgent: bool
+    connection: Connection, run, *, contact_id: int, subject: str, now: datetime, urgent: bool
 ) -> int:
     """A new message from someone with an open conversation joins it and puts it back in review."""
-    existing = session.execute(
-        sa.select(CONVERSATION.c.id)
-        .where(CONVERSATION.c.contact_id == contact_id, CONVERSATION.c.state.in_(OPEN_STATES))
-        .order_by(CONVERSATION.c.id.desc())
-        .limit(1)
-    ).scalar()
+    existing = run(connection, sql.OPEN_CONVERSATION, contact_id=contact_id).scalar()
     if existing is None:
-        return _new_conversation(
-            session, contact_id=contact_id, subject=subject, now=now,
-            state=ConversationState.REVIEW, urgent=urgent,
-        )
-    changes: dict = {"state": ConversationState.REVIEW, "last_message_at": now, "updated_at": now}
-    if urgent:
-        changes["urgent"] = True
-    session.execute(sa.update(CONVERSATION).where(CONVERSATION.c.id == existing).values(changes))
+        return run(
+            connection,
+            sql.NEW_CONVERSATION,
+            contact_id=contact_id,
+            subject=subject[:300],
+            state=ConversationState.REVIEW,
+            urgent=urgent,
+            now=now,
+        ).scalar_one()
+    run(connection, sql.REOPEN_CONVERSATION, id=existing, now=now, urgent=urgent)
     return existing

@@ -30,7 +30,12 @@ def form_age_seconds(secret_key: str, token: str, *, now: datetime) -> float | N
 
 
 def spam_reason(
-    submission: Submission, *, secret_key: str, min_fill_seconds: float, now: datetime, token_required: bool
+    submission: Submission,
+    *,
+    secret_key: str,
+    min_fill_seconds: float,
+    now: datetime,
+    token_required: bool,
 ) -> str | None:
     """Why this submission is spam, or None when it looks like a person's."""
     if submission.honeypot:

@@ -34,11 +34,20 @@ def allowed_redirect(url: str | None, allowed_origins: list[str]) -> str | None:
 
 
 def _render_form(
-    request: Request, runtime: Runtime, *, values: dict[str, str], errors: dict[str, str], status: int
+    request: Request,
+    runtime: Runtime,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int,
 ) -> HTMLResponse:
     settings = runtime.settings
-    limits = {"name": settings.max_name_length, "email": 320,
-              "subject": settings.max_subject_length, "message": settings.max_message_length}
+    limits = {
+        "name": settings.max_name_length,
+        "email": 320,
+        "subject": settings.max_subject_length,
+        "message": settings.max_message_length,
+    }
     context: dict[str, Any] = {
         "hospital_name": settings.hospital_name,
         "action": request.url_for("contact_submit").path,
@@ -56,7 +65,10 @@ def _render_form(
 @router.get("/contact", response_class=HTMLResponse)
 async def contact_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """The Leave Message form, embeddable under any article."""
-    values = {"page": request.query_params.get("page", ""), "next": request.query_params.get("next", "")}
+    values = {
+        "page": request.query_params.get("page", ""),
+        "next": request.query_params.get("next", ""),
+    }
     return _render_form(request, runtime, values=values, errors={}, status=200)
 
 
@@ -70,7 +82,10 @@ async def contact_submit(request: Request, runtime: RuntimeDep) -> Response:
     except Exception:  # noqa: BLE001 - a malformed body is the client's problem, not a 500
         raw = {}
         return _render_form(
-            request, runtime, values={}, status=400,
+            request,
+            runtime,
+            values={},
+            status=400,
             errors={"message": "We could not read what your browser sent. Please try again."},
         )
     values = {key: str(raw[key][0]) for key in raw if raw[key] and isinstance(raw[key][0], str)}
@@ -118,6 +133,9 @@ async def contact_embed(request: Request, runtime: RuntimeDep) -> HTMLResponse:
         'title="Leave a message" style="width:100%;min-height:760px;border:0" '
         'loading="lazy"></iframe>'
     )
-    context = {"hospital_name": runtime.settings.hospital_name, "iframe_snippet": snippet,
-               "public_url": public}
+    context = {
+        "hospital_name": runtime.settings.hospital_name,
+        "iframe_snippet": snippet,
+        "public_url": public,
+    }
     return request.app.state.templates.TemplateResponse(request, "intake/embed.html", context)

@@ -45,7 +45,9 @@ def test_wrong_types_missing_fields_and_broken_json_are_422_not_500(client):
 
 
 def test_wrong_content_type_is_415(client):
-    response = client.post("/api/v1/messages", content=b"name=a", headers={"content-type": "text/plain"})
+    response = client.post(
+        "/api/v1/messages", content=b"name=a", headers={"content-type": "text/plain"}
+    )
     assert response.status_code == 415
     assert "JSON" in response.json()["detail"]
 
@@ -59,8 +61,11 @@ def test_duplicate_json_submission_returns_the_first_id(client):
 def test_cors_allows_only_the_hospital_origins(client):
     allowed = client.options(
         "/api/v1/messages",
-        headers={"origin": "https://hospital.example", "access-control-request-method": "POST",
-                 "access-control-request-headers": "content-type"},
+        headers={
+            "origin": "https://hospital.example",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
     )
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://hospital.example"
@@ -69,7 +74,9 @@ def test_cors_allows_only_the_hospital_origins(client):
         headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
     )
     assert "access-control-allow-origin" not in other.headers
-    posted = client.post("/api/v1/messages", json=api_payload(), headers={"origin": "https://evil.example"})
+    posted = client.post(
+        "/api/v1/messages", json=api_payload(), headers={"origin": "https://evil.example"}
+    )
     assert "access-control-allow-origin" not in posted.headers
 
 

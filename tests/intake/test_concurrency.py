@@ -11,13 +11,20 @@ from inbox.intake.models import Message
 from tests.factories import form_fields
 
 
-async def test_500_submissions_from_50_concurrent_clients_are_each_stored_once(live_server, runtime, settings, clock):
+async def test_500_submissions_from_50_concurrent_clients_are_each_stored_once(
+    live_server, runtime, settings, clock
+):
     semaphore = asyncio.Semaphore(50)
     results: dict[str, int] = {}
 
     async def submit(client: httpx.AsyncClient, index: int) -> None:
         marker = f"patient-{index:03d}"
-        fields = form_fields(settings, clock, email=f"{marker}@example.com", message=f"Question from {marker}: cramps.")
+        fields = form_fields(
+            settings,
+            clock,
+            email=f"{marker}@example.com",
+            message=f"Question from {marker}: cramps.",
+        )
         async with semaphore:
             response = await client.post("/contact", data=fields)
         results[marker] = response.status_code

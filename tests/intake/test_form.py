@@ -19,7 +19,12 @@ def test_form_has_labelled_fields_token_and_honeypot(client):
     response = client.get("/contact?page=https://hospital.example/a.html")
     assert response.status_code == 200
     html = response.text
-    for field, label in [("name", "Name"), ("email", "E-mail"), ("subject", "Subject"), ("message", "Your message")]:
+    for field, label in [
+        ("name", "Name"),
+        ("email", "E-mail"),
+        ("subject", "Subject"),
+        ("message", "Your message"),
+    ]:
         assert f'<label for="{field}">{label}</label>' in html
     assert 'name="form_token" value="' in html
     assert 'name="website"' in html
@@ -28,7 +33,9 @@ def test_form_has_labelled_fields_token_and_honeypot(client):
 
 
 def test_valid_post_redirects_to_thank_you_and_stores_everything(client, runtime, settings, clock):
-    response = client.post("/contact", data=form_fields(settings, clock), headers={"user-agent": "PhoneBrowser/1"})
+    response = client.post(
+        "/contact", data=form_fields(settings, clock), headers={"user-agent": "PhoneBrowser/1"}
+    )
     assert response.status_code == 303
     assert response.headers["location"].startswith("/contact/thanks")
     thanks = client.get(response.headers["location"])
@@ -60,14 +67,25 @@ def test_next_on_an_allowed_origin_is_followed(client, settings, clock):
 
 
 def test_next_elsewhere_is_ignored_no_open_redirect(client, settings, clock):
-    for target in ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", "https://hospital.example.evil.example/"]:
-        response = client.post("/contact", data=form_fields(settings, clock, next=target, message=f"about {target}"))
+    for target in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "javascript:alert(1)",
+        "https://hospital.example.evil.example/",
+    ]:
+        response = client.post(
+            "/contact", data=form_fields(settings, clock, next=target, message=f"about {target}")
+        )
         assert response.status_code == 303
         assert response.headers["location"].startswith("/contact/thanks"), target
 
 
-def test_invalid_input_shows_the_form_again_with_input_kept_and_field_errors(client, runtime, settings, clock):
-    fields = form_fields(settings, clock, email="not-an-address", name="", message="my question stays")
+def test_invalid_input_shows_the_form_again_with_input_kept_and_field_errors(
+    client, runtime, settings, clock
+):
+    fields = form_fields(
+        settings, clock, email="not-an-address", name="", message="my question stays"
+    )
     response = client.post("/contact", data=fields)
     assert response.status_code == 422
     html = response.text
@@ -94,7 +112,9 @@ def test_too_long_fields_are_refused_with_the_limit(client, settings, clock):
 
 
 def test_honeypot_is_accepted_like_normal_but_stored_as_spam(client, runtime, settings, clock):
-    response = client.post("/contact", data=form_fields(settings, clock, website="http://spam.example"))
+    response = client.post(
+        "/contact", data=form_fields(settings, clock, website="http://spam.example")
+    )
     assert response.status_code == 303
     [message] = rows(runtime, Message)
     assert (message["status"], message["spam_reason"]) == ("spam", "honeypot")
@@ -105,14 +125,21 @@ def test_honeypot_is_accepted_like_normal_but_stored_as_spam(client, runtime, se
 def test_too_fast_submission_is_stored_as_spam(client, runtime, settings, clock):
     from inbox.intake.spam import issue_form_token
 
-    fields = form_fields(settings, clock, form_token=issue_form_token(settings.secret_key, now=clock.now()))
+    fields = form_fields(
+        settings, clock, form_token=issue_form_token(settings.secret_key, now=clock.now())
+    )
     assert client.post("/contact", data=fields).status_code == 303
     [message] = rows(runtime, Message)
     assert (message["status"], message["spam_reason"]) == ("spam", "too-fast")
 
 
 def test_forged_token_is_spam(client, runtime, settings, clock):
-    assert client.post("/contact", data=form_fields(settings, clock, form_token="123.forged")).status_code == 303
+    assert (
+        client.post(
+            "/contact", data=form_fields(settings, clock, form_token="123.forged")
+        ).status_code
+        == 303
+    )
     assert rows(runtime, Message)[0]["spam_reason"] == "bad-form-token"
 
 
@@ -121,7 +148,15 @@ def test_identical_submission_within_ten_minutes_is_folded(client, runtime, sett
 
     assert client.post("/contact", data=form_fields(settings, clock)).status_code == 303
     clock.advance(timedelta(minutes=5))
-    assert client.post("/contact", data=form_fields(settings, clock, message="Near the END of every session   my calf goes hard. Why?")).status_code == 303
+    assert (
+        client.post(
+            "/contact",
+            data=form_fields(
+                settings, clock, message="Near the END of every session   my calf goes hard. Why?"
+            ),
+        ).status_code
+        == 303
+    )
     messages = rows(runtime, Message)
     assert [m["status"] for m in messages] == ["accepted", "duplicate"]
     assert messages[1]["duplicate_of_id"] == messages[0]["id"]
@@ -132,9 +167,13 @@ def test_identical_submission_within_ten_minutes_is_folded(client, runtime, sett
     assert rows(runtime, Message)[-1]["status"] == "accepted"
 
 
-def test_second_message_from_same_address_joins_the_open_conversation(client, runtime, settings, clock):
+def test_second_message_from_same_address_joins_the_open_conversation(
+    client, runtime, settings, clock
+):
     client.post("/contact", data=form_fields(settings, clock))
-    client.post("/contact", data=form_fields(settings, clock, message="One more thing: I also feel dizzy."))
+    client.post(
+        "/contact", data=form_fields(settings, clock, message="One more thing: I also feel dizzy.")
+    )
     assert len(rows(runtime, Conversation)) == 1
     assert len(rows(runtime, Message)) == 2
 

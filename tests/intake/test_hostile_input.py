@@ -10,7 +10,9 @@ from tests.factories import api_payload, form_fields
 
 def messages(runtime) -> list:
     with runtime.engine.connect() as connection:
-        return list(connection.execute(sa.select(Message.__table__).order_by(Message.id)).mappings())
+        return list(
+            connection.execute(sa.select(Message.__table__).order_by(Message.id)).mappings()
+        )
 
 
 def test_one_megabyte_body_is_413_before_being_read(client, runtime, settings, clock):
@@ -28,7 +30,9 @@ def test_body_without_content_length_is_cut_off_at_the_limit(client):
         for _ in range(200):
             yield b"x" * 1024
 
-    response = client.post("/api/v1/messages", content=chunks(), headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/v1/messages", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
 
 
@@ -37,7 +41,8 @@ def test_invalid_utf8_and_broken_percent_encoding_do_not_500(client, runtime, se
     body = "&".join(f"{k}={v}" for k, v in fields.items() if k != "message").encode()
     for raw in [b"%ff%fe%zz bad", b"\xff\xfe\xfd", b"%", b"%%%%41"]:
         response = client.post(
-            "/contact", content=body + b"&message=" + raw,
+            "/contact",
+            content=body + b"&message=" + raw,
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         assert response.status_code in (303, 422), raw
@@ -45,7 +50,8 @@ def test_invalid_utf8_and_broken_percent_encoding_do_not_500(client, runtime, se
 
 def test_garbage_multipart_is_a_clear_error(client):
     response = client.post(
-        "/contact", content=b"--xx\r\nnot really multipart",
+        "/contact",
+        content=b"--xx\r\nnot really multipart",
         headers={"content-type": "multipart/form-data; boundary=xx"},
     )
     assert response.status_code in (400, 422)
@@ -57,19 +63,29 @@ def test_missing_and_duplicated_fields(client, runtime, settings, clock):
     assert response.status_code == 422
     fields = form_fields(settings, clock)
     body = "&".join(f"{k}={v}" for k, v in fields.items()) + "&email=other%40example.com"
-    response = client.post("/contact", content=body.encode(), headers={"content-type": "application/x-www-form-urlencoded"})
+    response = client.post(
+        "/contact",
+        content=body.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 422
     assert "more than once" in response.text
 
 
 def test_wrong_content_types_on_the_form(client):
-    for kind, body in [("text/plain", b"hello"), ("application/json", b'{"name": "x"}'), ("application/xml", b"<a/>")]:
+    for kind, body in [
+        ("text/plain", b"hello"),
+        ("application/json", b'{"name": "x"}'),
+        ("application/xml", b"<a/>"),
+    ]:
         response = client.post("/contact", content=body, headers={"content-type": kind})
         assert response.status_code == 422, kind
 
 
 def test_emoji_and_right_to_left_text_are_kept(client, runtime):
-    payload = api_payload(name="مريم حداد", subject="تقلصات 😖", message="تشنج في الساق بعد الغسيل الكلوي 🙏🏽 שלום")
+    payload = api_payload(
+        name="مريم حداد", subject="تقلصات 😖", message="تشنج في الساق بعد الغسيل الكلوي 🙏🏽 שלום"
+    )
     assert client.post("/api/v1/messages", json=payload).status_code == 201
     [stored] = messages(runtime)
     assert stored["name"] == "مريم حداد"
@@ -77,7 +93,9 @@ def test_emoji_and_right_to_left_text_are_kept(client, runtime):
 
 
 def test_unicode_is_nfc_normalised_and_control_characters_stripped(client, runtime):
-    payload = api_payload(name="Jose\u0301 Nun\u0303ez\x07", message="line one\x00\x1b[31m\nline two")
+    payload = api_payload(
+        name="Jose\u0301 Nun\u0303ez\x07", message="line one\x00\x1b[31m\nline two"
+    )
     assert client.post("/api/v1/messages", json=payload).status_code == 201
     [stored] = messages(runtime)
     assert stored["name"] == "José Nuñez"
@@ -90,7 +108,9 @@ def test_thousand_character_email_is_a_field_error(client, runtime):
     assert "too long" in response.json()["errors"]["email"]
 
 
-def test_rate_limit_per_address_answers_429_with_retry_after_and_keeps_input(runtime, settings, clock):
+def test_rate_limit_per_address_answers_429_with_retry_after_and_keeps_input(
+    runtime, settings, clock
+):
     from fastapi.testclient import TestClient
 
     from inbox.main import create_app
@@ -99,8 +119,15 @@ def test_rate_limit_per_address_answers_429_with_retry_after_and_keeps_input(run
     runtime.settings = limited
     with TestClient(create_app(runtime=runtime), follow_redirects=False) as client:
         for index in range(2):
-            assert client.post("/contact", data=form_fields(limited, clock, message=f"question {index}")).status_code == 303
-        response = client.post("/contact", data=form_fields(limited, clock, message="third question kept"))
+            assert (
+                client.post(
+                    "/contact", data=form_fields(limited, clock, message=f"question {index}")
+                ).status_code
+                == 303
+            )
+        response = client.post(
+            "/contact", data=form_fields(limited, clock, message="third question kept")
+        )
         assert response.status_code == 429
         assert int(response.headers["retry-after"]) > 0
         assert "third question kept" in response.text
@@ -119,5 +146,8 @@ def test_rate_limit_per_ip(runtime, settings, clock):
 
     runtime.settings = settings.model_copy(update={"rate_limit_ip": "3/minute"})
     with TestClient(create_app(runtime=runtime), follow_redirects=False) as client:
-        codes = [client.post("/api/v1/messages", json=api_payload(email=f"p{i}@example.com")).status_code for i in range(5)]
+        codes = [
+            client.post("/api/v1/messages", json=api_payload(email=f"p{i}@example.com")).status_code
+            for i in range(5)
+        ]
     assert codes == [201, 201, 201, 429, 429]

@@ -1,0 +1,80 @@
+"""Plain SQL for the intake hot path, run with `exec_driver_sql` (no statement compilation).
+
+Written once with `:name` parameters; PostgreSQL's driver gets them as `%(name)s`. Values are
+bound as the drivers expect them: on SQLite, timestamps in SQLAlchemy's own text format.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+_PARAM = re.compile(r"(?<!:):([a-z_]+)")
+
+RATE_HIT = """
+INSERT INTO rate_bucket (key, window_start, count) VALUES (:key, :window, 1)
+ON CONFLICT (key, window_start) DO UPDATE SET count = rate_bucket.count + 1
+RETURNING count"""
+
+RECENT_ORIGINAL = """
+SELECT id, conversation_id, contact_id, urgent FROM message
+WHERE fingerprint = :fingerprint AND received_at >= :since AND status = 'accepted'
+ORDER BY id LIMIT 1"""
+
+COUNT_DUPLICATE = "UPDATE message SET duplicate_count = duplicate_count + 1 WHERE id = :id"
+
+UPSERT_CONTACT = """
+INSERT INTO contact (email, name, created_at) VALUES (:email, :name, :now)
+ON CONFLICT (email) DO UPDATE SET name = excluded.name
+RETURNING id"""
+
+OPEN_CONVERSATION = """
+SELECT id FROM conversation
+WHERE contact_id = :contact_id AND state IN ('review', 'queued', 'sent', 'failed')
+ORDER BY id DESC LIMIT 1"""
+
+NEW_CONVERSATION = """
+INSERT INTO conversation (contact_id, subject, state, urgent, created_at, updated_at, last_message_at)
+VALUES (:contact_id, :subject, :state, :urgent, :now, :now, :now)
+RETURNING id"""
+
+REOPEN_CONVERSATION = """
+UPDATE conversation SET state = 'review', last_message_at = :now, updated_at = :now,
+  urgent = (urgent OR :urgent)
+WHERE id = :id"""
+
+INSERT_MESSAGE = """
+INSERT INTO message (conversation_id, contact_id, name, email, subject, body, source_page, channel,
+  client_ip, user_agent, received_at, status, spam_reason, duplicate_of_id, duplicate_count,
+  fingerprint, urgent, drafted_at)
+VALUES (:conversation_id, :contact_id, :name, :email, :subject, :body, :source_page, :channel,
+  :client_ip, :user_agent, :received_at, :status, :spam_reason, :duplicate_of_id, 0,
+  :fingerprint, :urgent, :drafted_at)
+RETURNING id"""
+
+
+class Statements:
+    """The statements above in the paramstyle of one database, with matching value binding."""
+
+    def __init__(self, dialect_name: str):
+        self.sqlite = dialect_name == "sqlite"
+        self._cache: dict[str, str] = {}
+
+    def run(self, connection: Connection, sql: str, **params: Any) -> Any:
+        """Execute `sql` with `params` and return the cursor result."""
+        text = self._cache.get(sql)
+        if text is None:
+            text = sql if self.sqlite else _PARAM.sub(r"%(\1)s", sql)
+            self._cache[sql] = text
+        if self.sqlite:
+            params = {key: self._sqlite_value(value) for key, value in params.items()}
+        return connection.exec_driver_sql(text, params)
+
+    @staticmethod
+    def _sqlite_value(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
