@@ -1,0 +1,410 @@
+"""Drafting: turn a message into the conversation's reply draft, and staff's changes to it.
+
+One draft per conversation. It answers the newest accepted message; staff re-draft it with
+their own choice of sections, edit its text, and approve it into the outbox. Every change
+bumps `version`; a change based on an older version is refused (optimistic locking), so two
+staff members never silently overwrite each other.
+
+When the patient writes again after staff edited the draft, the draft is rebuilt for the new
+message (the reply must answer the newest question) and the edited text is kept as an
+internal note, so no staff work is lost.
+
+Functions flush but never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from inbox.drafting.models import Draft, Note
+from inbox.drafting.render import STAFF_PLACEHOLDER, RenderedMail
+from inbox.drafting.wrapping import format_plain_text
+from inbox.errors import Conflict, InvalidInput, NotFound
+from inbox.intake.models import Conversation, ConversationState, Message, MessageStatus
+from inbox.outbox.models import MailKind, OutboxMail
+
+if TYPE_CHECKING:
+    from inbox.runtime import Runtime
+    from inbox.staff.models import StaffUser
+
+MAX_SUBJECT = 300
+MAX_TEXT = 20000
+STALE_DRAFT = (
+    "Someone else changed this draft while you were working on it. "
+    "Your change was not saved: the page now shows their version."
+)
+
+
+def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Draft:
+    """Triage one accepted message and make its conversation's draft answer it (idempotent)."""
+    message = session.get(Message, message_id)
+    if message is None or message.conversation_id is None:
+        raise NotFound("This message does not exist.")
+    if message.status != MessageStatus.ACCEPTED:
+        raise Conflict("Only accepted messages are drafted; spam and duplicates are not.")
+    conversation = _locked_conversation(session, conversation_id=message.conversation_id)
+    draft = get_draft(session, conversation_id=conversation.id)
+    now = runtime.clock.now()
+    if draft is not None and draft.message_id > message.id:
+        message.drafted_at = now  # an older message: the draft already answers a newer one
+        return draft
+    if draft is not None and draft.message_id == message.id and draft.edited:
+        message.drafted_at = message.drafted_at or now  # never overwrite staff's text
+        return draft
+
+    from inbox.knowledge.service import triage_message
+
+    triage = triage_message(
+        runtime.knowledge, subject=message.subject, text=message.body, page=message.source_page
+    )
+    suggested = [
+        {
+            "section_id": match.section_id,
+            "score": round(float(match.score), 3),
+            "evidence": list(match.evidence),
+        }
+        for match in triage.sections
+    ]
+    urgent, reasons = bool(triage.urgent), list(triage.urgency_reasons)
+    replaced_unanswered = (
+        draft is not None and draft.message_id != message.id and _unanswered(session, draft)
+    )
+    if draft is not None and replaced_unanswered:
+        # an urgent question still waiting for its reply stays urgent when the patient adds to it
+        urgent = urgent or draft.urgent
+        reasons += [reason for reason in draft.urgency_reasons if reason not in reasons]
+    section_ids = [item["section_id"] for item in suggested]
+    mail = _render(
+        runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons
+    )
+    values: dict[str, Any] = {
+        "message_id": message.id,
+        "suggested": suggested,
+        "section_ids": section_ids,
+        "urgent": urgent,
+        "urgency_reasons": reasons,
+        "subject": mail.subject,
+        "text_body": mail.text,
+        "html_body": mail.html,
+        "edited": False,
+    }
+    if draft is None:
+        draft = Draft(conversation_id=conversation.id, created_at=now, updated_at=now, **values)
+        session.add(draft)
+    elif any(getattr(draft, key) != value for key, value in values.items()):
+        if draft.edited and replaced_unanswered:
+            session.add(
+                Note(
+                    conversation_id=conversation.id,
+                    created_at=now,
+                    body=(
+                        "The patient wrote again, so the draft was rebuilt for the new message. "
+                        "The edited text it replaced:\n\n" + draft.text_body
+                    ),
+                )
+            )
+        for key, value in values.items():
+            setattr(draft, key, value)
+        draft.version += 1
+        draft.updated_at = now
+        draft.updated_by_id = None
+    conversation.urgent = urgent
+    message.urgent = bool(triage.urgent)
+    message.drafted_at = now
+    session.flush()
+    return draft
+
+
+def get_draft(session: Session, *, conversation_id: int) -> Draft | None:
+    """The conversation's draft, if one was made."""
+    return session.exec(select(Draft).where(Draft.conversation_id == conversation_id)).first()
+
+
+def redraft(
+    session: Session,
+    *,
+    runtime: Runtime,
+    conversation_id: int,
+    section_ids: Sequence[str],
+    staff: StaffUser,
+    expected_version: int,
+    now: datetime,
+) -> Draft:
+    """Rebuild the draft from the sections staff chose (replacing any hand-edited text)."""
+    draft = _current_draft(
+        session, conversation_id=conversation_id, expected_version=expected_version
+    )
+    known = {section.id for section in runtime.knowledge.sections()}
+    unknown = [section_id for section_id in section_ids if section_id not in known]
+    if unknown:
+        raise InvalidInput({"section_ids": f"Unknown section: {', '.join(unknown)}."})
+    chosen = _ordered_sections(runtime, suggested=draft.suggested, chosen=set(section_ids))
+    message = session.get(Message, draft.message_id)
+    assert message is not None
+    mail = _render(
+        runtime,
+        message=message,
+        section_ids=chosen,
+        urgent=draft.urgent,
+        reasons=draft.urgency_reasons,
+    )
+    draft.section_ids = chosen
+    _apply(draft, subject=mail.subject, text=mail.text, html=mail.html, staff=staff, now=now)
+    draft.edited = False
+    audit_conversation(
+        session,
+        staff=staff,
+        action="redraft",
+        conversation_id=conversation_id,
+        now=now,
+        detail="sections: " + (", ".join(chosen) or "none"),
+    )
+    session.flush()
+    return draft
+
+
+def save_draft(
+    session: Session,
+    *,
+    runtime: Runtime,
+    conversation_id: int,
+    subject: str,
+    text: str,
+    expected_version: int,
+    staff: StaffUser,
+    now: datetime,
+) -> Draft:
+    """Store staff's subject and text; the HTML part is rebuilt from the text they wrote."""
+    draft = _current_draft(
+        session, conversation_id=conversation_id, expected_version=expected_version
+    )
+    subject = " ".join(subject.split())
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    errors: dict[str, str] = {}
+    if not subject:
+        errors["subject"] = "Please enter a subject."
+    elif len(subject) > MAX_SUBJECT:
+        errors["subject"] = f"Please keep the subject under {MAX_SUBJECT} characters."
+    if not text.strip():
+        errors["text"] = "Please enter the text of the reply."
+    elif len(text) > MAX_TEXT:
+        errors["text"] = f"Please keep the reply under {MAX_TEXT} characters."
+    if errors:
+        raise InvalidInput(errors)
+    text = format_plain_text(text=text)
+    html = html_from_text(text=text, subject=subject)
+    _apply(draft, subject=subject, text=text, html=html, staff=staff, now=now)
+    draft.edited = True
+    audit_conversation(
+        session, staff=staff, action="edit", conversation_id=conversation_id, now=now
+    )
+    session.flush()
+    return draft
+
+
+def approve_reply(
+    session: Session,
+    *,
+    runtime: Runtime,
+    conversation_id: int,
+    staff: StaffUser,
+    expected_version: int,
+    now: datetime,
+) -> OutboxMail:
+    """Queue the draft as the reply in the caller's transaction; nothing is sent here."""
+    from inbox.outbox.service import enqueue_mail
+
+    draft = _current_draft(
+        session, conversation_id=conversation_id, expected_version=expected_version
+    )
+    conversation = _locked_conversation(session, conversation_id=conversation_id)  # already held
+    if conversation.state != ConversationState.REVIEW:
+        raise Conflict(f"This conversation is {conversation.state}: there is no reply to approve.")
+    if STAFF_PLACEHOLDER in draft.text_body or STAFF_PLACEHOLDER in draft.html_body:
+        raise Conflict(
+            f"The draft still contains {STAFF_PLACEHOLDER}. Write the answer in its place, "
+            "save, then approve."
+        )
+    newer = session.exec(
+        select(Message.id).where(
+            Message.conversation_id == conversation_id,
+            Message.status == MessageStatus.ACCEPTED,
+            Message.id > draft.message_id,
+        )
+    ).first()
+    if newer is not None:
+        raise Conflict("The patient wrote again after this draft was made. Reload to see it.")
+    message = session.get(Message, draft.message_id)
+    assert message is not None
+    mail = enqueue_mail(
+        session,
+        settings=runtime.settings,
+        kind=MailKind.REPLY,
+        recipient=message.email,
+        subject=draft.subject,
+        text=draft.text_body,
+        html=draft.html_body,
+        conversation_id=conversation_id,
+        automatic=False,
+        send_after=now,
+        now=now,
+    )
+    conversation.state = ConversationState.QUEUED
+    conversation.updated_at = now
+    audit_conversation(
+        session,
+        staff=staff,
+        action="approve",
+        conversation_id=conversation_id,
+        now=now,
+        detail=f"outbox mail {mail.id}",
+    )
+    session.flush()
+    return mail
+
+
+_URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+_PARAGRAPH_STYLE = "margin:0 0 1em 0;"
+_BODY_STYLE = (
+    "max-width:640px;margin:0 auto;padding:16px;font-family:Arial,Helvetica,sans-serif;"
+    "font-size:16px;line-height:1.5;color:#1b2430;"
+)
+
+
+def html_from_text(*, text: str, subject: str) -> str:
+    """The HTML part for a hand-written text: escaped, one <p> per paragraph, http(s) links."""
+    paragraphs = [part for part in re.split(r"\n[ \t]*\n", text.strip()) if part.strip()]
+    body = "\n".join(
+        f'<p style="{_PARAGRAPH_STYLE}">'
+        + "<br>\n".join(_linkify(line) for line in paragraph.split("\n"))
+        + "</p>"
+        for paragraph in paragraphs
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(subject)}</title>\n</head>\n"
+        f'<body style="margin:0;padding:0;background:#ffffff;">\n<div style="{_BODY_STYLE}">\n'
+        f"{body}\n</div>\n</body>\n</html>\n"
+    )
+
+
+def _linkify(line: str) -> str:
+    """Escape one line and turn its http(s) URLs (without trailing punctuation) into links."""
+    out: list[str] = []
+    position = 0
+    for found in _URL.finditer(line):
+        url = found.group(0).rstrip(_TRAILING)
+        if len(url) <= len("https://"):
+            continue
+        out.append(escape(line[position : found.start()]))
+        out.append(f'<a href="{escape(url)}" style="color:#0b5cad;">{escape(url)}</a>')
+        position = found.start() + len(url)
+    out.append(escape(line[position:]))
+    return "".join(out)
+
+
+def _render(
+    runtime: Runtime,
+    *,
+    message: Message,
+    section_ids: Sequence[str],
+    urgent: bool,
+    reasons: Sequence[str],
+) -> RenderedMail:
+    sections = [runtime.knowledge.section(section_id) for section_id in section_ids]
+    return runtime.renderer.render_reply(
+        name=message.name,
+        sections=[section for section in sections if section is not None],
+        urgent=urgent,
+        urgency_reasons=list(reasons),
+        question=message.body,
+    )
+
+
+def _ordered_sections(
+    runtime: Runtime, *, suggested: list[dict[str, Any]], chosen: set[str]
+) -> list[str]:
+    """Chosen ids in a stable order: the matcher's ranking first, then the articles' order."""
+    ranked = [item["section_id"] for item in suggested if item["section_id"] in chosen]
+    rest = [s.id for s in runtime.knowledge.sections() if s.id in chosen and s.id not in ranked]
+    return ranked + rest
+
+
+def _current_draft(session: Session, *, conversation_id: int, expected_version: int) -> Draft:
+    """The draft, provided nobody changed it since the client loaded `expected_version`.
+
+    The conversation is locked first, in the same order as `draft_message`, so that a staff
+    change and the drafting worker wait for each other instead of deadlocking.
+    """
+    _locked_conversation(session, conversation_id=conversation_id)
+    draft = session.exec(
+        select(Draft).where(Draft.conversation_id == conversation_id).with_for_update()
+    ).first()
+    if draft is None:
+        raise NotFound("This conversation has no draft yet.")
+    if draft.version != expected_version:
+        raise Conflict(STALE_DRAFT)
+    return draft
+
+
+def _apply(
+    draft: Draft, *, subject: str, text: str, html: str, staff: StaffUser, now: datetime
+) -> None:
+    draft.subject, draft.text_body, draft.html_body = subject, text, html
+    draft.version += 1
+    draft.updated_at = now
+    draft.updated_by_id = staff.id
+
+
+def _locked_conversation(session: Session, *, conversation_id: int) -> Conversation:
+    """The conversation row, locked on PostgreSQL so that drafting it is one writer at a time."""
+    conversation = session.get(Conversation, conversation_id, with_for_update=True)
+    if conversation is None:
+        raise NotFound("This conversation does not exist.")
+    return conversation
+
+
+def _unanswered(session: Session, draft: Draft) -> bool:
+    """Whether the draft was never approved (no reply mail was queued after its last change)."""
+    queued = session.execute(
+        sa.select(OutboxMail.id)
+        .where(
+            OutboxMail.conversation_id == draft.conversation_id,
+            OutboxMail.kind == MailKind.REPLY,
+            OutboxMail.created_at >= draft.updated_at,
+        )
+        .limit(1)
+    ).first()
+    return queued is None
+
+
+def audit_conversation(
+    session: Session,
+    *,
+    staff: StaffUser,
+    action: str,
+    conversation_id: int,
+    now: datetime,
+    detail: str | None = None,
+) -> None:
+    """One audit entry for a staff action on a conversation."""
+    from inbox.staff.audit import record
+
+    record(
+        session,
+        actor=staff,
+        action=action,
+        target_type="conversation",
+        target_id=str(conversation_id),
+        detail=detail,
+        now=now,
+    )
