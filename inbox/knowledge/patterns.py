@@ -53,9 +53,14 @@ class Pattern:
         self.groups = tuple(
             tuple(_keys(phrase, normaliser) for phrase in group) for group in parse_cue(cue)
         )
+        # The first word of every alternative, per group: a cheap test that rules most cues out.
+        self._first_keys = tuple(frozenset(keys[0] for keys in group) for group in self.groups)
 
     def find(self, doc: Doc) -> list[Match]:
         """Every match of the cue in the message, in order."""
+        for first_keys in self._first_keys:
+            if first_keys.isdisjoint(doc.index):
+                return []
         spans = [self._group_spans(doc, group) for group in self.groups]
         if any(not found for found in spans):
             return []

@@ -68,12 +68,13 @@ class Normaliser:
         self._stemmer = snowballstemmer.stemmer("english")
         self._stems: dict[str, str] = {}
         self._corrections: dict[str, str] = {}
+        self._raw: dict[str, tuple[tuple[str, str, float | None], ...]] = {}
         self._lexicon = frozenset(word for word in lexicon if word.isalpha())
         self._lexicon_stems = frozenset(self.stem(word) for word in self._lexicon)
-        buckets: dict[str, list[str]] = {}
+        buckets: dict[tuple[str, int], list[str]] = {}
         for word in sorted(self._lexicon):
-            if len(word) >= 5:
-                buckets.setdefault(word[0], []).append(word)
+            if len(word) >= 4:
+                buckets.setdefault((word[0], len(word)), []).append(word)
         self._buckets = buckets
 
     def stem(self, word: str) -> str:
@@ -108,14 +109,27 @@ class Normaliser:
                 continue
             if raw in CLAUSE_WORDS:
                 clause += 1
+            start, end = found.span()
+            for norm, stem, value in self._words(raw, correct):
+                tokens.append(Token(norm, stem, start, end, sentence, clause, value))
+        return tokens
+
+    def _words(self, raw: str, correct: bool) -> tuple[tuple[str, str, float | None], ...]:
+        key = raw if correct else "=" + raw
+        found = self._raw.get(key)
+        if found is None:
+            words = []
             for word in _expand(raw):
                 if correct and len(word) >= 5 and word.isalpha():
                     word = self.correct(word)
                 value = _number(word)
                 norm = word if value is None else _format(value)
-                start, end = found.span()
-                tokens.append(Token(norm, self.stem(norm), start, end, sentence, clause, value))
-        return tokens
+                words.append((norm, self.stem(norm), value))
+            found = tuple(words)
+            if len(self._raw) > MAX_CACHE:
+                self._raw.clear()
+            self._raw[key] = found
+        return found
 
     def correct(self, word: str) -> str:
         """The lexicon word a misspelt word most likely meant, or the word itself."""
@@ -128,8 +142,12 @@ class Normaliser:
             and word not in self._lexicon
             and self.stem(word) not in self._lexicon_stems
         ):
-            choices = self._buckets.get(word[0], ())
             limit = 1 if len(word) <= 6 else 2
+            choices = [
+                choice
+                for size in range(len(word) - limit, len(word) + limit + 1)
+                for choice in self._buckets.get((word[0], size), ())
+            ]
             best = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
             if best is not None:
                 found = best[0]
