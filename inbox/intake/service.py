@@ -172,4 +172,5 @@ def _join_or_open_conversation(
             now=now,
         ).scalar_one()
     run(connection, sql.REOPEN_CONVERSATION, id=existing, now=now, urgent=urgent)
+    run(connection, sql.CANCEL_FOLLOW_UPS, id=existing)  # they write again: no "are you better?"
     return existing

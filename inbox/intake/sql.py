@@ -46,6 +46,10 @@ UPDATE conversation SET state = 'review', last_message_at = :now, updated_at = :
   urgent = (urgent OR :urgent)
 WHERE id = :id"""
 
+CANCEL_FOLLOW_UPS = """
+UPDATE follow_up SET state = 'cancelled', cancel_reason = 'patient wrote again'
+WHERE conversation_id = :id AND state = 'scheduled'"""
+
 INSERT_MESSAGE = """
 INSERT INTO message (conversation_id, contact_id, name, email, subject, body, source_page, channel,
   client_ip, user_agent, received_at, status, spam_reason, duplicate_of_id, duplicate_count,
