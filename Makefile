@@ -24,7 +24,7 @@ worker: install  ## a separate delivery worker (for PostgreSQL deployments)
 
 browser:  ## Debian's Chromium and axe-core for the browser tests (no browser download)
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
-	@test -f node_modules/axe-core/axe.min.js || npm install --silent --no-audit --no-fund axe-core@4 >/dev/null
+	@test -f node_modules/axe-core/axe.min.js || npm ci --silent --no-audit --no-fund >/dev/null
 
 test: install browser  ## the whole suite (INBOX_TEST_DATABASE_URL selects PostgreSQL)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
