@@ -36,6 +36,13 @@ RECENT_CUES = (
     "keep|keeps",
     "past hour|past few hours|last hour|last few hours|past day|last few minutes",
 )
+# Markers that what came before is over ("now it is fine"); they count as past markers and
+# cancel the "now" inside them.
+RESOLVED_CUES = (
+    "now + fine|ok|okay|better|normal|good|well|recovered|resolved|gone",
+    "fine|ok|okay|better|normal|recovered|gone + now",
+    "back to normal|went away|has recovered|recovered well",
+)
 # Markers that the clause is about now, even against a hypothetical marker.
 NOW_CUES = (
     "right now|at the moment|currently|=now|today|tonight",
@@ -65,13 +72,23 @@ class Scope:
         self._recent = compile_all(RECENT_CUES)
         self._now = compile_all(NOW_CUES)
         self._hypothetical = compile_all(HYPOTHETICAL_CUES)
+        self._resolved = tuple(Pattern(cue, normaliser, window=3) for cue in RESOLVED_CUES)
 
     def markers(self, doc: Doc) -> dict[str, list[Match]]:
         """Every time and hypothesis marker in the message, by kind."""
+        resolved = [match for match in _all(self._resolved, doc) if not is_negated(doc, match)]
+
+        def present(patterns: tuple[Pattern, ...]) -> list[Match]:
+            return [
+                match
+                for match in _all(patterns, doc)
+                if not any(_distance(match, other) == 0 for other in resolved)
+            ]
+
         return {
-            "past": _all(self._past, doc) + _years(doc) + _trailing_past(doc),
-            "recent": _all(self._recent, doc),
-            "now": _all(self._now, doc),
+            "past": _all(self._past, doc) + _years(doc) + _trailing_past(doc) + resolved,
+            "recent": present(self._recent),
+            "now": present(self._now),
             "hypothetical": _all(self._hypothetical, doc),
         }
 
