@@ -187,3 +187,27 @@ def test_embed_page_gives_a_snippet(client):
     response = client.get("/contact/embed.html")
     assert response.status_code == 200
     assert "&lt;iframe" in response.text and "/contact?page=" in response.text
+
+
+def test_urgent_message_gets_emergency_advice_on_the_thank_you_page(client, settings, clock):
+    fields = form_fields(
+        settings, clock, next="https://hospital.example/thanks.html", subject="help",
+        message="Right now I have crushing chest pain and I cannot breathe properly after dialysis.",
+    )
+    response = client.post("/contact", data=fields)
+    assert response.status_code == 303
+    # even with an allowed `next`, an urgent message sees our page with the emergency advice first
+    assert response.headers["location"].startswith("/contact/thanks")
+    page = client.get(response.headers["location"]).text
+    assert "may describe an emergency" in page and "emergency number" in page
+    assert 'href="https://hospital.example/thanks.html"' in page
+
+
+def test_routine_message_gets_no_emergency_advice(client, settings, clock):
+    response = client.post("/contact", data=form_fields(settings, clock))
+    assert "may describe an emergency" not in client.get(response.headers["location"]).text
+
+
+def test_tampered_thank_you_ticket_shows_the_plain_page(client):
+    page = client.get("/contact/thanks?t=forged.ticket")
+    assert page.status_code == 200 and "we have your message" in page.text
