@@ -1,0 +1,291 @@
+"""The conversation page's reading and the staff actions on a conversation besides the draft.
+
+What a conversation page shows is gathered by `load_conversation`; the state changes (discard
+as spam, close, reopen, re-queue a failed mail, add a note) are keyword-only functions that
+flush, never commit, and write one audit entry each. Draft changes live in
+`inbox.drafting.service`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from inbox.drafting.models import Draft, Note
+from inbox.drafting.service import audit_conversation as _audit
+from inbox.drafting.service import draft_message, get_draft
+from inbox.errors import Conflict, InvalidInput, NotFound
+from inbox.intake.models import Contact, Conversation, ConversationState, Message, MessageStatus
+from inbox.outbox.models import DeliveryAttempt, MailKind, OutboxMail
+from inbox.staff.models import AuditEntry, StaffUser
+
+if TYPE_CHECKING:
+    from inbox.knowledge.loader import Section
+    from inbox.runtime import Runtime
+
+MAX_NOTE = 5000
+OTHER_CONVERSATIONS = 20
+
+
+@dataclass(frozen=True)
+class SectionChoice:
+    """One checkbox of the section picker: the section, whether it is in the draft, and why."""
+
+    section: Section
+    article_title: str
+    chosen: bool
+    suggested: bool
+    score: float | None
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MailView:
+    mail: OutboxMail
+    attempts: list[DeliveryAttempt]
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    conversation: Conversation
+    contact: Contact
+    messages: list[Message]
+    others: list[Conversation]
+    draft: Draft | None
+    choices: list[SectionChoice]
+    notes: list[tuple[Note, str]]  # (note, author e-mail)
+    mails: list[MailView]
+    history: list[AuditEntry]
+
+    @property
+    def evidence(self) -> list[str]:
+        """Every evidence phrase of the suggested sections (for highlighting)."""
+        return [phrase for choice in self.choices if choice.suggested for phrase in choice.evidence]
+
+
+def load_conversation(
+    session: Session, *, runtime: Runtime, conversation_id: int
+) -> ConversationView:
+    """Everything the conversation page shows; drafts the newest message if the worker has not."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound("This conversation does not exist.")
+    draft_pending_messages(session, runtime=runtime, conversation_id=conversation_id)
+    contact = session.get(Contact, conversation.contact_id)
+    assert contact is not None
+    messages = list(
+        session.exec(
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.status != MessageStatus.DUPLICATE,
+            )
+            .order_by(Message.received_at, Message.id)
+        )
+    )
+    others = list(
+        session.exec(
+            select(Conversation)
+            .where(
+                Conversation.contact_id == conversation.contact_id,
+                Conversation.id != conversation_id,
+            )
+            .order_by(Conversation.id.desc())
+            .limit(OTHER_CONVERSATIONS)
+        )
+    )
+    draft = get_draft(session, conversation_id=conversation_id)
+    notes = list(
+        session.execute(
+            sa.select(Note, StaffUser.email)
+            .outerjoin(StaffUser, StaffUser.id == Note.staff_id)
+            .where(Note.conversation_id == conversation_id)
+            .order_by(Note.created_at, Note.id)
+        ).all()
+    )
+    history = list(
+        session.exec(
+            select(AuditEntry)
+            .where(
+                AuditEntry.target_type == "conversation",
+                AuditEntry.target_id == str(conversation_id),
+            )
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(50)
+        )
+    )
+    return ConversationView(
+        conversation=conversation,
+        contact=contact,
+        messages=messages,
+        others=others,
+        draft=draft,
+        choices=_choices(runtime, draft),
+        notes=[(note, email or "system") for note, email in notes],
+        mails=_mails(session, conversation_id=conversation_id),
+        history=history,
+    )
+
+
+def draft_pending_messages(session: Session, *, runtime: Runtime, conversation_id: int) -> int:
+    """Draft the conversation's accepted messages that the worker has not drafted yet."""
+    pending = session.exec(
+        select(Message.id)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.status == MessageStatus.ACCEPTED,
+            Message.drafted_at.is_(None),  # type: ignore[union-attr]
+        )
+        .order_by(Message.id)
+    ).all()
+    for message_id in pending:
+        draft_message(session, runtime=runtime, message_id=message_id)
+    return len(pending)
+
+
+def discard_as_spam(
+    session: Session, *, conversation_id: int, staff: StaffUser, now: datetime
+) -> None:
+    """Mark the conversation as spam: out of the inbox, never answered, purged later."""
+    conversation = _move(
+        session, conversation_id=conversation_id, staff=staff, now=now, action="discard",
+        to=ConversationState.SPAM, allowed=(ConversationState.REVIEW, ConversationState.FAILED),
+    )  # fmt: skip
+    conversation.urgent = False
+
+
+def close_conversation(
+    session: Session, *, conversation_id: int, staff: StaffUser, now: datetime
+) -> None:
+    """Close the conversation: nothing more to do for it."""
+    open_states = tuple(
+        set(ConversationState.ALL) - {ConversationState.CLOSED, ConversationState.SPAM}
+    )
+    conversation = _move(
+        session, conversation_id=conversation_id, staff=staff, now=now, action="close",
+        to=ConversationState.CLOSED, allowed=open_states,
+    )  # fmt: skip
+    conversation.closed_at = now
+
+
+def reopen_conversation(
+    session: Session, *, conversation_id: int, staff: StaffUser, now: datetime
+) -> None:
+    """Put a closed or spam conversation back into review."""
+    conversation = _move(
+        session, conversation_id=conversation_id, staff=staff, now=now, action="reopen",
+        to=ConversationState.REVIEW, allowed=(ConversationState.CLOSED, ConversationState.SPAM),
+    )  # fmt: skip
+    conversation.closed_at = None
+
+
+def requeue_failed_mail(
+    session: Session, *, conversation_id: int, mail_id: int, staff: StaffUser, now: datetime
+) -> None:
+    """Send a failed mail of this conversation again (same Message-ID)."""
+    from inbox.outbox.service import requeue_mail
+
+    conversation = _conversation(session, conversation_id=conversation_id)
+    mail = session.get(OutboxMail, mail_id)
+    if mail is None or mail.conversation_id != conversation_id:
+        raise NotFound("This mail does not belong to this conversation.")
+    requeue_mail(session, mail_id=mail_id, now=now)
+    if mail.kind == MailKind.REPLY and conversation.state == ConversationState.FAILED:
+        _set_state(conversation, ConversationState.QUEUED, now=now)
+    _audit(
+        session,
+        staff=staff,
+        action="retry",
+        conversation_id=conversation_id,
+        now=now,
+        detail=f"outbox mail {mail_id}",
+    )
+
+
+def add_note(
+    session: Session, *, conversation_id: int, body: str, staff: StaffUser, now: datetime
+) -> Note:
+    """An internal note for colleagues; never sent to the patient."""
+    _conversation(session, conversation_id=conversation_id)
+    body = body.replace("\r\n", "\n").strip()
+    if not body:
+        raise InvalidInput({"note": "Please write the note first."})
+    if len(body) > MAX_NOTE:
+        raise InvalidInput({"note": f"Please keep a note under {MAX_NOTE} characters."})
+    note = Note(conversation_id=conversation_id, staff_id=staff.id, body=body, created_at=now)
+    session.add(note)
+    _audit(session, staff=staff, action="note", conversation_id=conversation_id, now=now)
+    session.flush()
+    return note
+
+
+def record_view(session: Session, *, conversation_id: int, staff: StaffUser, now: datetime) -> None:
+    """Audit that a staff member opened the conversation (health data was shown)."""
+    _audit(session, staff=staff, action="view", conversation_id=conversation_id, now=now)
+
+
+def _choices(runtime: Runtime, draft: Draft | None) -> list[SectionChoice]:
+    suggested: dict[str, dict[str, Any]] = {
+        item["section_id"]: item for item in (draft.suggested if draft else [])
+    }
+    chosen = set(draft.section_ids if draft else [])
+    choices = []
+    for article in runtime.knowledge.articles:
+        for section in article.sections:
+            match = suggested.get(section.id)
+            choices.append(
+                SectionChoice(
+                    section=section,
+                    article_title=article.title,
+                    chosen=section.id in chosen,
+                    suggested=match is not None,
+                    score=float(match["score"]) if match else None,
+                    evidence=tuple(match["evidence"]) if match else (),
+                )
+            )
+    return choices
+
+
+def _mails(session: Session, *, conversation_id: int) -> list[MailView]:
+    from inbox.outbox.service import mails_for_conversation
+
+    mails = list(mails_for_conversation(session, conversation_id))
+    attempts: dict[int, list[DeliveryAttempt]] = {}
+    if mails:
+        for attempt in session.exec(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.mail_id.in_([mail.id for mail in mails]))  # type: ignore[union-attr]
+            .order_by(DeliveryAttempt.at, DeliveryAttempt.id)
+        ):
+            attempts.setdefault(attempt.mail_id, []).append(attempt)
+    return [MailView(mail=mail, attempts=attempts.get(mail.id or 0, [])) for mail in mails]
+
+
+def _conversation(session: Session, *, conversation_id: int) -> Conversation:
+    conversation = session.get(Conversation, conversation_id, with_for_update=True)
+    if conversation is None:
+        raise NotFound("This conversation does not exist.")
+    return conversation
+
+
+def _move(
+    session: Session, *, conversation_id: int, staff: StaffUser, now: datetime, action: str,
+    to: str, allowed: tuple[str, ...],
+) -> Conversation:  # fmt: skip
+    """Move the conversation to state `to` if it is in one of the `allowed` states; audited."""
+    conversation = _conversation(session, conversation_id=conversation_id)
+    if conversation.state not in allowed:
+        done = {"discard": "discarded as spam", "close": "closed", "reopen": "reopened"}[action]
+        raise Conflict(f"This conversation is {conversation.state}, so it cannot be {done}.")
+    _set_state(conversation, to, now=now)
+    _audit(session, staff=staff, action=action, conversation_id=conversation_id, now=now)
+    return conversation
+
+
+def _set_state(conversation: Conversation, state: str, *, now: datetime) -> None:
+    conversation.state = state
+    conversation.updated_at = now

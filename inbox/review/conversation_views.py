@@ -1,0 +1,230 @@
+"""The conversation page: read a patient's messages, review the draft, and act on it.
+
+Every action is a POST form with the CSRF token that answers with a 303 back to the page
+(Post/Redirect/Get). A refused action (a stale draft version, an empty field, a placeholder
+left in the text) re-renders the page with the reason and the staff member's unsaved input,
+with the status of the error, so nothing typed is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup, escape
+from sqlmodel import Session
+
+from inbox.deps import RuntimeDep, SessionDep
+from inbox.drafting import service as drafting
+from inbox.errors import InboxError, InvalidInput, NotFound
+from inbox.review import actions
+from inbox.runtime import Runtime
+from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
+from inbox.staff.models import StaffUser
+
+router = APIRouter(prefix="/inbox/conversations")
+
+DONE = {
+    "rebuilt": "The draft was rebuilt with the sections you chose.",
+    "saved": "Your changes to the draft were saved.",
+    "approved": "The reply was approved and is queued for sending.",
+    "spam": "The conversation was discarded as spam.",
+    "closed": "The conversation was closed.",
+    "reopened": "The conversation was reopened for review.",
+    "requeued": "The mail was queued again.",
+    "noted": "Your note was added.",
+}
+# The preview frame shows the mail exactly as sent: its inline styles, nothing that runs.
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
+)
+
+
+@router.get("/{conversation_id}", name="conversation")
+def show_conversation(
+    request: Request,
+    conversation_id: int,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    staff: CurrentStaff,
+) -> Response:
+    """The conversation with its triage, draft, preview, notes, mails and actions."""
+    response = _page(request, session, runtime, staff, conversation_id)
+    actions.record_view(
+        session, conversation_id=conversation_id, staff=staff, now=runtime.clock.now()
+    )
+    return response
+
+
+@router.get("/{conversation_id}/preview", name="conversation_preview")
+def preview_draft(
+    conversation_id: int, session: SessionDep, runtime: RuntimeDep, staff: CurrentStaff
+) -> Response:
+    """The HTML part of the draft, byte for byte, for the sandboxed preview frame."""
+    draft = drafting.get_draft(session, conversation_id=conversation_id)
+    if draft is None:
+        raise NotFound("This conversation has no draft yet.")
+    return Response(
+        draft.html_body,
+        media_type="text/html",
+        headers={
+            "Content-Security-Policy": PREVIEW_CSP,
+            "X-Frame-Options": "SAMEORIGIN",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Action:
+    """One staff action on one conversation: who, in which transaction, with which runtime."""
+
+    request: Request
+    session: Session
+    runtime: Runtime
+    staff: StaffUser
+    conversation_id: int
+
+    def run(
+        self, done: str, action: Callable[..., object], *, unsaved: dict[str, str] | None = None,
+        **values: Any,
+    ) -> Response:  # fmt: skip
+        """Run `action`; 303 back to the page, or the page again with the reason it was refused."""
+        try:
+            action(
+                self.session, conversation_id=self.conversation_id, staff=self.staff,
+                now=self.runtime.clock.now(), **values,
+            )  # fmt: skip
+        except NotFound:
+            raise
+        except InboxError as error:
+            self.session.rollback()
+            return _page(
+                self.request, self.session, self.runtime, self.staff, self.conversation_id,
+                error=error, unsaved=unsaved,
+            )  # fmt: skip
+        path = self.request.url_for("conversation", conversation_id=self.conversation_id).path
+        return RedirectResponse(f"{path}?done={done}", status_code=303)
+
+
+def _action(
+    request: Request, conversation_id: int, session: SessionDep, runtime: RuntimeDep,
+    staff: CurrentStaff, _csrf: CsrfProtected,
+) -> Action:  # fmt: skip
+    return Action(request, session, runtime, staff, conversation_id)
+
+
+ActionDep = Annotated[Action, Depends(_action)]
+VersionField = Annotated[int, Form()]
+
+
+@router.post("/{conversation_id}/sections")
+def choose_sections(
+    act: ActionDep,
+    version: VersionField,
+    section_ids: Annotated[list[str], Form()] = [],  # noqa: B006
+) -> Response:
+    """Rebuild the draft from the ticked sections."""
+    return act.run(
+        "rebuilt", drafting.redraft, runtime=act.runtime, section_ids=section_ids,
+        expected_version=version,
+    )  # fmt: skip
+
+
+@router.post("/{conversation_id}/draft")
+def save_draft(
+    act: ActionDep, version: VersionField,
+    subject: Annotated[str, Form()] = "", text: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    """Save the edited subject and text."""
+    return act.run(
+        "saved", drafting.save_draft, unsaved={"subject": subject, "text": text},
+        runtime=act.runtime, subject=subject, text=text, expected_version=version,
+    )  # fmt: skip
+
+
+@router.post("/{conversation_id}/approve")
+def approve(act: ActionDep, version: VersionField) -> Response:
+    """Approve the draft: it goes into the outbox; the worker sends it."""
+    return act.run(
+        "approved", drafting.approve_reply, runtime=act.runtime, expected_version=version
+    )
+
+
+@router.post("/{conversation_id}/spam")
+def discard(act: ActionDep) -> Response:
+    """Discard the conversation as spam."""
+    return act.run("spam", actions.discard_as_spam)
+
+
+@router.post("/{conversation_id}/close")
+def close(act: ActionDep) -> Response:
+    """Close the conversation."""
+    return act.run("closed", actions.close_conversation)
+
+
+@router.post("/{conversation_id}/reopen")
+def reopen(act: ActionDep) -> Response:
+    """Reopen a closed or spam conversation."""
+    return act.run("reopened", actions.reopen_conversation)
+
+
+@router.post("/{conversation_id}/mails/{mail_id}/requeue")
+def requeue(act: ActionDep, mail_id: int) -> Response:
+    """Queue a failed mail of this conversation again."""
+    return act.run("requeued", actions.requeue_failed_mail, mail_id=mail_id)
+
+
+@router.post("/{conversation_id}/notes")
+def add_note(act: ActionDep, note: Annotated[str, Form()] = "") -> Response:
+    """Add an internal note."""
+    return act.run("noted", actions.add_note, unsaved={"note": note}, body=note)
+
+
+def _page(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    staff: StaffUser,
+    conversation_id: int,
+    *,
+    error: InboxError | None = None,
+    unsaved: dict[str, str] | None = None,
+) -> Response:
+    view = actions.load_conversation(session, runtime=runtime, conversation_id=conversation_id)
+    context = {
+        "view": view,
+        "done": DONE.get(request.query_params.get("done", "")),
+        "error": error,
+        "field_errors": error.errors if isinstance(error, InvalidInput) else {},
+        "unsaved": unsaved or {},
+        "highlighted": {
+            message.id: highlight(message.body, view.evidence) for message in view.messages
+        },
+        "placeholder": drafting.STAFF_PLACEHOLDER,
+        **staff_context(request, staff),
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, "review/conversation.html", context, status_code=error.status if error else 200
+    )
+
+
+def highlight(text: str, phrases: Iterable[str]) -> Markup:
+    """The patient's text, escaped, with each evidence phrase found in it wrapped in <mark>."""
+    words = sorted({phrase.strip() for phrase in phrases if phrase.strip()}, key=len, reverse=True)
+    if not words:
+        return escape(text)
+    pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
+    out: list[Markup] = []
+    position = 0
+    for found in pattern.finditer(text):
+        out.append(escape(text[position : found.start()]))
+        out.append(Markup("<mark>%s</mark>") % found.group(0))
+        position = found.end()
+    out.append(escape(text[position:]))
+    return Markup("").join(out)

@@ -1,0 +1,294 @@
+"""The conversation page through HTTP: what staff see, and every action on it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import Session, select
+
+from inbox.db import session_scope
+from inbox.drafting.models import Draft
+from inbox.drafting.render import STAFF_PLACEHOLDER
+from inbox.intake.models import Conversation, ConversationState, Message
+from inbox.outbox.models import MailState, OutboxMail
+from inbox.outbox.service import enqueue_mail
+from inbox.staff.models import AuditEntry
+from tests.drafting.support import UNRELATED, URGENT, store_message
+from tests.staff.factories import csrf_token, make_staff, sign_in
+
+FLUID = "fluid-removal-too-fast"
+SODIUM = "low-sodium-dialysate"
+
+
+@pytest.fixture
+def signed_in(client, runtime):
+    staff = make_staff(runtime)
+    assert sign_in(client, email=staff.email).status_code == 303
+    return client
+
+
+def stored(runtime, **overrides: str) -> int:
+    with session_scope(runtime.engine) as session:
+        now = runtime.clock.now()
+        return store_message(
+            session, settings=runtime.settings, now=now, **overrides
+        ).conversation_id
+
+
+def page_of(client, conversation_id: int) -> str:
+    response = client.get(f"/inbox/conversations/{conversation_id}")
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def version_in(html: str) -> str:
+    found = re.search(r'name="version" value="(\d+)"', html)
+    assert found, "the page has no draft version field"
+    return found.group(1)
+
+
+def post(client, conversation_id: int, action: str, html: str, **fields):
+    """Post one of the page's forms as a browser would, with the page's CSRF token."""
+    data = {"csrf_token": csrf_token(html), **fields}
+    return client.post(f"/inbox/conversations/{conversation_id}/{action}", data=data)
+
+
+def draft(runtime, conversation_id: int) -> Draft:
+    with Session(runtime.engine) as session:
+        found = session.exec(select(Draft).where(Draft.conversation_id == conversation_id)).one()
+        return found
+
+
+def audit_actions(runtime) -> list[str]:
+    with Session(runtime.engine) as session:
+        return list(session.exec(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def test_signed_out_visitors_are_sent_to_login(client, runtime):
+    conversation_id = stored(runtime)
+    response = client.get(f"/inbox/conversations/{conversation_id}")
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_the_page_drafts_on_view_and_shows_triage_with_evidence(signed_in, runtime):
+    conversation_id = stored(runtime)  # the worker has not run: the view drafts it
+
+    html = page_of(signed_in, conversation_id)
+
+    assert "Karim Haddad" in html and "Draft reply" in html
+    assert f'value="{FLUID}" id="section-{FLUID}" checked' in html
+    assert "<mark>fluid removed too fast</mark>" in html  # the evidence in the patient's words
+    assert runtime.knowledge.section(FLUID).url in html  # the text part of the draft
+    assert f'src="/inbox/conversations/{conversation_id}/preview?v=1"' in html
+    assert audit_actions(runtime)[-1] == "view"
+
+
+def test_an_urgent_message_shows_why(signed_in, runtime):
+    html = page_of(signed_in, stored(runtime, message=URGENT, subject="now"))
+    assert "Urgent" in html and "chest pain" in html
+
+
+def test_patient_text_is_escaped_everywhere(signed_in, runtime):
+    hostile = "<script>alert('x')</script> my <b>cramps</b> {{ 7*7 }}"
+    conversation_id = stored(runtime, name="<img src=x onerror=alert(1)>", message=hostile)
+
+    html = page_of(signed_in, conversation_id)
+
+    assert "<script>alert" not in html and "<b>cramps" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "{{ 7*7 }}" in html and "49" not in html
+
+
+def test_the_preview_is_the_html_part_in_a_locked_down_frame(signed_in, runtime):
+    conversation_id = stored(runtime, message="<script>alert(1)</script> leg cramps " * 2)
+    page_of(signed_in, conversation_id)
+
+    response = signed_in.get(f"/inbox/conversations/{conversation_id}/preview")
+
+    assert response.status_code == 200
+    assert response.text == draft(runtime, conversation_id).html_body
+    assert "<script>" not in response.text
+    policy = response.headers["content-security-policy"]
+    assert "sandbox" in policy and "default-src 'none'" in policy and "script-src" not in policy
+    assert response.headers["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_unticking_a_section_rebuilds_the_draft(signed_in, runtime):
+    conversation_id = stored(runtime)
+    html = page_of(signed_in, conversation_id)
+
+    response = post(
+        signed_in, conversation_id, "sections", html, version=version_in(html), section_ids=[SODIUM]
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/inbox/conversations/{conversation_id}?done=rebuilt"
+    rebuilt = draft(runtime, conversation_id)
+    assert rebuilt.section_ids == [SODIUM] and rebuilt.version == 2
+    assert runtime.knowledge.section(FLUID).url not in rebuilt.text_body
+    after = signed_in.get(response.headers["location"]).text
+    assert "rebuilt with the sections you chose" in after
+    assert f'value="{FLUID}" id="section-{FLUID}" checked' not in after
+    assert "redraft" in audit_actions(runtime)
+
+
+def test_saving_the_text_updates_both_parts(signed_in, runtime):
+    conversation_id = stored(runtime)
+    html = page_of(signed_in, conversation_id)
+
+    response = post(
+        signed_in,
+        conversation_id,
+        "draft",
+        html,
+        version=version_in(html),
+        subject="About your cramps",
+        text="Dear Karim,\r\n\r\nDrink less between sessions.",
+    )
+
+    assert response.status_code == 303
+    saved = draft(runtime, conversation_id)
+    assert saved.text_body == "Dear Karim,\n\nDrink less between sessions.\n"
+    assert "Drink less between sessions.</p>" in saved.html_body and saved.edited
+    assert "edit" in audit_actions(runtime)
+
+
+def test_a_second_save_of_the_same_version_is_refused_and_keeps_the_typed_text(signed_in, runtime):
+    conversation_id = stored(runtime)
+    html = page_of(signed_in, conversation_id)
+    first = post(
+        signed_in, conversation_id, "draft", html, version="1", subject="Re", text="Nurse one."
+    )
+    assert first.status_code == 303
+
+    second = post(
+        signed_in, conversation_id, "draft", html, version="1", subject="Re", text="Nurse two."
+    )
+
+    assert second.status_code == 409
+    assert "Someone else changed this draft" in second.text
+    assert "Nurse two." in second.text  # what they typed is still in the form
+    assert "Nurse one." in draft(runtime, conversation_id).text_body
+
+
+def test_approving_queues_the_reply_and_shows_it(signed_in, runtime):
+    conversation_id = stored(runtime)
+    html = page_of(signed_in, conversation_id)
+
+    response = post(signed_in, conversation_id, "approve", html, version=version_in(html))
+
+    assert response.status_code == 303
+    with Session(runtime.engine) as session:
+        (mail,) = session.exec(select(OutboxMail)).all()
+        assert mail.state == MailState.QUEUED and mail.kind == "reply"
+        assert session.get(Conversation, conversation_id).state == ConversationState.QUEUED
+    after = signed_in.get(response.headers["location"]).text
+    assert "queued for sending" in after and 'class="badge state-queued"' in after
+    assert "Approve and send" not in after
+    assert "approve" in audit_actions(runtime)
+
+
+def test_a_draft_with_the_placeholder_cannot_be_approved(signed_in, runtime):
+    conversation_id = stored(runtime, message=UNRELATED, subject="bill")
+    html = page_of(signed_in, conversation_id)
+    assert STAFF_PLACEHOLDER in html and "disabled" in html
+
+    response = post(signed_in, conversation_id, "approve", html, version=version_in(html))
+
+    assert response.status_code == 409 and "Write the answer in its place" in response.text
+    with Session(runtime.engine) as session:
+        assert session.exec(select(OutboxMail)).all() == []
+
+
+def test_a_post_without_the_csrf_token_changes_nothing(signed_in, runtime):
+    conversation_id = stored(runtime)
+    page_of(signed_in, conversation_id)
+    response = signed_in.post(
+        f"/inbox/conversations/{conversation_id}/approve", data={"version": 1}
+    )
+    assert response.status_code == 403
+    with Session(runtime.engine) as session:
+        assert session.get(Conversation, conversation_id).state == ConversationState.REVIEW
+
+
+@pytest.mark.parametrize(
+    ("action", "state", "audited"),
+    [("spam", ConversationState.SPAM, "discard"), ("close", ConversationState.CLOSED, "close")],
+)
+def test_discard_and_close_then_reopen(signed_in, runtime, action, state, audited):
+    conversation_id = stored(runtime)
+    html = page_of(signed_in, conversation_id)
+
+    assert post(signed_in, conversation_id, action, html).status_code == 303
+    with Session(runtime.engine) as session:
+        assert session.get(Conversation, conversation_id).state == state
+    assert post(signed_in, conversation_id, "reopen", html).status_code == 303
+    with Session(runtime.engine) as session:
+        assert session.get(Conversation, conversation_id).state == ConversationState.REVIEW
+    assert [audited, "reopen"] == [a for a in audit_actions(runtime) if a in (audited, "reopen")]
+
+
+def test_notes_are_added_and_an_empty_one_is_refused(signed_in, runtime):
+    conversation_id = stored(runtime)
+    html = page_of(signed_in, conversation_id)
+
+    assert (
+        post(signed_in, conversation_id, "notes", html, note="Called her <b>back</b>.").status_code
+        == 303
+    )
+    refused = post(signed_in, conversation_id, "notes", html, note="   ")
+
+    assert refused.status_code == 422 and "Please write the note first." in refused.text
+    after = page_of(signed_in, conversation_id)
+    assert "Called her &lt;b&gt;back&lt;/b&gt;." in after and "nurse@hospital.example" in after
+
+
+def test_a_failed_mail_shows_the_server_reason_and_can_be_retried(signed_in, runtime):
+    conversation_id = stored(runtime)
+    now = runtime.clock.now()
+    with session_scope(runtime.engine) as session:
+        mail = enqueue_mail(
+            session,
+            settings=runtime.settings,
+            kind="reply",
+            recipient="karim.h@example.com",
+            subject="Re",
+            text="Hello",
+            html="<p>Hello</p>",
+            conversation_id=conversation_id,
+            automatic=False,
+            send_after=now,
+            now=now,
+        )
+        mail.state, mail.failed_at = MailState.FAILED, now
+        mail.last_error = "550 5.1.1 mailbox unavailable"
+        session.get(Conversation, conversation_id).state = ConversationState.FAILED
+        mail_id = mail.id
+    html = page_of(signed_in, conversation_id)
+    assert "550 5.1.1 mailbox unavailable" in html and "Retry sending" in html
+
+    response = post(signed_in, conversation_id, f"mails/{mail_id}/requeue", html)
+
+    assert response.status_code == 303
+    with Session(runtime.engine) as session:
+        assert session.get(OutboxMail, mail_id).state == MailState.QUEUED
+        assert session.get(Conversation, conversation_id).state == ConversationState.QUEUED
+    assert "retry" in audit_actions(runtime)
+
+
+def test_a_new_message_while_the_page_is_open_refuses_the_old_approval(signed_in, runtime):
+    conversation_id = stored(runtime)
+    html = page_of(signed_in, conversation_id)
+    assert stored(runtime, message="Also I feel dizzy after.", subject="more") == conversation_id
+
+    response = post(signed_in, conversation_id, "approve", html, version=version_in(html))
+
+    assert response.status_code == 409
+    with Session(runtime.engine) as session:
+        assert session.exec(select(OutboxMail)).all() == []
+        assert len(session.exec(select(Message)).all()) == 2
+
+
+def test_an_unknown_conversation_is_not_found(signed_in):
+    assert signed_in.get("/inbox/conversations/999999").status_code == 404
