@@ -39,3 +39,15 @@ class AuditEntry(SQLModel, table=True):
     target_type: str | None = Field(default=None, max_length=40)
     target_id: str | None = Field(default=None, max_length=100)
     detail: str | None = Field(default=None, max_length=1000)  # never health data
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a signed random token; only its SHA-256 is stored."""
+
+    __tablename__ = "staff_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of the cookie's token
+    staff_id: int = Field(foreign_key="staff_user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime, index=True)

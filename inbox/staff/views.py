@@ -1,5 +1,198 @@
-"""Routes of staff (filled in by its issue)."""
+"""Sign-in, sign-out and the staff member's own password page."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from inbox.deps import RuntimeDep, SessionDep
+from inbox.errors import InvalidInput, RateLimited
+from inbox.runtime import Runtime
+from inbox.staff import admin, audit, service, sessions
+from inbox.staff.deps import CsrfProtected, CurrentStaff, SignedInDep, staff_context
+from inbox.staff.models import StaffUser
+
+router = APIRouter(tags=["staff"], include_in_schema=False)
+router.include_router(admin.router)
+
+HOME = "/inbox"
+FormText = Annotated[str, Form()]
+
+
+def safe_next(target: str | None) -> str:
+    """`target` when it is a path on this site, else the inbox (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return HOME
+    if any(ord(char) < 32 for char in target) or "\\" in target:
+        return HOME
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith("/login"):
+        return HOME
+    return target
+
+
+def _login_page(
+    request: Request,
+    runtime: Runtime,
+    *,
+    email: str = "",
+    next_url: str = "",
+    error: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    settings = runtime.settings
+    token, new_cookie = sessions.login_csrf_token(request, settings)
+    context = {
+        "hospital_name": settings.hospital_name,
+        "email": email,
+        "next": next_url,
+        "error": error,
+        "csrf_token": token,
+    }
+    response = request.app.state.templates.TemplateResponse(
+        request, "staff/login.html", context, status_code=status
+    )
+    if new_cookie:
+        sessions.set_login_cookie(response, settings=settings, value=new_cookie)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(
+    request: Request, runtime: RuntimeDep, signed_in: SignedInDep, next: str = ""
+) -> Response:
+    """The sign-in form (signed-in visitors go straight on)."""
+    if signed_in is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _login_page(request, runtime, next_url=next)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    signed_in: SignedInDep,
+    email: FormText = "",
+    password: FormText = "",
+    csrf_token: FormText = "",
+    next: FormText = "",
+) -> Response:
+    """Check the credentials; on success a fresh session and a 303 to `next` or the inbox."""
+    settings = runtime.settings
+    if not sessions.login_csrf_valid(request, settings, csrf_token):
+        return _login_page(
+            request,
+            runtime,
+            email=email,
+            next_url=next,
+            status=403,
+            error="The sign-in form had expired. Please enter your password again.",
+        )
+    now = runtime.clock.now()
+    ip = request.client.host if request.client else None
+    try:
+        staff = service.authenticate(
+            session, settings=settings, email=email, password=password, ip=ip, now=now
+        )
+    except RateLimited as exc:
+        response = _login_page(
+            request, runtime, email=email, next_url=next, error=exc.message, status=exc.status
+        )
+        response.headers.update(exc.headers)
+        return response
+    except service.LoginFailed as exc:
+        return _login_page(
+            request, runtime, email=email, next_url=next, error=exc.message, status=exc.status
+        )
+    if signed_in is not None:  # never carry a session over a sign-in (fixation)
+        sessions.end(session, row=signed_in.row)
+    _, cookie = sessions.start(session, staff=staff, now=now, settings=settings)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    sessions.set_cookie(response, settings=settings, value=cookie)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    runtime: RuntimeDep, session: SessionDep, signed_in: SignedInDep, _csrf: CsrfProtected
+) -> Response:
+    """End this browser's session and go back to the sign-in page."""
+    response = RedirectResponse("/login", status_code=303)
+    if signed_in is not None:
+        audit.record(
+            session,
+            actor=signed_in.staff,
+            action="logout",
+            target_type="staff_user",
+            target_id=signed_in.staff.id,
+            now=runtime.clock.now(),
+        )
+        sessions.end(session, row=signed_in.row)
+    sessions.clear_cookie(response, settings=runtime.settings)
+    return response
+
+
+def _password_page(
+    request: Request,
+    staff: StaffUser,
+    *,
+    errors: dict[str, str] | None = None,
+    changed: bool = False,
+    status: int = 200,
+) -> HTMLResponse:
+    context: dict[str, Any] = {
+        **staff_context(request, staff),
+        "errors": errors or {},
+        "changed": changed,
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, "staff/password.html", context, status_code=status
+    )
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_form(request: Request, staff: CurrentStaff, changed: bool = False) -> HTMLResponse:
+    """The form to change one's own password."""
+    return _password_page(request, staff, changed=changed)
+
+
+@router.post("/account/password")
+def password_change(
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    staff: CurrentStaff,
+    _csrf: CsrfProtected,
+    current_password: FormText = "",
+    new_password: FormText = "",
+    confirm_password: FormText = "",
+) -> Response:
+    """Change the password; every other browser is signed out, this one gets a fresh session."""
+    if new_password != confirm_password:
+        return _password_page(
+            request,
+            staff,
+            status=422,
+            errors={"confirm_password": "The two new passwords are not the same."},
+        )
+    now = runtime.clock.now()
+    try:
+        service.change_password(
+            session,
+            staff=staff,
+            password=new_password,
+            now=now,
+            actor=staff,
+            current_password=current_password,
+        )
+    except InvalidInput as exc:
+        return _password_page(request, staff, errors=exc.errors, status=422)
+    _, cookie = sessions.start(session, staff=staff, now=now, settings=runtime.settings)
+    response = RedirectResponse("/account/password?changed=true", status_code=303)
+    sessions.set_cookie(response, settings=runtime.settings, value=cookie)
+    return response

@@ -1,0 +1,51 @@
+"""Password hashing with argon2 (pwdlib's recommended settings) and the password rules."""
+
+from __future__ import annotations
+
+from pwdlib import PasswordHash
+from pwdlib.exceptions import UnknownHashError
+
+MIN_LENGTH = 12
+MAX_LENGTH = 1024
+
+# The hash of a random string nobody knows: verified against when an account does not exist, so
+# that "no such account" takes as long as "wrong password" and timing does not reveal accounts.
+_UNKNOWN_ACCOUNT_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$NBfuUTCFPS1pRmMBWzbxhA"
+    "$LmEtQm+A6/pkSq2ISFmO6AW/dCh32ZuUOPtQSeEdWRc"
+)
+
+
+def hasher() -> PasswordHash:
+    """argon2id with pwdlib's recommended parameters (cheap to build; built per use)."""
+    return PasswordHash.recommended()
+
+
+def hash_password(password: str) -> str:
+    """The argon2 hash to store."""
+    return hasher().hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+    """(matches, new hash when the stored one uses outdated parameters, else None).
+
+    `password_hash=None` (no such account) costs the same as a real check and never matches.
+    """
+    if password_hash is None:
+        hasher().verify(password, _UNKNOWN_ACCOUNT_HASH)
+        return False, None
+    try:
+        return hasher().verify_and_update(password, password_hash)
+    except UnknownHashError:
+        return False, None
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` may not be used, in words for the form; None when it is fine."""
+    if len(password) < MIN_LENGTH:
+        return f"Use at least {MIN_LENGTH} characters; a few unrelated words work well."
+    if len(password) > MAX_LENGTH:
+        return f"Use at most {MAX_LENGTH} characters."
+    if not password.strip():
+        return "The password cannot be only spaces."
+    return None
