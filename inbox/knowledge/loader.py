@@ -18,7 +18,7 @@ _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _ARTICLE_KEYS = {"id", "title", "path", "sections"}
 _SECTION_KEYS = {"id", "title", "anchor", "summary", "window", "cues", "measures"}
-_MEASURE_KEYS = {"measure", "min", "max", "near", "weight"}
+_MEASURE_KEYS = {"measure", "min", "max", "near", "unless", "weight"}
 
 
 class KnowledgeFileError(Exception):
@@ -32,7 +32,8 @@ class MeasureCue:
     measure: str
     minimum: float | None
     maximum: float | None
-    near: str | None
+    near: str | None  # a cue that must be close to the number
+    unless: str | None  # a cue that, close to the number, cancels it
     weight: float
 
 
@@ -180,14 +181,20 @@ def _load_measure(path: Path, where: str, raw: object) -> MeasureCue:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise KnowledgeFileError(f"{path}: {where}.{key}: must be a number")
         bounds.append(None if value is None else float(value))
-    near = raw.get("near")
-    if near is not None:
-        _cue(path, f"{where}.near", near)
+    near, unless = raw.get("near"), raw.get("unless")
+    for key, value in (("near", near), ("unless", unless)):
+        if value is not None:
+            _cue(path, f"{where}.{key}", value)
     weight = raw.get("weight", "strong")
     if weight not in WEIGHTS:
         raise KnowledgeFileError(f"{path}: {where}.weight: must be one of {', '.join(WEIGHTS)}")
     return MeasureCue(
-        measure=measure, minimum=bounds[0], maximum=bounds[1], near=near, weight=WEIGHTS[weight]
+        measure=measure,
+        minimum=bounds[0],
+        maximum=bounds[1],
+        near=near,
+        unless=unless,
+        weight=WEIGHTS[weight],
     )
 
 

@@ -33,11 +33,18 @@ class SectionScore:
 
 
 @dataclass(frozen=True, slots=True)
+class _CompiledMeasure:
+    cue: MeasureCue
+    near: Pattern | None
+    unless: Pattern | None
+
+
+@dataclass(frozen=True, slots=True)
 class _CompiledSection:
     id: str
     article_path: str
     cues: tuple[tuple[Pattern, float], ...]
-    measures: tuple[tuple[MeasureCue, Pattern | None], ...]
+    measures: tuple[_CompiledMeasure, ...]
     window: int
 
 
@@ -49,8 +56,9 @@ def knowledge_lexicon(knowledge: Knowledge) -> set[str]:
             words |= cue_words(parse_cue(cue))
         for measure in section.measures:
             words.add(measure.measure)
-            if measure.near:
-                words |= cue_words(parse_cue(measure.near))
+            for cue in (measure.near, measure.unless):
+                if cue:
+                    words |= cue_words(parse_cue(cue))
     words |= {"litre", "liter", "litres", "liters", "kilos", "kilograms", "pounds"}
     return words
 
@@ -68,11 +76,10 @@ class SectionMatcher:
                     for cue, weight in section.cues
                 ),
                 measures=tuple(
-                    (
+                    _CompiledMeasure(
                         measure,
-                        Pattern(measure.near, normaliser, window=section.window)
-                        if measure.near
-                        else None,
+                        _optional(measure.near, normaliser, section.window),
+                        _optional(measure.unless, normaliser, section.window),
                     )
                     for measure in section.measures
                 ),
@@ -114,10 +121,10 @@ class SectionMatcher:
                     total += weight
                     _add(evidence, doc.quote(match))
                     break
-        for measure, near in section.measures:
-            match = _measure_match(doc, measure, near, measurements, section.window)
+        for measure in section.measures:
+            match = _measure_match(doc, measure, measurements, section.window)
             if match is not None:
-                total += measure.weight
+                total += measure.cue.weight
                 _add(evidence, doc.quote(match))
         return total, evidence
 
@@ -135,9 +142,9 @@ def _too_small(
         if doc.tokens[found.first].sentence != sentence or gap > section.window:
             continue
         minimums = [
-            measure.minimum
-            for measure, _ in section.measures
-            if measure.measure == found.measure and measure.minimum is not None
+            measure.cue.minimum
+            for measure in section.measures
+            if measure.cue.measure == found.measure and measure.cue.minimum is not None
         ]
         if minimums and found.value < min(minimums):
             return True
@@ -145,30 +152,43 @@ def _too_small(
 
 
 def _measure_match(
-    doc: Doc,
-    measure: MeasureCue,
-    near: Pattern | None,
-    measurements: list[Measurement],
-    window: int,
+    doc: Doc, measure: _CompiledMeasure, measurements: list[Measurement], window: int
 ) -> Match | None:
-    contexts = [] if near is None else [m for m in near.find(doc) if not is_negated(doc, m)]
+    cue = measure.cue
+    contexts = _unnegated(doc, measure.near)
+    cancels = _unnegated(doc, measure.unless)
     for found in measurements:
-        if found.measure != measure.measure:
+        if found.measure != cue.measure:
             continue
-        if measure.minimum is not None and found.value < measure.minimum:
+        if cue.minimum is not None and found.value < cue.minimum:
             continue
-        if measure.maximum is not None and found.value > measure.maximum:
+        if cue.maximum is not None and found.value > cue.maximum:
             continue
         span = (found.first, found.last)
-        if near is None:
+        if any(_close(doc, found, other, window) for other in cancels):
+            continue
+        if measure.near is None:
             return Match(found.first, found.last, (span,))
-        sentence = doc.tokens[found.first].sentence
         for context in contexts:
-            gap = max(0, context.first - found.last, found.first - context.last)
-            if doc.tokens[context.first].sentence == sentence and gap <= window:
+            if _close(doc, found, context, window):
                 first, last = min(found.first, context.first), max(found.last, context.last)
                 return Match(first, last, (span, (context.first, context.last)))
     return None
+
+
+def _close(doc: Doc, found: Measurement, other: Match, window: int) -> bool:
+    gap = max(0, other.first - found.last, found.first - other.last)
+    return doc.tokens[other.first].sentence == doc.tokens[found.first].sentence and gap <= window
+
+
+def _unnegated(doc: Doc, pattern: Pattern | None) -> list[Match]:
+    if pattern is None:
+        return []
+    return [match for match in pattern.find(doc) if not is_negated(doc, match)]
+
+
+def _optional(cue: str | None, normaliser: Normaliser, window: int) -> Pattern | None:
+    return None if cue is None else Pattern(cue, normaliser, window=window)
 
 
 def _add(evidence: list[str], quote: str) -> None:

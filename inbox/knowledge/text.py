@@ -14,7 +14,8 @@ _SENTENCE_END = frozenset(".!?;\n")
 CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "whereas", "except"})
 NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90,
 }  # fmt: skip
 _CONTRACTIONS = {
     "can't": ("can", "not"), "cannot": ("can", "not"), "cant": ("can", "not"),
@@ -45,6 +46,31 @@ STOPWORDS = frozenset(
         "whom", "why", "will", "with", "would", "you", "your", "yours", "thanks", "thank",
         "please", "hello", "dear", "doctor", "sorry", "always", "never", "every", "since",
         "still", "whose"
+    }
+)  # fmt: skip
+# Everyday words one or two letters away from a cue word ("later"/"liter", "state"/"stage",
+# "charged"/"changed"), found by running the normaliser over ordinary English prose.
+COMMON_WORDS = frozenset(
+    {
+        "string", "charge", "charged", "charges", "state", "states", "block", "blocked",
+        "timer", "world", "header", "cases", "whole", "stated", "facet", "three", "breach",
+        "known", "remote", "stating", "tables", "tiled", "theme", "width", "angle",
+        "angles", "fails", "curve", "starred", "attach", "strand", "strands", "pairs",
+        "flush", "white", "decay", "alike", "starter", "skipper", "parsing", "parsed",
+        "paint", "blank", "skill", "bloom", "breadth", "hints", "reset", "marking",
+        "filler", "failing", "newer", "thirty", "overt", "recovery", "movie", "weaver",
+        "chance", "stars", "tried", "stepping", "shout", "woods", "haven", "stale", "quirk",
+        "meant", "maker", "whale", "abort", "worms", "later", "plain", "clamp", "selling",
+        "filling", "listing", "least", "alter", "logger", "clause", "smart", "grain",
+        "usable", "stage", "lasting", "visiting", "tailed", "tries", "trial", "trials",
+        "plant", "plants", "stand", "stands", "start", "starts", "sweet", "steady", "water",
+        "waters", "wheel", "cover", "lover", "mover", "lower", "tower", "power", "sight",
+        "light", "might", "fight", "night", "right", "tight", "chart", "charts", "stake",
+        "steak", "share", "shave", "brain", "brand", "grand", "bread", "break", "bring",
+        "bride", "pride", "price", "prize", "spend", "spent", "sheet", "shirt", "short",
+        "shore", "store", "storm", "stone", "stove", "drive", "drove", "dress", "press",
+        "cross", "crowd", "brown", "frown", "front", "fruit", "trust", "truth", "youth",
+        "worth", "north", "south", "mouth", "month"
     }
 )  # fmt: skip
 MAX_CACHE = 50_000
@@ -139,6 +165,7 @@ class Normaliser:
         found = word
         if (
             word not in STOPWORDS
+            and word not in COMMON_WORDS
             and word not in self._lexicon
             and self.stem(word) not in self._lexicon_stems
         ):
@@ -149,12 +176,24 @@ class Normaliser:
                 for choice in self._buckets.get((word[0], size), ())
             ]
             best = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
-            if best is not None:
+            if best is not None and _plausible_typo(word, best[0], best[1]):
                 found = best[0]
         if len(self._corrections) > MAX_CACHE:
             self._corrections.clear()
         self._corrections[word] = found
         return found
+
+
+def _plausible_typo(word: str, target: str, distance: float) -> bool:
+    """Typos keep the first two letters or only swap letters; real words often do not.
+
+    Two edits are accepted only when they rearrange the same letters ("dialisys" ->
+    "dialysis"), so that "visiting" is not taken for "vomiting", nor "plain" for "pain".
+    """
+    same_letters = sorted(word) == sorted(target)
+    if distance > 1 and not same_letters:
+        return False
+    return same_letters or word[:2] == target[:2]
 
 
 def _expand(word: str) -> tuple[str, ...]:
