@@ -25,6 +25,21 @@ SOLICITATION_CUES = (
 )  # fmt: skip
 
 
+# Mail about something else (a bill, an appointment, thanks) that only mentions a topic word:
+# no section, unless the patient also describes a symptom.
+ADMINISTRATIVE_CUES = (
+    "bill|billing|invoice|invoices|insurance|insurer|payment|payments|refund|receipt|charged",
+    "reimburse|reimbursement|appointment|appointments|booking|referral|visa|waiting list",
+    "vacancy|vacancies|hiring|=cv|resume|leaflet|brochure|parking|opening hours",
+)
+GRATITUDE_CUES = ("thank|thanks|grateful|gratitude|appreciate|bless",)
+SYMPTOM_CUES = (
+    "cramp|cramps|cramping|spasm|spasms|pain|ache|aches|headache|dizzy|dizziness|nausea|vomit",
+    "numb|tingling|tired|weak|weakness|swelling|swollen|itch|itchy|breath|breathe|faint",
+    "confused|lightheaded|woozy|sick|lock up|seize|knot|stiff|charley horse|hurt|hurts|sore",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class SectionScore:
     section_id: str
@@ -88,15 +103,31 @@ class SectionMatcher:
             for article in knowledge.articles
             for section in article.sections
         )
-        self._solicitation = tuple(Pattern(cue, normaliser, window=3) for cue in SOLICITATION_CUES)
+
+        def compile_all(cues: tuple[str, ...]) -> tuple[Pattern, ...]:
+            return tuple(Pattern(cue, normaliser, window=3) for cue in cues)
+
+        self._solicitation = compile_all(SOLICITATION_CUES)
+        self._administrative = compile_all(ADMINISTRATIVE_CUES)
+        self._gratitude = compile_all(GRATITUDE_CUES)
+        self._symptoms = compile_all(SYMPTOM_CUES)
 
     def is_solicitation(self, doc: Doc) -> bool:
         """True for advertising and similar commercial mail."""
         return sum(1 for pattern in self._solicitation if pattern.find(doc)) >= 2
 
+    def is_off_topic(self, doc: Doc) -> bool:
+        """True for administrative mail or thanks that describe no symptom."""
+        if _found(self._symptoms, doc):
+            return False
+        if _found(self._administrative, doc):
+            return True
+        asks = "?" in doc.text[doc.body_start :]
+        return not asks and _found(self._gratitude, doc)
+
     def match(self, doc: Doc, *, page: str | None = None) -> list[SectionScore]:
         """Up to three sections, best first, each with the words that led to it."""
-        if self.is_solicitation(doc):
+        if self.is_solicitation(doc) or self.is_off_topic(doc):
             return []
         measurements = find_measurements(doc.tokens)
         scored: list[tuple[float, int, SectionScore]] = []
@@ -127,6 +158,10 @@ class SectionMatcher:
                 total += measure.cue.weight
                 _add(evidence, doc.quote(match))
         return total, evidence
+
+
+def _found(patterns: tuple[Pattern, ...], doc: Doc) -> bool:
+    return any(not is_negated(doc, match) for pattern in patterns for match in pattern.find(doc))
 
 
 def _too_small(
