@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from inbox.knowledge.cues import cue_words, parse_cue
 from inbox.knowledge.loader import Knowledge, MeasureCue
 from inbox.knowledge.measures import Measurement, find_measurements
-from inbox.knowledge.patterns import Doc, Match, Pattern
+from inbox.knowledge.patterns import Doc, Match, Pattern, compile_cues
 from inbox.knowledge.scope import is_negated
 from inbox.knowledge.text import Normaliser
 
@@ -104,13 +104,10 @@ class SectionMatcher:
             for section in article.sections
         )
 
-        def compile_all(cues: tuple[str, ...]) -> tuple[Pattern, ...]:
-            return tuple(Pattern(cue, normaliser, window=3) for cue in cues)
-
-        self._solicitation = compile_all(SOLICITATION_CUES)
-        self._administrative = compile_all(ADMINISTRATIVE_CUES)
-        self._gratitude = compile_all(GRATITUDE_CUES)
-        self._symptoms = compile_all(SYMPTOM_CUES)
+        self._solicitation = compile_cues(SOLICITATION_CUES, normaliser, window=3)
+        self._administrative = compile_cues(ADMINISTRATIVE_CUES, normaliser, window=3)
+        self._gratitude = compile_cues(GRATITUDE_CUES, normaliser, window=3)
+        self._symptoms = compile_cues(SYMPTOM_CUES, normaliser, window=3)
 
     def is_solicitation(self, doc: Doc) -> bool:
         """True for advertising and similar commercial mail."""

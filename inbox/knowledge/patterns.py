@@ -108,6 +108,18 @@ class Pattern:
         return sorted(set(spans))
 
 
+def compile_cues(
+    cues: tuple[str, ...], normaliser: Normaliser, *, window: int
+) -> tuple[Pattern, ...]:
+    """Every cue of a list, compiled with the same window."""
+    return tuple(Pattern(cue, normaliser, window=window) for cue in cues)
+
+
+def find_all(patterns: tuple[Pattern, ...], doc: Doc) -> list[Match]:
+    """Every match of every pattern, pattern by pattern."""
+    return [match for pattern in patterns for match in pattern.find(doc)]
+
+
 def _keys(phrase: tuple[str, ...], normaliser: Normaliser) -> tuple[str, ...]:
     keys: list[str] = []
     for word in normaliser.words(" ".join(phrase)):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inbox.knowledge.patterns import Doc, Match, Pattern
+from inbox.knowledge.patterns import Doc, Match, Pattern, compile_cues, find_all
 from inbox.knowledge.text import Normaliser
 
 NEGATORS = frozenset({"no", "not", "never", "without", "nor", "neither", "none", "deny", "denies"})
@@ -66,31 +66,28 @@ class Scope:
     """Compiled time and hypothesis markers; answers questions about one match in one Doc."""
 
     def __init__(self, normaliser: Normaliser) -> None:
-        def compile_all(cues: tuple[str, ...]) -> tuple[Pattern, ...]:
-            return tuple(Pattern(cue, normaliser, window=1) for cue in cues)
-
-        self._past = compile_all(PAST_CUES)
-        self._recent = compile_all(RECENT_CUES)
-        self._now = compile_all(NOW_CUES)
-        self._hypothetical = compile_all(HYPOTHETICAL_CUES)
-        self._resolved = tuple(Pattern(cue, normaliser, window=3) for cue in RESOLVED_CUES)
+        self._past = compile_cues(PAST_CUES, normaliser, window=1)
+        self._recent = compile_cues(RECENT_CUES, normaliser, window=1)
+        self._now = compile_cues(NOW_CUES, normaliser, window=1)
+        self._hypothetical = compile_cues(HYPOTHETICAL_CUES, normaliser, window=1)
+        self._resolved = compile_cues(RESOLVED_CUES, normaliser, window=3)
 
     def markers(self, doc: Doc) -> dict[str, list[Match]]:
         """Every time and hypothesis marker in the message, by kind."""
-        resolved = [match for match in _all(self._resolved, doc) if not is_negated(doc, match)]
+        resolved = [match for match in find_all(self._resolved, doc) if not is_negated(doc, match)]
 
         def present(patterns: tuple[Pattern, ...]) -> list[Match]:
             return [
                 match
-                for match in _all(patterns, doc)
+                for match in find_all(patterns, doc)
                 if not any(_distance(match, other) == 0 for other in resolved)
             ]
 
         return {
-            "past": _all(self._past, doc) + _years(doc) + _trailing_past(doc) + resolved,
+            "past": find_all(self._past, doc) + _years(doc) + _trailing_past(doc) + resolved,
             "recent": present(self._recent),
             "now": present(self._now),
-            "hypothetical": _all(self._hypothetical, doc),
+            "hypothetical": find_all(self._hypothetical, doc),
         }
 
     @staticmethod
@@ -164,7 +161,3 @@ def _years(doc: Doc) -> list[Match]:
 
 def _distance(one: Match, other: Match) -> int:
     return max(0, one.first - other.last, other.first - one.last)
-
-
-def _all(patterns: tuple[Pattern, ...], doc: Doc) -> list[Match]:
-    return [match for pattern in patterns for match in pattern.find(doc)]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from inbox.knowledge.cues import cue_words, parse_cue
 from inbox.knowledge.measures import find_measurements
-from inbox.knowledge.patterns import Doc, Match, Pattern
+from inbox.knowledge.patterns import Doc, Match, Pattern, compile_cues, find_all
 from inbox.knowledge.scope import Scope
 from inbox.knowledge.text import Normaliser
 
@@ -138,11 +138,11 @@ class UrgencyAssessor:
     def __init__(self, normaliser: Normaliser) -> None:
         self._scope = Scope(normaliser)
 
-        def compile_all(cues: tuple[str, ...]) -> tuple[Pattern, ...]:
-            return tuple(Pattern(cue, normaliser, window=URGENCY_WINDOW) for cue in cues)
+        def compiled(cues: tuple[str, ...]) -> tuple[Pattern, ...]:
+            return compile_cues(cues, normaliser, window=URGENCY_WINDOW)
 
         self._rules = tuple(
-            (rule, compile_all(rule.cues), compile_all(rule.requires), compile_all(rule.unless))
+            (rule, compiled(rule.cues), compiled(rule.requires), compiled(rule.unless))
             for rule in URGENCY_RULES
         )
 
@@ -151,7 +151,7 @@ class UrgencyAssessor:
         markers = self._scope.markers(doc)
         reasons: list[str] = []
         for rule, cues, requires, unless in self._rules:
-            exceptions = [match for pattern in unless for match in pattern.find(doc)]
+            exceptions = find_all(unless, doc)
             found = self._current(doc, cues, markers, exceptions)
             if found is None:
                 continue
@@ -175,7 +175,7 @@ class UrgencyAssessor:
         exceptions: list[Match],
     ) -> Match | None:
         """The first match that describes the present; the message body outranks the subject."""
-        matches = [match for pattern in patterns for match in pattern.find(doc)]
+        matches = find_all(patterns, doc)
         if any(not doc.in_subject(match) for match in matches):
             matches = [match for match in matches if not doc.in_subject(match)]
         for match in sorted(matches, key=lambda item: item.first):
