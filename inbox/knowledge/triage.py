@@ -48,7 +48,8 @@ URGENCY_RULES = (
         (
             "left|right|1 side|half + weak|weakness|numb|numbness|droop|drooping|paralysed"
             "|paralyzed|can not move|limp|dead",
-            "face + droop|drooping|dropped|lopsided|crooked|fallen",
+            "face|mouth|smile|lip + droop|drooping|droops|dropped|lopsided|crooked|fallen|twisted",
+            "1 arm|1 leg|1 hand + weak|weakness|numb|numbness|can not move|limp|dead",
             "slurred|slurring|slur + speech|words|talking|speaking",
             "speech + slurred|garbled|strange|funny",
             "can not speak|can not talk|unable to speak|can not get his words"
@@ -63,6 +64,7 @@ URGENCY_RULES = (
             "breath|breathe|breathing + can not|hard|trouble|difficult|difficulty|short|shortness"
             "|struggle|struggling|gasp|gasping|unable|labored|laboured|out",
             "breathless|breathlessness|suffocating|choking|not breathing|gasping|air hunger",
+            "throat|tongue + swelling|swollen|closing|tight",
             "gasping|struggling|fighting + for air|for breath",
         ),
     ),
@@ -72,6 +74,12 @@ URGENCY_RULES = (
             "=fainted|=fainting|=faints|passed out|passing out|pass out|blacked out|black out"
             "|lost consciousness|unconscious|collapsed|collapse|unresponsive",
             "will not wake|can not wake|not waking|would not wake",
+            "he|she|him|her|mum|mom|dad|father|mother|husband|wife|son|daughter|brother|sister"
+            " + not responding|not respond|not responsive|no response",
+        ),
+        unless=(
+            "nearly|almost|about to|felt like|feel like|going to + faint|fainted|pass out"
+            "|passed out|collapse|collapsed|black out|blacked out",
         ),
     ),
     UrgencyRule(
@@ -82,7 +90,7 @@ URGENCY_RULES = (
         "confusion or unusual drowsiness",
         (
             "=confused|=confusion|disoriented|disorientated|delirious|not making sense"
-            "|talking nonsense|muddled|very drowsy|very sleepy|hard to wake|not himself"
+            "|talking nonsense|gibberish|muddled|very drowsy|very sleepy|hard to wake|not himself"
             "|not herself",
             "not recognise|not recognize|not recognizing|not recognising|not making any sense"
             "|making no sense",
@@ -114,6 +122,10 @@ URGENCY_RULES = (
             "lot of blood|blood everywhere|so much blood",
             "vomiting blood|vomited blood|coughing blood|coughing up blood|blood in vomit",
         ),
+    ),
+    UrgencyRule(
+        "fever with chills (possible infection)",
+        ("fever|temperature + chills|shivering|shaking|rigors|rigor",),
     ),
     UrgencyRule(
         "palpitations with a potassium problem",

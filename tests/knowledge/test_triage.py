@@ -297,3 +297,17 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
     assert suggested(plain) == suggested(on_page) == {HERBS, STAGE4}
     assert plain.sections[0].score == plain.sections[1].score
     assert on_page.sections[0].section_id == STAGE4
+
+
+@pytest.mark.parametrize(
+    ("text", "urgent"),
+    [
+        ("I nearly fainted getting up from the chair after dialysis.", False),
+        ("My mother is not responding to us since she came home from dialysis.", True),
+        ("I am not responding well to the treatment, the cramps continue.", False),
+        ("She suddenly has numbness in one arm and her mouth droops.", True),
+        ("If his potassium ever goes above 6.5, what should we do? Today it is 5.1.", False),
+    ],
+)
+def test_urgency_follows_what_is_happening_now(knowledge, text, urgent):
+    assert triage(knowledge, text).urgent is urgent
