@@ -11,6 +11,7 @@ from inbox.config import Settings
 from inbox.db import upgrade
 from inbox.knowledge import cli as knowledge_cli
 from inbox.outbox import cli as outbox_cli
+from inbox.privacy import cli as privacy_cli
 from inbox.staff import cli as staff_cli
 
 app = typer.Typer(
@@ -73,4 +74,5 @@ def serve(
 
 knowledge_cli.register(app)
 outbox_cli.register(app)
+privacy_cli.register(app)
 staff_cli.register(app)

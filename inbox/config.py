@@ -40,6 +40,18 @@ def parse_duration(value: str) -> timedelta:
     return timedelta(seconds=float(found.group(1)) * _DURATION_SECONDS[found.group(2)])
 
 
+def parse_quiet_hours(value: str) -> tuple[int, int] | None:
+    """'21-08' -> (21, 8): start and end hour, local time; '' or 'off' -> None (no quiet hours)."""
+    text = str(value).strip().lower()
+    if text in ("", "off", "none"):
+        return None
+    found = re.match(r"^(\d{1,2})(?::00)?\s*-\s*(\d{1,2})(?::00)?$", text)
+    if not found or int(found.group(1)) > 23 or int(found.group(2)) > 23:
+        raise ValueError(f"quiet hours {value!r} are not of the form HH-HH (e.g. 21-08) or off")
+    start, end = int(found.group(1)), int(found.group(2))
+    return None if start == end else (start, end)
+
+
 def _split_list(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -111,6 +123,7 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     staff_alert_to: str = ""
     digest_after_hours: int = 24
+    acknowledge_reply_within: str = "two working days"  # the promise in the acknowledgement
 
     # --- retention
     spam_retention_days: int = 30
@@ -138,6 +151,23 @@ class Settings(BaseSettings):
     def _delays(cls, value: list[str]) -> list[str]:
         for item in value:
             parse_duration(item)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/London)") from exc
         return value
 
     @property

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from inbox.db import session_scope
 from inbox.drafting.service import draft_message
+from inbox.followups.notices import after_triage
 from inbox.intake.models import Message, MessageStatus
 from inbox.runtime import Runtime
 
@@ -31,7 +32,8 @@ def draft_pending(runtime: Runtime) -> int:
                 message_id = _claim_next(session, skip=failed)
                 if message_id is None:
                     break
-                draft_message(session, runtime=runtime, message_id=message_id)
+                draft = draft_message(session, runtime=runtime, message_id=message_id)
+                after_triage(session, runtime=runtime, message_id=message_id, draft=draft)
             drafted += 1
         except Exception:
             if message_id is None:

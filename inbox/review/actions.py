@@ -19,6 +19,7 @@ from inbox.drafting.models import Draft, Note
 from inbox.drafting.service import audit_conversation as _audit
 from inbox.drafting.service import draft_message, get_draft
 from inbox.errors import Conflict, InvalidInput, NotFound
+from inbox.followups.service import cancel_follow_ups
 from inbox.intake.models import Contact, Conversation, ConversationState, Message, MessageStatus
 from inbox.outbox.models import DeliveryAttempt, MailKind, OutboxMail
 from inbox.staff.models import AuditEntry, StaffUser
@@ -170,6 +171,7 @@ def close_conversation(
         to=ConversationState.CLOSED, allowed=open_states,
     )  # fmt: skip
     conversation.closed_at = now
+    cancel_follow_ups(session, conversation_id=conversation_id, reason="closed", now=now)
 
 
 def reopen_conversation(

@@ -1,0 +1,92 @@
+"""Once-a-day jobs shared by every worker (digest, purge), without cron or in-memory timers.
+
+Each job has a row in `daily_run` saying when it is next due. A worker runs the job only if its
+one `UPDATE daily_run SET next_run_at = <tomorrow> WHERE name = … AND next_run_at <= now`
+changed the row: of several workers, exactly one wins each day. A run that fails is tried again
+`RETRY_AFTER` later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from inbox.db import session_scope
+from inbox.followups.models import DailyRun
+from inbox.followups.notices import send_digest
+from inbox.followups.schedule import next_morning
+
+if TYPE_CHECKING:
+    from inbox.runtime import Runtime
+
+log = logging.getLogger(__name__)
+_table = DailyRun.__table__  # type: ignore[attr-defined]
+RETRY_AFTER = timedelta(minutes=10)
+
+
+def claim_run(
+    engine: Engine, *, name: str, now: datetime, first_due: datetime, next_due: datetime
+) -> bool:
+    """Whether this caller won today's run of `name` (the row is moved on to `next_due`)."""
+    insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
+    with engine.begin() as connection:
+        connection.execute(
+            insert(_table)
+            .values(name=name, next_run_at=first_due)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        result = connection.execute(
+            sa.update(_table)
+            .where(_table.c.name == name)
+            .where(_table.c.next_run_at <= now)
+            .values(next_run_at=next_due, last_run_at=now)
+        )
+        return result.rowcount == 1
+
+
+def run_daily(
+    runtime: Runtime,
+    *,
+    name: str,
+    action: Callable[[Session, datetime], int],
+    first_due: datetime,
+    next_due: datetime,
+) -> int:
+    """Run `action(session, now)` if the run is due and this worker won it; returns its count."""
+    now = runtime.clock.now()
+    if not claim_run(runtime.engine, name=name, now=now, first_due=first_due, next_due=next_due):
+        return 0
+    try:
+        with session_scope(runtime.engine) as session:
+            done = action(session, now)
+    except Exception:
+        log.exception("daily job %s failed; trying again in %s", name, RETRY_AFTER)
+        with runtime.engine.begin() as connection:
+            connection.execute(
+                sa.update(_table).where(_table.c.name == name)
+                .values(next_run_at=now + RETRY_AFTER, last_result="failed")
+            )  # fmt: skip
+        return 0
+    with runtime.engine.begin() as connection:
+        connection.execute(
+            sa.update(_table).where(_table.c.name == name).values(last_result=f"done: {done}")
+        )
+    return done
+
+
+def digest_job(runtime: Runtime) -> int:
+    """The worker's job: the staff digest, every morning when the quiet hours end (local time)."""
+    now = runtime.clock.now()
+    morning = next_morning(now, settings=runtime.settings)
+
+    def action(session: Session, moment: datetime) -> int:
+        return int(send_digest(session, runtime=runtime, now=moment) is not None)
+
+    return run_daily(runtime, name="digest", action=action, first_due=morning, next_due=morning)

@@ -1,0 +1,148 @@
+"""Mails the service sends by itself once a message is triaged: the acknowledgement to the
+patient and the alert to staff for an urgent message; and the daily digest for staff.
+
+`after_triage` is called by the drafting job in the transaction that stores the triage, so the
+mails are enqueued exactly when the message is marked drafted (a failed draft rolls them back).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from inbox.drafting.render import DigestItem
+from inbox.followups.service import is_suppressed
+from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
+from inbox.intake.models import Conversation, ConversationState, Message, MessageStatus
+from inbox.outbox.models import MailKind, OutboxMail
+
+if TYPE_CHECKING:
+    from inbox.drafting.models import Draft
+    from inbox.runtime import Runtime
+
+ACK_INTERVAL = timedelta(hours=1)  # at most one acknowledgement per address per hour
+
+
+def conversation_url(runtime: Runtime, conversation_id: int) -> str:
+    """The staff page of a conversation, as an absolute link for mail."""
+    return f"{runtime.settings.public_url.rstrip('/')}/inbox/conversations/{conversation_id}"
+
+
+def after_triage(
+    session: Session, *, runtime: Runtime, message_id: int, draft: Draft | None = None
+) -> list[OutboxMail]:
+    """Acknowledge an accepted message and alert staff if it is urgent; returns the mails queued."""
+    message = session.get(Message, message_id)
+    if (
+        message is None
+        or message.status != MessageStatus.ACCEPTED
+        or message.conversation_id is None
+    ):
+        return []  # spam and folded duplicates get nothing
+    now = runtime.clock.now()
+    mails = []
+    ack = acknowledge(session, runtime=runtime, message=message, now=now)
+    if ack is not None:
+        mails.append(ack)
+    if message.urgent:
+        reasons = list(draft.urgency_reasons) if draft and draft.message_id == message.id else []
+        alert = alert_staff(session, runtime=runtime, message=message, reasons=reasons, now=now)
+        if alert is not None:
+            mails.append(alert)
+    return mails
+
+
+def acknowledge(
+    session: Session, *, runtime: Runtime, message: Message, now: datetime
+) -> OutboxMail | None:
+    """The automatic receipt, unless it is off, the address is suppressed, or one went out to the
+    address in the last hour."""
+    from inbox.outbox.service import enqueue_mail
+
+    settings = runtime.settings
+    if not settings.acknowledge or is_suppressed(session, message.email):
+        return None
+    recent = session.exec(
+        select(OutboxMail.id)
+        .where(OutboxMail.kind == MailKind.ACKNOWLEDGEMENT)
+        .where(OutboxMail.recipient == message.email)
+        .where(col(OutboxMail.created_at) > now - ACK_INTERVAL)
+        .limit(1)
+    ).first()
+    if recent is not None:
+        return None
+    rendered = runtime.renderer.render_acknowledgement(
+        name=message.name,
+        urgent=message.urgent,
+        reply_within=settings.acknowledge_reply_within,
+        unsubscribe_url=unsubscribe_url(settings, message.email),
+    )
+    return enqueue_mail(
+        session, settings=settings, kind=MailKind.ACKNOWLEDGEMENT, recipient=message.email,
+        subject=rendered.subject, text=rendered.text, html=rendered.html,
+        conversation_id=message.conversation_id, automatic=True, send_after=now, now=now,
+        extra_headers=unsubscribe_headers(settings, message.email),
+    )  # fmt: skip
+
+
+def alert_staff(
+    session: Session, *, runtime: Runtime, message: Message, reasons: list[str], now: datetime
+) -> OutboxMail | None:
+    """The mail to INBOX_STAFF_ALERT_TO about one urgent message: the kind of emergency and a
+    link, never the patient's words (a triage reason 'chest pain: "…"' loses its quote)."""
+    from inbox.outbox.service import enqueue_mail
+
+    settings = runtime.settings
+    if not settings.staff_alert_to or message.conversation_id is None:
+        return None
+    kinds = list(dict.fromkeys(reason.split(":", 1)[0].strip() for reason in reasons))
+    rendered = runtime.renderer.render_staff_alert(
+        conversation_url=conversation_url(runtime, message.conversation_id),
+        reasons=[kind for kind in kinds if kind],
+        received_at=message.received_at,
+    )
+    # Not threaded into the patient's conversation: the patient's mails must not reference it.
+    return enqueue_mail(
+        session, settings=settings, kind=MailKind.STAFF_ALERT, recipient=settings.staff_alert_to,
+        subject=rendered.subject, text=rendered.text, html=rendered.html,
+        conversation_id=None, automatic=True, send_after=now, now=now,
+    )  # fmt: skip
+
+
+def send_digest(session: Session, *, runtime: Runtime, now: datetime) -> OutboxMail | None:
+    """The daily list for staff of conversations waiting for a reply longer than
+    INBOX_DIGEST_AFTER_HOURS (urgent first); nothing is sent when none is waiting that long."""
+    from inbox.outbox.service import enqueue_mail
+
+    settings = runtime.settings
+    if not settings.staff_alert_to:
+        return None
+    cutoff = now - timedelta(hours=settings.digest_after_hours)
+    waiting = session.execute(
+        sa.select(Conversation.id, Conversation.urgent, Conversation.last_message_at)
+        .where(Conversation.state == ConversationState.REVIEW)
+        .where(col(Conversation.last_message_at) < cutoff)
+        .order_by(col(Conversation.last_message_at))
+        .limit(500)
+    ).all()
+    if not waiting:
+        return None
+    items = [
+        DigestItem(
+            conversation_url=conversation_url(runtime, conversation_id),
+            age_hours=(now - waited_since).total_seconds() / 3600,
+            urgent=bool(urgent),
+        )
+        for conversation_id, urgent, waited_since in waiting
+    ]
+    rendered = runtime.renderer.render_digest(
+        items=items, older_than_hours=settings.digest_after_hours
+    )
+    return enqueue_mail(
+        session, settings=settings, kind=MailKind.DIGEST, recipient=settings.staff_alert_to,
+        subject=rendered.subject, text=rendered.text, html=rendered.html,
+        automatic=True, send_after=now, now=now,
+    )  # fmt: skip

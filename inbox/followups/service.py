@@ -1,0 +1,247 @@
+"""Follow-ups and suppression: schedule, cancel, move, list; who must get no automatic mail.
+
+Keyword-only functions that flush and never commit; the caller owns the transaction. Staff
+actions write one audit entry each (no health data in it).
+"""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from inbox.config import Settings
+from inbox.errors import Conflict, InvalidInput, NotFound
+from inbox.followups.models import (
+    PLAN_SEQUENCE,
+    FollowUp,
+    FollowUpState,
+    Suppression,
+    SuppressionReason,
+)
+from inbox.followups.schedule import follow_up_times
+from inbox.intake.models import Conversation
+
+if TYPE_CHECKING:
+    from inbox.staff.models import StaffUser
+
+
+class FollowUpNotFound(NotFound):
+    pass
+
+
+class FollowUpStateConflict(Conflict):
+    """The follow-up was sent or cancelled meanwhile (or a worker is sending it right now)."""
+
+
+def normalise_address(address: str) -> str:
+    """'Pat <Pat@Example.org>' -> 'pat@example.org' (the form addresses are stored in)."""
+    return (email.utils.parseaddr(address)[1] or address).strip().lower()
+
+
+# --- suppression
+
+
+def is_suppressed(session: Session, email: str) -> bool:
+    """Whether automatic mail (acknowledgement, follow-up) to this address is off."""
+    return session.get(Suppression, normalise_address(email)) is not None
+
+
+def get_suppression(session: Session, email: str) -> Suppression | None:
+    """The suppression entry of an address (why and since when), if any."""
+    return session.get(Suppression, normalise_address(email))
+
+
+def suppress(session: Session, *, email: str, reason: str, now: datetime) -> Suppression:
+    """Add the address to the suppression list (idempotent); its pending follow-ups are cancelled.
+
+    An explicit unsubscribe replaces a bounce entry (it outlives a bounce being lifted)."""
+    address = normalise_address(email)
+    entry = session.get(Suppression, address, with_for_update=True)
+    if entry is None:
+        entry = Suppression(email=address, reason=reason, created_at=now)
+        session.add(entry)
+    elif reason == SuppressionReason.UNSUBSCRIBED and entry.reason != reason:
+        entry.reason, entry.created_at = reason, now
+    cancel_follow_ups_for_address(
+        session, email=address, reason="unsubscribed" if reason == SuppressionReason.UNSUBSCRIBED
+        else "an earlier mail to the address failed", now=now,
+    )  # fmt: skip
+    session.flush()
+    return entry
+
+
+def lift_bounce(session: Session, *, email: str) -> bool:
+    """A mail to the address was delivered after all: drop a bounce entry (never an unsubscribe)."""
+    result = session.execute(
+        sa.delete(Suppression)
+        .where(col(Suppression.email) == normalise_address(email))
+        .where(col(Suppression.reason) == SuppressionReason.BOUNCED)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- scheduling and cancelling
+
+
+def schedule_follow_ups(
+    session: Session,
+    *,
+    settings: Settings,
+    conversation_id: int,
+    recipient: str,
+    sent_at: datetime,
+    now: datetime,
+) -> list[FollowUp]:
+    """Schedule the follow-ups of INBOX_FOLLOWUP_DELAYS after a reply sent at `sent_at` (quiet
+    hours respected). Pending ones of an earlier reply are replaced; none if suppressed."""
+    address = normalise_address(recipient)
+    cancel_follow_ups(session, conversation_id=conversation_id, reason="a newer reply", now=now)
+    if is_suppressed(session, address):
+        return []
+    follow_ups = [
+        FollowUp(
+            conversation_id=conversation_id,
+            recipient=address,
+            sequence=number,
+            due_at=due_at,
+            created_at=now,
+            updated_at=now,
+        )  # fmt: skip
+        for number, due_at in enumerate(follow_up_times(sent_at, settings=settings), start=1)
+    ]
+    session.add_all(follow_ups)
+    session.flush()
+    return follow_ups
+
+
+def cancel_follow_ups(session: Session, *, conversation_id: int, reason: str, now: datetime) -> int:
+    """Cancel the conversation's pending follow-ups (closed, spam…); returns how many."""
+    return _cancel(session, col(FollowUp.conversation_id) == conversation_id, reason, now)
+
+
+def cancel_follow_ups_for_address(
+    session: Session, *, email: str, reason: str, now: datetime
+) -> int:
+    """Cancel every pending follow-up to an address (unsubscribed, bounced); returns how many."""
+    return _cancel(session, col(FollowUp.recipient) == normalise_address(email), reason, now)
+
+
+def _cancel(session: Session, condition: sa.ColumnElement[bool], reason: str, now: datetime) -> int:
+    # A claimed follow-up is cancelled too: the worker only marks it sent if it is still claimed.
+    result = session.execute(
+        sa.update(FollowUp)
+        .where(condition)
+        .where(col(FollowUp.state).in_(FollowUpState.PENDING))
+        .values(
+            state=FollowUpState.CANCELLED,
+            cancel_reason=reason[:100],
+            updated_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+        )  # fmt: skip
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- reading
+
+
+def follow_ups_for_conversation(session: Session, conversation_id: int) -> list[FollowUp]:
+    """Every follow-up of one conversation (pending, sent, cancelled), soonest first."""
+    return list(
+        session.exec(
+            select(FollowUp)
+            .where(FollowUp.conversation_id == conversation_id)
+            .where(FollowUp.sequence != PLAN_SEQUENCE)
+            .order_by(col(FollowUp.due_at), col(FollowUp.id))
+        )
+    )
+
+
+def upcoming_follow_ups(session: Session, *, limit: int = 200) -> list[FollowUp]:
+    """Pending follow-ups of every conversation, soonest first."""
+    return list(
+        session.exec(
+            select(FollowUp)
+            .where(col(FollowUp.state).in_(FollowUpState.PENDING))
+            .where(FollowUp.sequence != PLAN_SEQUENCE)
+            .order_by(col(FollowUp.due_at), col(FollowUp.id))
+            .limit(limit)
+        )
+    )
+
+
+def get_follow_up(session: Session, follow_up_id: int) -> FollowUp | None:
+    """One follow-up by id."""
+    return session.get(FollowUp, follow_up_id)
+
+
+# --- staff actions (audited)
+
+
+def pending_follow_up(session: Session, *, follow_up_id: int) -> FollowUp:
+    """The follow-up, locked (its conversation first, as every writer does), if still scheduled."""
+    found = session.get(FollowUp, follow_up_id)
+    if found is None or found.sequence == PLAN_SEQUENCE:
+        raise FollowUpNotFound(f"There is no follow-up {follow_up_id}.")
+    session.get(Conversation, found.conversation_id, with_for_update=True)
+    follow_up = session.get(FollowUp, follow_up_id, with_for_update=True, populate_existing=True)
+    assert follow_up is not None
+    if follow_up.state == FollowUpState.CLAIMED:
+        raise FollowUpStateConflict("This follow-up is being sent right now.")
+    if follow_up.state != FollowUpState.SCHEDULED:
+        raise FollowUpStateConflict(f"This follow-up was already {follow_up.state}.")
+    return follow_up
+
+
+def cancel_follow_up(
+    session: Session, *, follow_up_id: int, staff: StaffUser, now: datetime
+) -> FollowUp:
+    """Staff cancel one scheduled follow-up."""
+    follow_up = pending_follow_up(session, follow_up_id=follow_up_id)
+    follow_up.state, follow_up.cancel_reason = (
+        FollowUpState.CANCELLED,
+        f"cancelled by {staff.email}"[:100],
+    )
+    follow_up.updated_at = now
+    audit(session, staff=staff, action="follow-up cancel", follow_up=follow_up, now=now)
+    session.flush()
+    return follow_up
+
+
+def move_follow_up(
+    session: Session, *, follow_up_id: int, due_at: datetime, staff: StaffUser, now: datetime
+) -> FollowUp:
+    """Staff move one scheduled follow-up to another time (taken as given: no quiet-hours shift)."""
+    if due_at.tzinfo is None:
+        raise InvalidInput({"due_at": "Please give the date with its time zone."})
+    if due_at < now:
+        raise InvalidInput({"due_at": "Please choose a time in the future (or use Send now)."})
+    follow_up = pending_follow_up(session, follow_up_id=follow_up_id)
+    before = follow_up.due_at
+    follow_up.due_at, follow_up.updated_at = due_at, now
+    audit(
+        session, staff=staff, action="follow-up move", follow_up=follow_up, now=now,
+        detail=f"from {before.isoformat()} to {due_at.isoformat()}",
+    )  # fmt: skip
+    session.flush()
+    return follow_up
+
+
+def audit(
+    session: Session, *, staff: StaffUser, action: str, follow_up: FollowUp, now: datetime,
+    detail: str | None = None,
+) -> None:  # fmt: skip
+    """One audit entry on the follow-up's conversation (so the conversation history shows it)."""
+    from inbox.staff.audit import record
+
+    text = f"follow-up {follow_up.id}" + (f": {detail}" if detail else "")
+    record(
+        session, actor=staff, action=action, target_type="conversation",
+        target_id=follow_up.conversation_id, detail=text, now=now,
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""Retention and the person's rights: purge what is past its time, export and erase an address."""

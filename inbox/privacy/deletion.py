@@ -1,0 +1,83 @@
+"""Delete conversations with everything that hangs off them, in foreign-key order.
+
+Used by the purge (spam and closed conversations past their time) and by erase (everything of
+one address). Audit entries stay: they name conversations by id, never their content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from inbox.drafting.models import Draft, Note
+from inbox.followups.models import FollowUp
+from inbox.intake.models import Contact, Conversation, Message
+from inbox.outbox.models import DeliveryAttempt, OutboxMail
+
+CHUNK = 500  # ids per statement (SQLite's bound-parameter limit, PostgreSQL's plan size)
+
+
+def _t(model: type) -> sa.Table:
+    return model.__table__  # type: ignore[attr-defined, no-any-return]
+
+
+def delete_conversations(session: Session, conversation_ids: Sequence[int]) -> dict[str, int]:
+    """Delete the conversations and their messages, drafts, notes, follow-ups, outbox mails and
+    delivery attempts; returns how many rows of each went."""
+    counts = dict.fromkeys(
+        ("conversations", "messages", "drafts", "notes", "follow_ups", "mails", "attempts"), 0
+    )
+    ids = sorted(set(conversation_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        mail, follow_up, message = _t(OutboxMail), _t(FollowUp), _t(Message)
+        mail_ids = sa.select(mail.c.id).where(mail.c.conversation_id.in_(chunk)).scalar_subquery()
+        steps = (
+            ("follow_ups", sa.delete(follow_up).where(follow_up.c.conversation_id.in_(chunk))),
+            (
+                "attempts",
+                sa.delete(_t(DeliveryAttempt)).where(_t(DeliveryAttempt).c.mail_id.in_(mail_ids)),
+            ),
+            ("mails", sa.delete(mail).where(mail.c.conversation_id.in_(chunk))),
+            ("drafts", sa.delete(_t(Draft)).where(_t(Draft).c.conversation_id.in_(chunk))),
+            ("notes", sa.delete(_t(Note)).where(_t(Note).c.conversation_id.in_(chunk))),
+        )
+        for name, statement in steps:
+            counts[name] += _rows(session.execute(statement))
+        # duplicates point at their original: clear the pointers, then delete every message
+        session.execute(
+            sa.update(message)
+            .where(message.c.conversation_id.in_(chunk))
+            .values(duplicate_of_id=None)
+        )
+        counts["messages"] += _rows(
+            session.execute(sa.delete(message).where(message.c.conversation_id.in_(chunk)))
+        )
+        counts["conversations"] += _rows(
+            session.execute(sa.delete(_t(Conversation)).where(_t(Conversation).c.id.in_(chunk)))
+        )
+    return counts
+
+
+def delete_orphan_contacts(session: Session, contact_ids: Sequence[int]) -> int:
+    """Delete those of the contacts that have no conversation and no message left."""
+    contact, conversation, message = _t(Contact), _t(Conversation), _t(Message)
+    deleted = 0
+    ids = sorted(set(contact_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        deleted += _rows(
+            session.execute(
+                sa.delete(contact)
+                .where(contact.c.id.in_(chunk))
+                .where(~sa.exists().where(conversation.c.contact_id == contact.c.id))
+                .where(~sa.exists().where(message.c.contact_id == contact.c.id))
+            )
+        )
+    return deleted
+
+
+def _rows(result: sa.Result) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
