@@ -62,7 +62,10 @@ class Article:
 @dataclass(frozen=True)
 class Knowledge:
     articles: tuple[Article, ...]
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+    # What the matcher compiles from these articles, built on first use (see service.py).
+    compiled: dict[str, Any] = field(
+        default_factory=dict, init=False, compare=False, repr=False, hash=False
+    )
 
     def section(self, section_id: str) -> Section | None:
         """The section with this id, or None."""

@@ -17,7 +17,7 @@ _ENGINE_KEY = "triage-engine"
 @dataclass(frozen=True)
 class SectionMatch:
     section_id: str
-    score: float
+    score: float  # sum of the weights of the cues found: 1.0 is one strong cue
     evidence: tuple[str, ...]  # words and phrases of the message that led to the section
 
 
@@ -59,8 +59,8 @@ def triage_message(
 
 
 def _engine(knowledge: Knowledge) -> _Engine:
-    engine = knowledge.cache.get(_ENGINE_KEY)
+    engine = knowledge.compiled.get(_ENGINE_KEY)
     if not isinstance(engine, _Engine):
         engine = _Engine(knowledge)
-        knowledge.cache[_ENGINE_KEY] = engine
+        knowledge.compiled[_ENGINE_KEY] = engine
     return engine
