@@ -22,6 +22,8 @@ PAST_CUES = (
     "used to",
     "history of",
     "previously|=once|formerly|=past|previous|prior",
+    "as a child|as a kid|as a baby|when i was|when he was|when she was|long ago|years back",
+    "childhood|teenager|in my youth",
 )
 YEAR_WORDS = frozenset({"in", "since", "back", "during"})
 # A sentence that ends in one of these words speaks of the past ("he had a bleed before").

@@ -307,6 +307,8 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
         ("I am not responding well to the treatment, the cramps continue.", False),
         ("She suddenly has numbness in one arm and her mouth droops.", True),
         ("If his potassium ever goes above 6.5, what should we do? Today it is 5.1.", False),
+        ("I had a seizure as a child. Is dialysis safe for me?", False),
+        ("When he was at dialysis today he got chest pain and now he cannot breathe.", True),
     ],
 )
 def test_urgency_follows_what_is_happening_now(knowledge, text, urgent):
