@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.errors import InvalidInput
-from inbox.staff import audit, service
+from inbox.staff import audit, passwords, service
 from inbox.staff.deps import AdminStaff, CsrfProtected, staff_context
 from inbox.staff.models import StaffUser
 
@@ -35,6 +35,7 @@ def _staff_page(
 ) -> HTMLResponse:
     context = {
         **staff_context(request, admin),
+        "min_password_length": passwords.MIN_LENGTH,
         "accounts": service.list_staff(session),
         "errors": errors or {},
         "values": values or {"email": "", "admin": False},

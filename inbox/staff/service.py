@@ -157,14 +157,16 @@ def authenticate(
     limit holds, even the right password is refused.
     """
     keys = _keys(settings, email=email, ip=ip)
-    waits = [
-        wait for key, rule in keys if (wait := _wait_seconds(session, key=key, rule=rule, now=now))
-    ]
+    waits = {
+        key.split(":")[0]: wait
+        for key, rule in keys
+        if (wait := _wait_seconds(session, key=key, rule=rule, now=now))
+    }
     if waits:
-        log.warning("login throttled for %s", "account" if len(waits) == 1 else "account and IP")
+        log.warning("sign-in throttled by %s", ", ".join(sorted(waits)))
         raise RateLimited(
             "Too many failed sign-in attempts. Please wait a few minutes and try again.",
-            retry_after=max(waits),
+            retry_after=max(waits.values()),
         )
     staff = get_by_email(session, email=email)
     matches, new_hash = passwords.verify_password(password, staff.password_hash if staff else None)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.errors import InvalidInput, RateLimited
 from inbox.runtime import Runtime
-from inbox.staff import admin, audit, service, sessions
+from inbox.staff import admin, audit, passwords, service, sessions
 from inbox.staff.deps import CsrfProtected, CurrentStaff, SignedInDep, staff_context
 from inbox.staff.models import StaffUser
 
@@ -84,15 +84,14 @@ def login(
 ) -> Response:
     """Check the credentials; on success a fresh session and a 303 to `next` or the inbox."""
     settings = runtime.settings
+
+    def form_again(error: str, status: int) -> HTMLResponse:
+        return _login_page(request, runtime, email=email, next_url=next, error=error, status=status)
+
     if not sessions.login_csrf_valid(request, settings, csrf_token):
-        return _login_page(
-            request,
-            runtime,
-            email=email,
-            next_url=next,
-            status=403,
-            error="The sign-in form had expired. Please enter your password again.",
-        )
+        return form_again("The sign-in form had expired. Please enter your password again.", 403)
+    if not email.strip() or not password:
+        return form_again("Please enter your e-mail address and your password.", 422)
     now = runtime.clock.now()
     ip = request.client.host if request.client else None
     try:
@@ -100,15 +99,11 @@ def login(
             session, settings=settings, email=email, password=password, ip=ip, now=now
         )
     except RateLimited as exc:
-        response = _login_page(
-            request, runtime, email=email, next_url=next, error=exc.message, status=exc.status
-        )
+        response = form_again(exc.message, exc.status)
         response.headers.update(exc.headers)
         return response
     except service.LoginFailed as exc:
-        return _login_page(
-            request, runtime, email=email, next_url=next, error=exc.message, status=exc.status
-        )
+        return form_again(exc.message, exc.status)
     if signed_in is not None:  # never carry a session over a sign-in (fixation)
         sessions.end(session, row=signed_in.row)
     _, cookie = sessions.start(session, staff=staff, now=now, settings=settings)
@@ -147,6 +142,7 @@ def _password_page(
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         **staff_context(request, staff),
+        "min_password_length": passwords.MIN_LENGTH,
         "errors": errors or {},
         "changed": changed,
     }

@@ -33,6 +33,15 @@ def test_wrong_password_shows_an_error_and_sets_no_session(client, staff):
     assert client.get("/account/password").status_code == 303
 
 
+def test_empty_fields_are_asked_for_without_counting_as_failures(client, staff, settings):
+    for _ in range(settings.login_attempts_per_15min + 1):
+        response = sign_in(client, email=staff.email, password="")
+        assert response.status_code == 422
+        assert "Please enter your e-mail address and your password." in response.text
+
+    assert sign_in(client, email=staff.email).status_code == 303
+
+
 def test_unknown_account_gets_the_same_answer_as_a_wrong_password(client, staff):
     wrong = sign_in(client, email=staff.email, password="not the password at all")
     unknown = sign_in(client, email="nobody@hospital.example", password="not the password at all")
