@@ -58,6 +58,15 @@ def triage_message(
     return Triage(sections=sections, urgent=bool(reasons), urgency_reasons=reasons)
 
 
+def assess_urgency(knowledge: Knowledge, *, subject: str, text: str) -> tuple[str, ...]:
+    """Only the urgency part of the triage (the reasons; empty when not urgent): cheap enough
+    to run while the patient waits for the thank-you page."""
+    engine = _engine(knowledge)
+    body = f"{subject}\n{text}"
+    doc = Doc(body, engine.normaliser.tokens(body), body_start=len(subject) + 1)
+    return engine.urgency.assess(doc)
+
+
 def _engine(knowledge: Knowledge) -> _Engine:
     engine = knowledge.compiled.get(_ENGINE_KEY)
     if not isinstance(engine, _Engine):
