@@ -24,6 +24,13 @@ class MailState:
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    ALL = (QUEUED, SENDING, SENT, FAILED, CANCELLED)
+
+
+class AttemptOutcome:
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
 
 
 class OutboxMail(SQLModel, table=True):
@@ -45,6 +52,7 @@ class OutboxMail(SQLModel, table=True):
     state: str = Field(default=MailState.QUEUED, max_length=16)
     send_after: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     attempts: int = 0
+    first_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # retry budget
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -60,7 +68,7 @@ class DeliveryAttempt(SQLModel, table=True):
     mail_id: int = Field(foreign_key="outbox_mail.id", index=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     worker: str = Field(max_length=100)
-    outcome: str = Field(max_length=16)  # sent | retry | failed
+    outcome: str = Field(max_length=16)  # sent | retry | failed (AttemptOutcome)
     code: int | None = None
     text: str | None = Field(default=None, max_length=1000)
     duration_ms: float | None = None

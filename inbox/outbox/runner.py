@@ -1,17 +1,79 @@
-"""Background work inside `inbox serve`: the delivery worker and the built-in mail catcher."""
+"""Background work: the delivery worker (with other domains' periodic jobs) and, when no SMTP host
+is configured, the built-in mail catcher. `inbox serve` starts it in its lifespan (unless
+INBOX_RUN_WORKER=false); `inbox worker` runs the same thing as its own process.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from inbox.outbox.catcher import MailCatcher
+from inbox.outbox.sender import SmtpTarget
+from inbox.outbox.worker import Worker
 from inbox.runtime import Runtime
 
+log = logging.getLogger(__name__)
 
+
+def background_jobs(runtime: Runtime) -> list[Callable[[Runtime], int]]:
+    """Periodic jobs of other domains that every worker runs each tick (drafting pending messages,
+    follow-ups due, purges, digests): sync functions taking the runtime and returning how much
+    work they did. Domains append theirs here."""
+    from inbox.drafting.jobs import draft_pending  # drafting: triage and draft new messages
+    from inbox.followups.jobs import JOBS as followup_jobs  # follow-ups due, digest, purge
+
+    return [draft_pending, *followup_jobs]
+
+
+@dataclass
 class Background:
     """What `start_background` started; `stop()` ends it cleanly."""
 
+    worker: Worker
+    task: asyncio.Task[None]
+    catcher: MailCatcher | None = None
+
     async def stop(self) -> None:
-        return None
+        """Stop claiming, finish the mails in hand, then stop the catcher."""
+        self.worker.stop()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await self.task  # a crash was logged when it happened (_log_crash)
+        if self.catcher is not None:
+            await self.catcher.stop()
+
+    async def wait(self) -> None:
+        """Until the worker ends (after `stop()`, or if it crashed)."""
+        await asyncio.shield(self.task)
 
 
-async def start_background(runtime: Runtime) -> Background:
-    """Start the worker loop (and the catcher when no SMTP host is set)."""
-    return Background()
+async def start_background(runtime: Runtime, *, concurrency: int | None = None) -> Background:
+    """Start the worker loop (and the catcher when no SMTP host is set and the catcher is on)."""
+    settings = runtime.settings
+    target = SmtpTarget.from_settings(settings)
+    catcher = None
+    if not settings.smtp_host:
+        if not settings.mail_catcher:
+            raise RuntimeError("no SMTP host set (INBOX_SMTP_HOST) and the mail catcher is off")
+        catcher = MailCatcher(runtime.engine, runtime.clock, port=settings.mail_catcher_port)
+        await catcher.start()
+        target = SmtpTarget(
+            host=catcher.host,
+            port=catcher.port,
+            timeout=settings.smtp_timeout,
+            send_timeout=settings.smtp_send_timeout,
+            mails_per_connection=settings.mails_per_connection,
+        )
+    worker = Worker(runtime, target=target, jobs=background_jobs(runtime), concurrency=concurrency)
+    task = asyncio.create_task(worker.run(), name=f"outbox-worker-{worker.worker_id}")
+    task.add_done_callback(_log_crash)
+    log.info("worker %s sending to %s:%d", worker.worker_id, target.host, target.port)
+    return Background(worker=worker, task=task, catcher=catcher)
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the delivery worker stopped", exc_info=task.exception())

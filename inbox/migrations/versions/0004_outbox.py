@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('send_after', inbox.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('first_attempt_at', inbox.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('lease_owner', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('lease_expires_at', inbox.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', inbox.db.UTCDateTime(timezone=True), nullable=False),

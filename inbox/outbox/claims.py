@@ -1,0 +1,221 @@
+"""The worker's side of the database: claim due mails under a lease, record outcomes in batches,
+release what was claimed but not sent.
+
+Claiming is one statement per kind of row, in one transaction:
+    WITH due AS (SELECT id … ORDER BY … LIMIT n FOR UPDATE SKIP LOCKED)
+    UPDATE outbox_mail SET state='sending', lease_owner=…, lease_expires_at=… FROM due … RETURNING …
+On PostgreSQL SKIP LOCKED lets any number of workers claim side by side without waiting or taking
+the same row; on SQLite the engine's BEGIN IMMEDIATE makes the whole claim one writer's turn (FOR
+UPDATE is not rendered there). Rows are taken over when their lease has expired (a dead worker).
+
+Recording is a few executemany statements per batch. A result only changes a row the worker still
+holds (lease_owner = me, state = sending), except "sent", which is always written: the server
+took the mail, whoever else holds it now.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from inbox.db import UTCDateTime
+from inbox.outbox import events
+from inbox.outbox.backoff import next_try, retry_hint
+from inbox.outbox.models import AttemptOutcome, DeliveryAttempt, MailState, OutboxMail
+from inbox.outbox.sender import Reply
+
+_mail = OutboxMail.__table__  # type: ignore[attr-defined]
+_attempt = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+_RETURNED = (
+    _mail.c.id,
+    _mail.c.kind,
+    _mail.c.conversation_id,
+    _mail.c.recipient,
+    _mail.c.raw,
+    _mail.c.attempts,
+    _mail.c.first_attempt_at,
+)
+
+
+@dataclass
+class ClaimedMail:
+    """A mail in a worker's hands: what it needs to send it and to record the outcome."""
+
+    id: int
+    kind: str
+    conversation_id: int | None
+    recipient: str
+    raw: bytes | None
+    attempts: int
+    first_attempt_at: datetime | None
+
+    @property
+    def envelope_recipient(self) -> str:
+        if "<" not in self.recipient:
+            return self.recipient.strip()
+        return email.utils.parseaddr(self.recipient)[1]
+
+
+@dataclass
+class Result:
+    mail: ClaimedMail
+    reply: Reply
+    at: datetime
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    budget: timedelta
+    base_seconds: float
+    max_seconds: float
+
+
+def claim(
+    engine: Engine, *, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[ClaimedMail]:
+    """Take up to `limit` due mails (expired leases first), leased to `owner` until now+lease."""
+    expired = (_mail.c.state == MailState.SENDING) & (_mail.c.lease_expires_at < now)
+    due = (_mail.c.state == MailState.QUEUED) & (_mail.c.send_after <= now)
+    claimed: list[ClaimedMail] = []
+    with engine.begin() as connection:
+        for condition, order in ((expired, (_mail.c.id,)), (due, (_mail.c.send_after, _mail.c.id))):
+            wanted = limit - len(claimed)
+            if wanted <= 0:
+                break
+            ids = (
+                sa.select(_mail.c.id)
+                .where(condition)
+                .order_by(*order)
+                .limit(wanted)
+                .with_for_update(skip_locked=True)
+                .cte("due")
+            )
+            statement = (
+                sa.update(_mail)
+                .where(_mail.c.id == ids.c.id)
+                .values(state=MailState.SENDING, lease_owner=owner, lease_expires_at=now + lease)
+                .returning(*_RETURNED)
+            )
+            rows = connection.execute(statement).all()
+            claimed.extend(ClaimedMail(*row) for row in sorted(rows, key=lambda row: row[0]))
+    return claimed
+
+
+def release(engine: Engine, *, owner: str, mail_ids: Sequence[int]) -> None:
+    """Give back mails claimed but not attempted (a graceful stop): due again at once."""
+    if not mail_ids:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(_mail)
+            .where(_mail.c.id.in_(list(mail_ids)))
+            .where(_mail.c.lease_owner == owner)
+            .where(_mail.c.state == MailState.SENDING)
+            .values(state=MailState.QUEUED, lease_owner=None, lease_expires_at=None)
+        )
+
+
+_when = sa.bindparam("b_at", type_=UTCDateTime())
+# every outcome counts the attempt, starts the retry budget's clock once and ends the lease
+_attempted = {
+    "attempts": _mail.c.attempts + 1,
+    "first_attempt_at": sa.func.coalesce(_mail.c.first_attempt_at, _when),
+    "lease_owner": None,
+    "lease_expires_at": None,
+}
+_held = (
+    (_mail.c.id == sa.bindparam("b_id"))
+    & (_mail.c.lease_owner == sa.bindparam("b_owner"))
+    & (_mail.c.state == MailState.SENDING)
+)
+_mark_sent = (
+    sa.update(_mail)
+    .where(_mail.c.id == sa.bindparam("b_id"))
+    .values(state=MailState.SENT, sent_at=_when, server_reply=sa.bindparam("b_reply"), **_attempted)
+)
+_mark_retry = (
+    sa.update(_mail)
+    .where(_held)
+    .values(
+        state=MailState.QUEUED,
+        send_after=sa.bindparam("b_next", type_=UTCDateTime()),
+        last_error=sa.bindparam("b_error"),
+        **_attempted,
+    )
+)
+_mark_failed = (
+    sa.update(_mail)
+    .where(_held)
+    .values(
+        state=MailState.FAILED, failed_at=_when, last_error=sa.bindparam("b_error"), **_attempted
+    )
+)
+
+
+def _describe(reply: Reply) -> str:
+    text = f"{reply.code} {reply.text}" if reply.code is not None else reply.text
+    return text[:1000]
+
+
+def record(
+    engine: Engine, results: Sequence[Result], *, owner: str, policy: RetryPolicy
+) -> dict[str, int]:
+    """Write a batch of outcomes (and one DeliveryAttempt each) in one transaction; returns how
+    many ended sent, retry (scheduled again) and failed (4xx past the budget counts as failed)."""
+    sent, retry, failed, attempts = [], [], [], []
+    for result in results:
+        mail, reply = result.mail, result.reply
+        outcome = reply.outcome
+        params = {"b_id": mail.id, "b_at": result.at, "b_owner": owner, "b_error": _describe(reply)}
+        if outcome == AttemptOutcome.RETRY:
+            first = mail.first_attempt_at or result.at
+            next_at = next_try(
+                result.at,
+                attempts=mail.attempts + 1,
+                first_attempt_at=first,
+                budget=policy.budget,
+                base=policy.base_seconds,
+                cap=policy.max_seconds,
+                hint=retry_hint(reply.text),
+            )
+            if next_at is None:
+                outcome = AttemptOutcome.FAILED
+                params["b_error"] = f"retry budget spent; last: {params['b_error']}"[:1000]
+            else:
+                retry.append({**params, "b_next": next_at})
+        if outcome == AttemptOutcome.SENT:
+            sent.append({"b_id": mail.id, "b_at": result.at, "b_reply": _describe(reply)})
+        elif outcome == AttemptOutcome.FAILED:
+            failed.append(params)
+        attempts.append(
+            {
+                "mail_id": mail.id,
+                "at": result.at,
+                "worker": owner,
+                "outcome": outcome,
+                "code": reply.code,
+                "text": reply.text[:1000],
+                "duration_ms": round(result.duration_ms, 3),
+            }
+        )
+    with Session(engine) as session:
+        for statement, rows in ((_mark_sent, sent), (_mark_retry, retry), (_mark_failed, failed)):
+            if rows:
+                session.execute(statement, rows)
+        if attempts:
+            session.execute(sa.insert(_attempt), attempts)
+        finals = {row["b_id"]: AttemptOutcome.SENT for row in sent}
+        finals.update({row["b_id"]: AttemptOutcome.FAILED for row in failed})
+        for result in results:
+            outcome = finals.get(result.mail.id)
+            if outcome is not None:
+                events.after_delivery(session, mail=result.mail, outcome=outcome, now=result.at)
+        session.commit()
+    return {"sent": len(sent), "retry": len(retry), "failed": len(failed)}

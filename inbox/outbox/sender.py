@@ -1,0 +1,159 @@
+"""One SMTP connection of the worker (aiosmtplib): reused across mails up to a cap, closed and
+reopened after any error, with timeouts on connect, each command and the whole send.
+
+`deliver` never raises for anything the server or the network does: it returns a Reply that
+says sent, retry (4xx, disconnect, timeout, refused connection) or failed (5xx).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+
+import aiosmtplib
+
+from inbox.config import Settings
+from inbox.outbox.models import AttemptOutcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where and how to send; built from Settings, or pointed at the built-in catcher."""
+
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    tls: bool = False
+    timeout: float = 30.0  # connect and each command
+    send_timeout: float = 60.0  # one whole mail, connecting included
+    mails_per_connection: int = 100
+    validate_certs: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpTarget:
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+            tls=settings.smtp_tls,
+            timeout=settings.smtp_timeout,
+            send_timeout=settings.smtp_send_timeout,
+            mails_per_connection=max(1, settings.mails_per_connection),
+        )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The outcome of one attempt: AttemptOutcome.SENT / RETRY / FAILED, the code and text."""
+
+    outcome: str
+    code: int | None
+    text: str
+
+    @property
+    def sent(self) -> bool:
+        return self.outcome == AttemptOutcome.SENT
+
+
+def _classify(code: int, text: str) -> Reply:
+    outcome = AttemptOutcome.RETRY if 400 <= code < 500 else AttemptOutcome.FAILED
+    return Reply(outcome, code, text)
+
+
+class SmtpConnection:
+    """A lazily opened, reused connection; one mail at a time."""
+
+    def __init__(self, target: SmtpTarget):
+        self.target = target
+        self._client: aiosmtplib.SMTP | None = None
+        self._sent_on_connection = 0
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        target = self.target
+        client = aiosmtplib.SMTP(
+            hostname=target.host,
+            port=target.port,
+            timeout=target.timeout,
+            use_tls=target.tls,
+            start_tls=target.starttls,
+            validate_certs=target.validate_certs,
+            username=target.username or None,
+            password=target.password or None,
+        )
+        await client.connect()
+        self._client, self._sent_on_connection = client, 0
+        return client
+
+    async def _client_for_next_mail(self) -> aiosmtplib.SMTP:
+        if self.connected and self._sent_on_connection >= self.target.mails_per_connection:
+            await self.close()
+        if not self.connected:
+            self.drop()
+            return await self._connect()
+        assert self._client is not None
+        return self._client
+
+    async def deliver(self, sender: str, recipient: str, raw: bytes, *, smtputf8: bool) -> Reply:
+        """Send one message: MAIL, RCPT, DATA on the reused connection."""
+        try:
+            async with asyncio.timeout(self.target.send_timeout):
+                try:
+                    client = await self._client_for_next_mail()
+                except aiosmtplib.SMTPResponseException as exc:
+                    # a refusal while connecting (greeting, EHLO, AUTH) says nothing about this
+                    # mail: try it again later, the retry budget decides when to give up
+                    self.drop()
+                    return Reply(AttemptOutcome.RETRY, exc.code, f"while connecting: {exc.message}")
+                options = []
+                if smtputf8:
+                    if not client.supports_extension("smtputf8"):
+                        self.drop()
+                        return Reply(AttemptOutcome.FAILED, None, "server does not offer SMTPUTF8")
+                    options = ["SMTPUTF8", "BODY=8BITMIME"]
+                await client.mail(
+                    sender, options=options, encoding="utf-8" if smtputf8 else "ascii"
+                )
+                await client.rcpt(recipient, encoding="utf-8" if smtputf8 else "ascii")
+                response = await client.data(raw)
+        except aiosmtplib.SMTPResponseException as exc:
+            self.drop()  # the envelope is in an unknown state: start afresh next time
+            return _classify(exc.code, exc.message)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            self.drop()
+            first = exc.recipients[0]
+            return _classify(first.code, first.message)
+        except (TimeoutError, aiosmtplib.SMTPTimeoutError) as exc:
+            self.drop()
+            return Reply(AttemptOutcome.RETRY, None, f"timeout: {exc or 'no answer in time'}")
+        except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            self.drop()
+            return Reply(AttemptOutcome.RETRY, None, f"{type(exc).__name__}: {exc}")
+        self._sent_on_connection += 1
+        return Reply(AttemptOutcome.SENT, response.code, response.message)
+
+    def drop(self) -> None:
+        """Forget the connection at once (after an error)."""
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+
+    async def close(self) -> None:
+        """QUIT politely, then forget the connection."""
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await asyncio.wait_for(client.quit(), timeout=min(5.0, self.target.timeout))
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()

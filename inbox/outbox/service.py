@@ -1,0 +1,235 @@
+"""What other domains call: enqueue a mail in their own transaction, re-queue, cancel, inspect.
+
+Every function works inside the caller's Session and only flushes; the caller commits.
+
+A mail that cannot be built (a header with a line break or an un-encodable character, a recipient
+that is not an address, a line over 998 characters) does NOT raise: it is stored in state `failed`
+with the reason in `last_error` and one DeliveryAttempt saying so, so the caller's work (the
+submission, the approval) is kept and the failure is visible in `inbox queue` and to staff. Callers
+that care look at `mail.state` on the returned row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from inbox.config import Settings
+from inbox.errors import Conflict, NotFound
+from inbox.outbox import events
+from inbox.outbox.compose import MailNotBuildable, MailParts, build_message, new_message_id
+from inbox.outbox.models import AttemptOutcome, DeliveryAttempt, MailState, OutboxMail
+
+# References keeps the first mail and the most recent ones when the thread gets long (RFC 5322
+# §3.6.4 suggests trimming from the middle); the column holds 2,000 characters.
+MAX_REFERENCES = 2000
+ENQUEUE_WORKER = "enqueue"
+
+
+class MailNotFound(NotFound):
+    pass
+
+
+class MailStateConflict(Conflict):
+    """The mail is not in a state that allows this (re-queue a sent mail, cancel a sent one…)."""
+
+
+def _storable(value: str, limit: int | None = None) -> str:
+    """Text that any database accepts: no lone surrogates, no NUL; cut to the column's size."""
+    value = value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "")
+    return value[:limit] if limit else value
+
+
+def _thread_headers(session: Session, conversation_id: int) -> tuple[str | None, str | None]:
+    """In-Reply-To and References for the next mail of a conversation: the earlier mails, oldest
+    first (cancelled ones were never sent, so they are left out)."""
+    ids = session.exec(
+        select(OutboxMail.message_id)
+        .where(OutboxMail.conversation_id == conversation_id)
+        .where(OutboxMail.state != MailState.CANCELLED)
+        .order_by(col(OutboxMail.id))
+    ).all()
+    if not ids:
+        return None, None
+    kept = list(ids)
+    while len(kept) > 2 and len(" ".join(kept)) > MAX_REFERENCES:
+        del kept[1]
+    return ids[-1], " ".join(kept)
+
+
+def enqueue_mail(
+    session: Session,
+    *,
+    settings: Settings,
+    kind: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    conversation_id: int | None = None,
+    automatic: bool = True,
+    send_after: datetime,
+    now: datetime,
+    extra_headers: dict[str, str] | None = None,
+) -> OutboxMail:
+    """Write a mail to the outbox with its Message-ID and final bytes (see the module docstring)."""
+    message_id = new_message_id(settings.mail_domain)
+    in_reply_to, references = (
+        _thread_headers(session, conversation_id) if conversation_id is not None else (None, None)
+    )
+    mail = OutboxMail(
+        kind=kind,
+        conversation_id=conversation_id,
+        recipient=_storable(recipient, 320),
+        subject=_storable(subject, 500),
+        text_body=_storable(text),
+        html_body=_storable(html),
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        automatic=automatic,
+        send_after=send_after,
+        created_at=now,
+    )
+    parts = MailParts(
+        sender=settings.mail_from,
+        recipient=recipient,
+        subject=subject,
+        text=text,
+        html=html,
+        message_id=message_id,
+        date=now,
+        reply_to=settings.mail_reply_to,
+        in_reply_to=in_reply_to,
+        references=references,
+        automatic=automatic,
+        extra_headers=extra_headers or {},
+    )
+    try:
+        mail.raw = build_message(parts)
+    except MailNotBuildable as exc:
+        reason = _storable(f"cannot build the message: {exc}", 1000)
+        mail.state, mail.failed_at, mail.last_error = MailState.FAILED, now, reason
+    session.add(mail)
+    session.flush()
+    if mail.state == MailState.FAILED:
+        session.add(
+            DeliveryAttempt(
+                mail_id=mail.id,
+                at=now,
+                worker=ENQUEUE_WORKER,
+                outcome=AttemptOutcome.FAILED,
+                text=mail.last_error,
+            )
+        )
+        events.after_delivery(session, mail=mail, outcome=AttemptOutcome.FAILED, now=now)
+        session.flush()
+    return mail
+
+
+def get_mail(session: Session, *, mail_id: int) -> OutboxMail | None:
+    """One outbox mail by id."""
+    return session.get(OutboxMail, mail_id)
+
+
+def _mail_or_raise(session: Session, mail_id: int) -> OutboxMail:
+    mail = session.get(OutboxMail, mail_id, with_for_update=True)
+    if mail is None:
+        raise MailNotFound(f"There is no mail {mail_id}.")
+    return mail
+
+
+def requeue_mail(session: Session, *, mail_id: int, now: datetime) -> OutboxMail:
+    """Put a failed mail back in the queue, due now, with a fresh retry budget."""
+    mail = _mail_or_raise(session, mail_id)
+    if mail.state != MailState.FAILED:
+        raise MailStateConflict(
+            f"Mail {mail_id} is {mail.state}; only a failed mail can be retried."
+        )
+    if mail.raw is None:
+        raise MailStateConflict(f"Mail {mail_id} could not be built ({mail.last_error}).")
+    mail.state, mail.send_after, mail.attempts, mail.first_attempt_at = (
+        MailState.QUEUED,
+        now,
+        0,
+        None,
+    )
+    mail.failed_at = mail.lease_owner = mail.lease_expires_at = None
+    session.add(mail)
+    session.flush()
+    return mail
+
+
+def cancel_mail(
+    session: Session, *, mail_id: int, now: datetime, reason: str = "cancelled"
+) -> OutboxMail:
+    """Withdraw a mail that is queued or failed; a mail being sent or already sent cannot be."""
+    mail = _mail_or_raise(session, mail_id)
+    if mail.state not in (MailState.QUEUED, MailState.FAILED):
+        raise MailStateConflict(f"Mail {mail_id} is {mail.state} and can no longer be cancelled.")
+    mail.state, mail.last_error = MailState.CANCELLED, _storable(reason, 1000)
+    mail.failed_at = mail.failed_at or now
+    session.add(mail)
+    session.flush()
+    return mail
+
+
+def mails_for_conversation(session: Session, conversation_id: int) -> list[OutboxMail]:
+    """Every mail of one conversation, oldest first."""
+    return list(
+        session.exec(
+            select(OutboxMail)
+            .where(OutboxMail.conversation_id == conversation_id)
+            .order_by(col(OutboxMail.id))
+        ).all()
+    )
+
+
+def attempts_for_mail(session: Session, mail_id: int) -> list[DeliveryAttempt]:
+    """Every delivery attempt of one mail, oldest first."""
+    return list(
+        session.exec(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.mail_id == mail_id)
+            .order_by(col(DeliveryAttempt.id))
+        ).all()
+    )
+
+
+def queue_stats(session: Session, now: datetime, *, failures: int = 10) -> dict[str, Any]:
+    """Counts by state, the oldest due mail and its age, and the most recent failures."""
+    counts = {state: 0 for state in MailState.ALL}
+    rows = session.exec(
+        select(OutboxMail.state, sa.func.count()).group_by(OutboxMail.state)  # type: ignore[call-overload]
+    ).all()
+    counts.update({state: count for state, count in rows})
+    oldest_due = session.exec(
+        select(sa.func.min(OutboxMail.send_after))
+        .where(OutboxMail.state == MailState.QUEUED)
+        .where(OutboxMail.send_after <= now)
+    ).one()
+    recent = session.exec(
+        select(OutboxMail)
+        .where(OutboxMail.state == MailState.FAILED)
+        .order_by(col(OutboxMail.failed_at).desc(), col(OutboxMail.id).desc())
+        .limit(failures)
+    ).all()
+    return {
+        "counts": counts,
+        "oldest_due_at": oldest_due,
+        "oldest_due_age_seconds": (now - oldest_due).total_seconds() if oldest_due else 0.0,
+        "recent_failures": [
+            {
+                "id": mail.id,
+                "kind": mail.kind,
+                "recipient": mail.recipient,
+                "failed_at": mail.failed_at,
+                "attempts": mail.attempts,
+                "error": mail.last_error,
+            }
+            for mail in recent
+        ],
+    }

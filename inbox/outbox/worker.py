@@ -1,0 +1,258 @@
+"""The delivery loop: claim due mails in batches, send them over N reused SMTP connections, record
+the outcomes in batches, and run other domains' periodic jobs.
+
+One asyncio task claims (in a thread: the database is sync) and keeps an in-memory queue topped
+up; `concurrency` sender tasks each own one SMTP connection and take mails from that queue; one
+task writes the outcomes every `FLUSH_SECONDS` in a single transaction. `stop()` (SIGTERM) stops
+claiming, lets each sender finish the mail in its hands, gives back the claimed-but-unsent ones,
+writes the last outcomes and closes the connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from inbox.config import parse_duration
+from inbox.outbox import claims
+from inbox.outbox.claims import ClaimedMail, Result, RetryPolicy
+from inbox.outbox.compose import envelope_for
+from inbox.outbox.metrics import DeliveryMetrics, metrics_for
+from inbox.outbox.models import AttemptOutcome
+from inbox.outbox.sender import Reply, SmtpConnection, SmtpTarget
+from inbox.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[Runtime], int]
+FLUSH_SECONDS = 0.05
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Delivers the outbox; `run()` until `stop()`, or `drain()` until nothing is due."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        target: SmtpTarget | None = None,
+        jobs: Sequence[Job] = (),
+        worker_id: str | None = None,
+        concurrency: int | None = None,
+        metrics: DeliveryMetrics | None = None,
+    ):
+        settings = runtime.settings
+        self.runtime = runtime
+        self.target = target or SmtpTarget.from_settings(settings)
+        self.jobs = list(jobs)
+        self.worker_id = worker_id or new_worker_id()
+        self.concurrency = max(1, concurrency or settings.worker_concurrency)
+        self.batch_size = max(1, settings.worker_batch_size)
+        self.poll_seconds = settings.worker_poll_seconds
+        self.lease = timedelta(seconds=settings.worker_lease_seconds)
+        self.policy = RetryPolicy(
+            budget=parse_duration(settings.retry_budget),
+            base_seconds=settings.retry_base_seconds,
+            max_seconds=settings.retry_max_seconds,
+        )
+        self.metrics = metrics or metrics_for(runtime)
+        self.sender = envelope_for(settings.mail_from, "probe@example.org").sender
+        self.delivered = 0  # attempts recorded by this worker
+        self._stopping = asyncio.Event()
+        self._results: list[Result] = []
+        self._record_lock = asyncio.Lock()
+        self._need_more = asyncio.Event()
+
+    # --- control
+
+    def stop(self) -> None:
+        """Stop claiming; in-hand mails are finished, claimed-but-unsent ones given back."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def run(self) -> None:
+        """Deliver until `stop()`."""
+        await self._run(until_idle=False)
+
+    async def drain(self) -> int:
+        """Deliver until no mail is due (tests, benchmarks, one-shot use); returns attempts made."""
+        before = self.delivered
+        await self._run(until_idle=True)
+        return self.delivered - before
+
+    # --- the loop
+
+    async def _run(self, *, until_idle: bool) -> None:
+        queue: asyncio.Queue[ClaimedMail | None] = asyncio.Queue()
+        connections = [SmtpConnection(self.target) for _ in range(self.concurrency)]
+        closing = asyncio.Event()  # this run is ending: helpers finish what they do, then exit
+        senders = [asyncio.create_task(self._send_loop(queue, conn)) for conn in connections]
+        flusher = asyncio.create_task(self._flush_loop(closing))
+        jobs = (
+            asyncio.create_task(self._jobs_loop(closing)) if self.jobs and not until_idle else None
+        )
+        try:
+            await self._claim_loop(queue, until_idle=until_idle)
+        finally:
+            unsent = [item for item in _take_all(queue) if item is not None]
+            for _ in senders:
+                queue.put_nowait(None)
+            _log_failures(await asyncio.gather(*senders, return_exceptions=True))
+            closing.set()  # never cancel a helper: its thread would go on writing unseen
+            _log_failures(await asyncio.gather(flusher, return_exceptions=True))
+            if jobs is not None:
+                _log_failures(await asyncio.gather(jobs, return_exceptions=True))
+            await self._record_pending()
+            if unsent:
+                await asyncio.to_thread(
+                    claims.release,
+                    self.runtime.engine,
+                    owner=self.worker_id,
+                    mail_ids=[item.id for item in unsent],
+                )
+                log.info("worker %s gave back %d claimed mails", self.worker_id, len(unsent))
+            await asyncio.gather(*(conn.close() for conn in connections), return_exceptions=True)
+
+    async def _claim_loop(
+        self, queue: asyncio.Queue[ClaimedMail | None], *, until_idle: bool
+    ) -> None:
+        low_water = max(self.concurrency, self.batch_size // 2)
+        while not self.stopping:
+            if queue.qsize() >= low_water:
+                self._need_more.clear()
+                await _wait(self._need_more, self.poll_seconds)
+                continue
+            try:
+                claimed = await asyncio.to_thread(self._claim)
+            except Exception:
+                log.exception("worker %s could not claim mails", self.worker_id)
+                await _wait(self._stopping, self.poll_seconds)
+                continue
+            for item in claimed:
+                queue.put_nowait(item)
+            if claimed:
+                continue
+            if until_idle:
+                await queue.join()
+                await self._record_pending()
+                claimed = await asyncio.to_thread(self._claim)
+                if not claimed:
+                    return
+                for item in claimed:
+                    queue.put_nowait(item)
+            else:
+                await _wait(self._stopping, self.poll_seconds)
+
+    def _claim(self) -> list[ClaimedMail]:
+        return claims.claim(
+            self.runtime.engine,
+            owner=self.worker_id,
+            now=self.runtime.clock.now(),
+            lease=self.lease,
+            limit=self.batch_size,
+        )
+
+    async def _send_loop(
+        self, queue: asyncio.Queue[ClaimedMail | None], conn: SmtpConnection
+    ) -> None:
+        low_water = max(self.concurrency, self.batch_size // 2)
+        while True:
+            item = await queue.get()
+            try:
+                if item is None:
+                    return
+                if queue.qsize() < low_water:
+                    self._need_more.set()
+                await self._send_one(item, conn)
+            finally:
+                queue.task_done()
+
+    async def _send_one(self, mail: ClaimedMail, conn: SmtpConnection) -> None:
+        started = time.perf_counter()
+        if mail.raw is None:
+            reply = Reply(AttemptOutcome.FAILED, None, "the message was never built")
+        else:
+            recipient = mail.envelope_recipient
+            try:
+                reply = await conn.deliver(
+                    self.sender, recipient, mail.raw, smtputf8=not recipient.isascii()
+                )
+            except Exception as exc:  # a bug must not strand the mail: record it, retry later
+                log.exception(
+                    "worker %s: unexpected error sending mail %d", self.worker_id, mail.id
+                )
+                conn.drop()
+                reply = Reply(AttemptOutcome.RETRY, None, f"{type(exc).__name__}: {exc}")
+        elapsed = time.perf_counter() - started
+        if reply.sent:
+            self.metrics.latency.observe(elapsed)
+        self._results.append(Result(mail, reply, self.runtime.clock.now(), elapsed * 1000))
+
+    async def _flush_loop(self, closing: asyncio.Event) -> None:
+        while not closing.is_set():
+            await _wait(closing, FLUSH_SECONDS)
+            await self._record_pending()
+
+    async def _record_pending(self) -> None:
+        async with self._record_lock:
+            batch, self._results = self._results, []
+            if not batch:
+                return
+            try:
+                outcomes = await asyncio.to_thread(
+                    claims.record,
+                    self.runtime.engine,
+                    batch,
+                    owner=self.worker_id,
+                    policy=self.policy,
+                )
+            except Exception:
+                log.exception("worker %s could not record %d outcomes", self.worker_id, len(batch))
+                self._results[:0] = batch  # keep them for the next flush
+                return
+            self.delivered += len(batch)
+            self.metrics.count(outcomes)
+
+    async def _jobs_loop(self, closing: asyncio.Event) -> None:
+        while not (self.stopping or closing.is_set()):
+            done = 0
+            for job in self.jobs:
+                try:
+                    done += int(await asyncio.to_thread(job, self.runtime) or 0)
+                except Exception:
+                    log.exception("periodic job %s failed", getattr(job, "__name__", job))
+            if not done:
+                await _wait(closing, self.poll_seconds)
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=seconds)
+
+
+def _log_failures(outcomes: list[object]) -> None:
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+            log.error("a worker task failed", exc_info=outcome)
+
+
+def _take_all(queue: asyncio.Queue[ClaimedMail | None]) -> list[ClaimedMail | None]:
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+        queue.task_done()
+    return items
