@@ -108,6 +108,10 @@ class Action:
                 self.request, self.session, self.runtime, self.staff, self.conversation_id,
                 error=error, unsaved=unsaved,
             )  # fmt: skip
+        # Commit before answering: the session dependency ends after the response is sent
+        # (FastAPI's default dependency scope), so the browser could follow the 303 and read
+        # the page before this change is visible, or be told "done" about a failed commit.
+        self.session.commit()
         path = self.request.url_for("conversation", conversation_id=self.conversation_id).path
         return RedirectResponse(f"{path}?done={done}", status_code=303)
 

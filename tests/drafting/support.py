@@ -20,7 +20,7 @@ UNRELATED = "Can you tell me the opening hours of the billing office? I need to 
 
 
 def store_message(
-    session: Session, *, settings: Settings, now: datetime, **overrides: str
+    session: Session, *, settings: Settings, now: datetime, urgent: bool = False, **overrides: str
 ) -> Receipt:
     """Store one legitimate message through the intake service (the demo channel: no time trap)."""
     fields = {
@@ -44,4 +44,5 @@ def store_message(
         client=Client(ip=None, user_agent=None, channel="demo"),
         settings=settings,
         now=now,
+        urgent=urgent,
     )
