@@ -2,4 +2,7 @@
 
 from fastapi import APIRouter
 
+from inbox.review import conversation_views
+
 router = APIRouter()
+router.include_router(conversation_views.router)
