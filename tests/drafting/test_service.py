@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -279,3 +280,34 @@ def test_a_message_that_cannot_be_drafted_does_not_block_the_others(runtime, mon
         pending = session.exec(select(Message.id).where(Message.drafted_at.is_(None))).all()
     assert pending == [bad.message_id]
     assert draft_of(runtime, good.conversation_id).message_id == good.message_id
+
+
+def test_two_workers_drafting_at_once_draft_each_message_once(runtime):
+    receipts = [
+        stored(runtime, email=f"patient{index % 5}@example.com", message=f"{CRAMPS} ({index})")
+        for index in range(20)
+    ]
+    done: list[int] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while count := draft_pending(runtime):
+                done.append(count)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=work) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+
+    assert errors == [] and sum(done) == len(receipts)
+    with Session(runtime.engine) as session:
+        assert session.exec(select(Message.id).where(Message.drafted_at.is_(None))).all() == []
+        drafts = session.exec(select(Draft)).all()
+    conversations = {receipt.conversation_id for receipt in receipts}
+    assert len(drafts) == len(conversations) == 5
+    newest = {receipt.conversation_id: receipt.message_id for receipt in receipts}
+    assert {draft.conversation_id: draft.message_id for draft in drafts} == newest
