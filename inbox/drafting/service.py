@@ -185,22 +185,8 @@ def save_draft(
     draft = _current_draft(
         session, conversation_id=conversation_id, expected_version=expected_version
     )
-    subject = " ".join(subject.split())
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    errors: dict[str, str] = {}
-    if not subject:
-        errors["subject"] = "Please enter a subject."
-    elif len(subject) > MAX_SUBJECT:
-        errors["subject"] = f"Please keep the subject under {MAX_SUBJECT} characters."
-    if not text.strip():
-        errors["text"] = "Please enter the text of the reply."
-    elif len(text) > MAX_TEXT:
-        errors["text"] = f"Please keep the reply under {MAX_TEXT} characters."
-    if errors:
-        raise InvalidInput(errors)
-    text = format_plain_text(text=text)
-    html = html_from_text(text=text, subject=subject)
-    _apply(draft, subject=subject, text=text, html=html, staff=staff, now=now)
+    mail = compose_edited(subject=subject, text=text)
+    _apply(draft, subject=mail.subject, text=mail.text, html=mail.html, staff=staff, now=now)
     draft.edited = True
     audit_conversation(
         session, staff=staff, action="edit", conversation_id=conversation_id, now=now
@@ -277,6 +263,26 @@ _BODY_STYLE = (
     "max-width:640px;margin:0 auto;padding:16px;font-family:Arial,Helvetica,sans-serif;"
     "font-size:16px;line-height:1.5;color:#1b2430;"
 )
+
+
+def compose_edited(*, subject: str, text: str) -> RenderedMail:
+    """The mail that staff's subject and text make (what saving stores, and the preview shows);
+    InvalidInput names the fields that cannot make a mail."""
+    subject = " ".join(subject.split())
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    errors: dict[str, str] = {}
+    if not subject:
+        errors["subject"] = "Please enter a subject."
+    elif len(subject) > MAX_SUBJECT:
+        errors["subject"] = f"Please keep the subject under {MAX_SUBJECT} characters."
+    if not text.strip():
+        errors["text"] = "Please enter the text of the reply."
+    elif len(text) > MAX_TEXT:
+        errors["text"] = f"Please keep the reply under {MAX_TEXT} characters."
+    if errors:
+        raise InvalidInput(errors)
+    text = format_plain_text(text=text)
+    return RenderedMail(subject=subject, text=text, html=html_from_text(text=text, subject=subject))
 
 
 def html_from_text(*, text: str, subject: str) -> str:

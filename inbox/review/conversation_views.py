@@ -65,12 +65,30 @@ def show_conversation(
 def preview_draft(
     conversation_id: int, session: SessionDep, runtime: RuntimeDep, staff: CurrentStaff
 ) -> Response:
-    """The HTML part of the draft, byte for byte, for the sandboxed preview frame."""
+    """The HTML part of the saved draft, byte for byte, for the sandboxed preview frame."""
     draft = drafting.get_draft(session, conversation_id=conversation_id)
     if draft is None:
         raise NotFound("This conversation has no draft yet.")
+    return _preview(draft.html_body)
+
+
+@router.post("/{conversation_id}/preview")
+def preview_edit(
+    staff: CurrentStaff, _csrf: CsrfProtected,
+    subject: Annotated[str, Form()] = "", text: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    """The HTML part that the edited, not yet saved, subject and text would make."""
+    try:
+        html = drafting.compose_edited(subject=subject, text=text).html
+    except InvalidInput as error:
+        problems = "".join(f"<p>{escape(problem)}</p>" for problem in error.errors.values())
+        html = f"<!DOCTYPE html><title>Preview</title>{problems}"
+    return _preview(html)
+
+
+def _preview(html: str) -> Response:
     return Response(
-        draft.html_body,
+        html,
         media_type="text/html",
         headers={
             "Content-Security-Policy": PREVIEW_CSP,

@@ -1,19 +1,33 @@
 // Progressive enhancement for the conversation page; every action works without it.
+// - the preview follows the edited text while staff type (the "Preview without saving" button,
+//   pressed for them a moment after they stop typing);
+// - leaving the page with unsaved edits asks first.
 (function () {
   "use strict";
   var form = document.querySelector(".edit-form");
   if (!form) { return; }
   var notice = form.querySelector(".unsaved-notice");
+  var previewButton = form.querySelector(".preview-button");
   var fields = form.querySelectorAll("input[name=subject], textarea[name=text]");
   var initial = Array.prototype.map.call(fields, function (field) { return field.value; });
   var dirty = false;
-  function check() {
-    dirty = Array.prototype.some.call(fields, function (field, index) { return field.value !== initial[index]; });
+  var timer = null;
+
+  function changed() {
+    dirty = Array.prototype.some.call(fields, function (field, index) {
+      return field.value !== initial[index];
+    });
     if (notice) { notice.hidden = !dirty; }
+    if (previewButton && typeof form.requestSubmit === "function") {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { form.requestSubmit(previewButton); }, 700);
+    }
   }
-  Array.prototype.forEach.call(fields, function (field) { field.addEventListener("input", check); });
-  form.addEventListener("submit", function () { dirty = false; });
-  // Leaving the page (or approving the old text) with unsaved edits asks first.
+
+  Array.prototype.forEach.call(fields, function (field) { field.addEventListener("input", changed); });
+  form.addEventListener("submit", function (event) {
+    if (event.submitter !== previewButton) { dirty = false; window.clearTimeout(timer); }
+  });
   window.addEventListener("beforeunload", function (event) {
     if (dirty) { event.preventDefault(); event.returnValue = ""; }
   });

@@ -133,6 +133,8 @@ def test_review_edit_approve_and_the_mail_arrives(page: Page, site: Site, sign_i
     expect(preview.locator("body")).to_contain_text("emergency")
 
     page.get_by_label("Text", exact=True).fill(EDITED)
+    expect(preview.locator("body")).to_contain_text("Edited by the nurse 4711")  # before saving
+    expect(page.get_by_text("Not saved yet")).to_be_visible()
     page.get_by_role("button", name="Save the draft").click()
     expect(page.get_by_role("status")).to_contain_text("saved")
     expect(preview.locator("body")).to_contain_text("Edited by the nurse 4711")

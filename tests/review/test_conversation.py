@@ -115,6 +115,24 @@ def test_the_preview_is_the_html_part_in_a_locked_down_frame(signed_in, runtime)
     assert response.headers["x-frame-options"] == "SAMEORIGIN"
 
 
+def test_an_edit_can_be_previewed_without_saving(signed_in, runtime):
+    conversation_id = stored(runtime)
+    html = page_of(signed_in, conversation_id)
+    text = "Dear Karim,\n\n<b>Not bold</b>, see https://www.kidney-hospital.example/x."
+
+    response = post(signed_in, conversation_id, "preview", html, subject="Re", text=text)
+
+    assert response.status_code == 200
+    assert "&lt;b&gt;Not bold&lt;/b&gt;" in response.text
+    assert '<a href="https://www.kidney-hospital.example/x"' in response.text
+    assert "sandbox" in response.headers["content-security-policy"]
+    assert draft(runtime, conversation_id).version == 1  # nothing was saved
+    refused = signed_in.post(
+        f"/inbox/conversations/{conversation_id}/preview", data={"subject": "Re", "text": text}
+    )
+    assert refused.status_code == 403
+
+
 def test_unticking_a_section_rebuilds_the_draft(signed_in, runtime):
     conversation_id = stored(runtime)
     html = page_of(signed_in, conversation_id)
