@@ -6,11 +6,13 @@ actions write one audit entry each (no health data in it).
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from inbox.config import Settings
@@ -56,22 +58,47 @@ def get_suppression(session: Session, email: str) -> Suppression | None:
 
 
 def suppress(session: Session, *, email: str, reason: str, now: datetime) -> Suppression:
-    """Add the address to the suppression list (idempotent); its pending follow-ups are cancelled.
+    """Add the address to the suppression list (idempotent, also when two requests race); its
+    pending follow-ups and its automatic mails still waiting in the outbox are cancelled.
 
     An explicit unsubscribe replaces a bounce entry (it outlives a bounce being lifted)."""
     address = normalise_address(email)
-    entry = session.get(Suppression, address, with_for_update=True)
-    if entry is None:
-        entry = Suppression(email=address, reason=reason, created_at=now)
-        session.add(entry)
-    elif reason == SuppressionReason.UNSUBSCRIBED and entry.reason != reason:
+    session.flush()
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    session.execute(
+        insert(Suppression.__table__)  # type: ignore[attr-defined]
+        .values(email=address, reason=reason, created_at=now)
+        .on_conflict_do_nothing(index_elements=["email"])
+    )
+    entry = session.get(Suppression, address, with_for_update=True, populate_existing=True)
+    assert entry is not None
+    if reason == SuppressionReason.UNSUBSCRIBED and entry.reason != reason:
         entry.reason, entry.created_at = reason, now
-    cancel_follow_ups_for_address(
-        session, email=address, reason="unsubscribed" if reason == SuppressionReason.UNSUBSCRIBED
-        else "an earlier mail to the address failed", now=now,
-    )  # fmt: skip
+    unsubscribed = entry.reason == SuppressionReason.UNSUBSCRIBED
+    why = "unsubscribed" if unsubscribed else "an earlier mail to the address failed"
+    cancel_follow_ups_for_address(session, email=address, reason=why, now=now)
+    _cancel_queued_automatic_mail(session, email=address, reason=why, now=now)
     session.flush()
     return entry
+
+
+def _cancel_queued_automatic_mail(
+    session: Session, *, email: str, reason: str, now: datetime
+) -> None:
+    """Withdraw acknowledgements and follow-ups to the address that are queued, not yet sent."""
+    from inbox.outbox.models import MailKind, MailState, OutboxMail
+    from inbox.outbox.service import MailStateConflict, cancel_mail
+
+    waiting = session.exec(
+        select(OutboxMail.id)
+        .where(col(OutboxMail.kind).in_((MailKind.ACKNOWLEDGEMENT, MailKind.FOLLOW_UP)))
+        .where(OutboxMail.recipient == email)
+        .where(OutboxMail.state == MailState.QUEUED)
+    ).all()
+    for mail_id in waiting:
+        with contextlib.suppress(MailStateConflict):  # a worker is sending it right now
+            cancel_mail(session, mail_id=mail_id, now=now, reason=reason)
 
 
 def lift_bounce(session: Session, *, email: str) -> bool:

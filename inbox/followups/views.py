@@ -8,11 +8,12 @@ proof, and a mail client posts `List-Unsubscribe=One-Click` to it without any of
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.errors import InvalidInput
@@ -32,6 +33,15 @@ DONE = {
     "not-sent": "The follow-up was not sent (see its reason) and is now cancelled.",
 }
 _CONVERSATION_PAGE = "/inbox/conversations/"
+
+
+def conversation_context(session: Session, *, conversation_id: int, email: str) -> dict[str, Any]:
+    """What followups/_conversation.html needs besides `csrf_token`: for the conversation page."""
+    return {
+        "conversation_id": conversation_id,
+        "follow_ups": service.follow_ups_for_conversation(session, conversation_id),
+        "suppression": service.get_suppression(session, email),
+    }
 
 
 def _unsubscribe_page(

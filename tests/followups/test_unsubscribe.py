@@ -92,3 +92,17 @@ def test_staff_see_whether_an_address_is_suppressed(client, runtime, settings):
     client.post(f"/unsubscribe/{make_token(settings, EMAIL)}")
     with Session(runtime.engine) as session:
         assert is_suppressed(session, "Karim <KARIM.H@example.com>")
+
+
+def test_unsubscribing_withdraws_an_acknowledgement_still_waiting_in_the_outbox(
+    client, runtime, settings, smtp_server
+):
+    submit(client)
+    draft_pending(runtime)
+    [ack] = mails(runtime, MailKind.ACKNOWLEDGEMENT)
+    assert ack.state == "queued"
+    client.post(f"/unsubscribe/{make_token(settings, EMAIL)}")
+    [ack] = mails(runtime, MailKind.ACKNOWLEDGEMENT)
+    assert ack.state == "cancelled"
+    deliver(runtime)
+    assert smtp_server.received == []

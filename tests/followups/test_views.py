@@ -110,3 +110,20 @@ def test_the_conversation_page_can_list_its_follow_ups(runtime, scheduled, clock
     with Session(runtime.engine) as session:
         [item] = follow_ups_for_conversation(session, 1)
     assert item.id == scheduled and item.due_at == clock.now() + timedelta(days=7)
+
+
+def test_the_conversation_box_shows_follow_ups_and_the_suppression_note(runtime, scheduled, app):
+    from inbox.followups.service import suppress
+    from inbox.followups.views import conversation_context
+
+    with Session(runtime.engine) as session:
+        suppress(
+            session, email="karim.h@example.com", reason="unsubscribed", now=runtime.clock.now()
+        )
+        session.commit()
+        context = conversation_context(session, conversation_id=1, email="karim.h@example.com")
+    html = app.state.templates.get_template("followups/_conversation.html").render(
+        **context, csrf_token="t"
+    )
+    assert "the person unsubscribed" in html and "Replies you approve are still sent" in html
+    assert "cancelled (unsubscribed)" in html
