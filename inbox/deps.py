@@ -27,7 +27,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """One transaction per request: committed after the handler, rolled back on error."""
+    """One transaction per request: committed when the handler returns, before the response is
+    sent (scope="function"), so a 303 is only followed once the change is visible; rolled back
+    on error."""
     with Session(runtime.engine, expire_on_commit=False) as session:
         try:
             yield session
@@ -37,4 +39,4 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
