@@ -65,10 +65,13 @@ def acknowledge(
     settings = runtime.settings
     if not settings.acknowledge or is_suppressed(session, message.email):
         return None
+    # Acknowledgements always belong to a conversation: look among the address's conversations
+    # (indexed by contact and by conversation) rather than scan the outbox by recipient.
+    conversations = select(Conversation.id).where(Conversation.contact_id == message.contact_id)
     recent = session.exec(
         select(OutboxMail.id)
+        .where(col(OutboxMail.conversation_id).in_(conversations))
         .where(OutboxMail.kind == MailKind.ACKNOWLEDGEMENT)
-        .where(OutboxMail.recipient == message.email)
         .where(col(OutboxMail.created_at) > now - ACK_INTERVAL)
         .limit(1)
     ).first()
