@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from inbox.review import conversation_views
+from inbox.review import conversation_views, list_views
 
 router = APIRouter()
 router.include_router(conversation_views.router)
+router.include_router(list_views.router)

@@ -1,0 +1,156 @@
+"""The dashboard's figures and the geometry of its bar chart (drawn as SVG by the template).
+
+Days are the hospital's local days (Settings.timezone). The 30-day window is read with two small
+indexed queries and counted here, so SQLite and PostgreSQL give the same answer.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from inbox.intake.models import Conversation, ConversationState, Message, MessageStatus
+
+CONVERSATION = Conversation.__table__
+MESSAGE = Message.__table__
+DAYS = 30
+
+
+@dataclass(frozen=True)
+class Figures:
+    per_day: list[tuple[date, int]]  # oldest first, DAYS entries, today last
+    total: int
+    median_first_reply: timedelta | None
+    replies_measured: int
+    urgent_waiting: int
+    oldest_urgent_at: datetime | None
+
+
+def figures(session: Session, *, now: datetime, timezone: str) -> Figures:
+    """Messages per day (last DAYS local days), median first-reply time, urgent waiting."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    first_day = today - timedelta(days=DAYS - 1)
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
+    m = MESSAGE.c
+    received = session.execute(
+        sa.select(m.received_at).where(m.received_at >= start, m.status == MessageStatus.ACCEPTED)
+    ).scalars()
+    counts = {first_day + timedelta(days=offset): 0 for offset in range(DAYS)}
+    for moment in received:
+        day = moment.astimezone(zone).date()
+        if day in counts:
+            counts[day] += 1
+
+    c = CONVERSATION.c
+    waits = [
+        first_reply - created
+        for created, first_reply in session.execute(
+            sa.select(c.created_at, c.first_reply_at).where(c.first_reply_at >= start)
+        ).all()
+    ]
+    urgent = session.execute(
+        sa.select(sa.func.count(), sa.func.min(c.last_message_at)).where(
+            c.state == ConversationState.REVIEW, c.urgent == sa.true()
+        )
+    ).one()
+    per_day = sorted(counts.items())
+    return Figures(
+        per_day=per_day,
+        total=sum(count for _, count in per_day),
+        median_first_reply=statistics.median(waits) if waits else None,
+        replies_measured=len(waits),
+        urgent_waiting=urgent[0],
+        oldest_urgent_at=urgent[1],
+    )
+
+
+def duration_text(value: timedelta | None) -> str:
+    """'2 h 5 min', '3 d 4 h', '45 min', '40 s'; '—' for None."""
+    if value is None:
+        return "—"
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else f"{seconds} s"
+
+
+@dataclass(frozen=True)
+class Bar:
+    day: date
+    count: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    plot_left: int
+    plot_bottom: int
+    bars: list[Bar]
+    ticks: list[tuple[int, float]]  # (value, y) for the horizontal grid lines
+    labels: list[tuple[str, float]]  # (text, x) under the bars, one a week
+
+
+def bar_chart(per_day: list[tuple[date, int]], *, width: int = 640, height: int = 220) -> Chart:
+    """Coordinates of a bar chart of `per_day` in a width × height SVG viewBox."""
+    left, right, top, bottom = 36, 8, 10, 24
+    plot_width, plot_height = width - left - right, height - top - bottom
+    scale_max = _nice_ceiling(max((count for _, count in per_day), default=0))
+    slot = plot_width / max(1, len(per_day))
+    bars = []
+    for index, (day, count) in enumerate(per_day):
+        bar_height = plot_height * count / scale_max
+        bars.append(
+            Bar(
+                day=day,
+                count=count,
+                x=round(left + index * slot + slot * 0.15, 1),
+                y=round(top + plot_height - bar_height, 1),
+                width=round(slot * 0.7, 1),
+                height=round(bar_height, 1),
+            )
+        )
+    step = scale_max // 4
+    ticks = [
+        (value, round(top + plot_height - plot_height * value / scale_max, 1))
+        for value in range(0, scale_max + 1, step)
+    ]
+    labels = [
+        (day.strftime("%d %b"), round(left + index * slot + slot / 2, 1))
+        for index, (day, _) in enumerate(per_day)
+        if (len(per_day) - 1 - index) % 7 == 0
+    ]
+    return Chart(
+        width=width,
+        height=height,
+        plot_left=left,
+        plot_bottom=top + plot_height,
+        bars=bars,
+        ticks=ticks,
+        labels=labels,
+    )
+
+
+def _nice_ceiling(value: int) -> int:
+    """The axis' top: four equal steps of 1, 2 or 5 × 10^k that reach `value` (4, 8, 20, 40, …)."""
+    magnitude = 1
+    while True:
+        for step in (1, 2, 5):
+            if 4 * step * magnitude >= value:
+                return 4 * step * magnitude
+        magnitude *= 10

@@ -1,0 +1,165 @@
+"""Staff pages that look across conversations: the inbox list and search, failed mail, dashboard.
+
+Handlers read the query string, ask `queries` / `dashboard` and render; nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from inbox.deps import RuntimeDep, SessionDep
+from inbox.outbox.service import MailNotFound, get_mail, requeue_mail
+from inbox.review import dashboard, queries, search
+from inbox.review.actions import requeue_failed_mail
+from inbox.runtime import Runtime
+from inbox.staff import audit
+from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
+
+router = APIRouter()
+
+MAX_QUERY_LENGTH = 200
+
+
+@router.get("/inbox", name="inbox")
+def inbox_list(
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    staff: CurrentStaff,
+    tab: str | None = None,
+    q: str = "",
+    after: str | None = None,
+) -> Response:
+    """One page of a tab (needs review by default; every state when searching)."""
+    q = q.strip()[:MAX_QUERY_LENGTH]
+    terms = search.search_terms(q)
+    chosen = queries.get_tab(tab or ("all" if terms else "review"))
+    cursor = queries.Cursor.decode(after) if after else None
+    page = queries.list_conversations(session, tab=chosen, terms=terms, after=cursor)
+    now = runtime.clock.now()
+
+    def link(**params: str) -> str:
+        kept = {"tab": params.get("tab", chosen.slug), "q": q, "after": params.get("after", "")}
+        return "/inbox?" + urlencode({key: value for key, value in kept.items() if value})
+
+    context = {
+        **staff_context(request, staff),
+        "tabs": queries.TABS,
+        "tab": chosen,
+        "counts": queries.tab_counts(session),
+        "count_cap": queries.COUNT_CAP,
+        "q": q,
+        "searched": bool(terms),
+        "ignored_query": bool(q) and not terms,
+        "rows": [_row_view(row, runtime, now) for row in page.rows],
+        "tab_link": lambda slug: link(tab=slug),
+        "next_link": link(after=page.next_cursor.encode()) if page.next_cursor else None,
+        "first_link": link() if cursor else None,
+    }
+    return request.app.state.templates.TemplateResponse(request, "review/list.html", context)
+
+
+def _row_view(row: queries.Row, runtime: Runtime, now: datetime) -> dict:
+    sections = []
+    for section_id in row.section_ids:
+        section = runtime.knowledge.section(section_id)
+        sections.append(section.title if section else section_id)
+    return {
+        "id": row.id,
+        "subject": row.subject or "(no subject)",
+        "name": row.name,
+        "email": row.email,
+        "state": row.state,
+        "urgent": row.urgent,
+        "excerpt": row.excerpt,
+        "sections": sections,
+        "at": row.last_message_at,
+        "age": age(now - row.last_message_at),
+    }
+
+
+def age(delta: timedelta) -> str:
+    """A short human age: 'just now', '5 minutes', '3 hours', '2 days', '7 weeks'."""
+    seconds = max(0, int(delta.total_seconds()))
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and (unit != "week" or seconds >= 2 * size):
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return "just now"
+
+
+# --- failed mail
+
+
+@router.get("/outbox/failures", name="outbox_failures")
+def failed_mails(
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    after: int | None = None,
+    requeued: int | None = None,
+) -> Response:
+    """Every mail that failed for good, with the server's reason, and how many are pending."""
+    page = queries.list_failed_mails(session, after=after)
+    context = {
+        **staff_context(request, staff),
+        "page": page,
+        "mask": queries.mask_address,
+        "requeued": requeued,
+        "next_link": f"/outbox/failures?after={page.next_after}" if page.next_after else None,
+    }
+    return request.app.state.templates.TemplateResponse(request, "review/failures.html", context)
+
+
+@router.post("/outbox/mails/{mail_id}/retry", name="outbox_retry")
+def retry_mail(
+    mail_id: int,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    staff: CurrentStaff,
+    _csrf: CsrfProtected,
+) -> Response:
+    """Queue a failed mail again (same Message-ID); a conversation's reply goes back to queued."""
+    now = runtime.clock.now()
+    mail = get_mail(session, mail_id=mail_id)
+    if mail is None:
+        raise MailNotFound(f"There is no mail {mail_id}.")
+    if mail.conversation_id is not None:
+        requeue_failed_mail(
+            session, conversation_id=mail.conversation_id, mail_id=mail_id, staff=staff, now=now
+        )
+    else:
+        requeue_mail(session, mail_id=mail_id, now=now)
+        audit.record(
+            session,
+            actor=staff,
+            action="retry",
+            target_type="outbox_mail",
+            target_id=mail_id,
+            now=now,
+        )
+    return RedirectResponse(f"/outbox/failures?requeued={mail_id}", status_code=303)
+
+
+# --- dashboard
+
+
+@router.get("/dashboard", name="dashboard")
+def show_dashboard(
+    request: Request, session: SessionDep, runtime: RuntimeDep, staff: CurrentStaff
+) -> Response:
+    """Messages per day, median time to first reply and urgent messages waiting."""
+    figures = dashboard.figures(
+        session, now=runtime.clock.now(), timezone=runtime.settings.timezone
+    )
+    context = {
+        **staff_context(request, staff),
+        "figures": figures,
+        "chart": dashboard.bar_chart(figures.per_day),
+        "duration": dashboard.duration_text,
+    }
+    return request.app.state.templates.TemplateResponse(request, "review/dashboard.html", context)

@@ -1,0 +1,182 @@
+"""Search in the inbox: by name, e-mail, subject and text; AND of words, prefixes; safe input."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from inbox.db import session_scope
+from inbox.intake.models import ConversationState, Message
+from inbox.review import search
+from tests.review.test_list import add_conversation, listed_ids, next_link, signed_in  # noqa: F401
+
+
+@pytest.fixture(params=["few hits", "many hits"])
+def strategy(request, monkeypatch, runtime) -> str:
+    """On SQLite, run each search both ways: from the hits, and walking the list."""
+    if request.param == "many hits" and not runtime.sqlite:
+        pytest.skip("PostgreSQL's planner chooses by itself")
+    if request.param == "many hits":
+        monkeypatch.setattr(search, "DENSE_MATCHES", 0)
+    return request.param
+
+
+@pytest.fixture
+def people(runtime, strategy) -> dict[str, int]:
+    now = runtime.clock.now()
+    return {
+        "karim": add_conversation(
+            runtime,
+            name="Karim Haddad",
+            email="karim.h@example.com",
+            subject="Cramps at the end",
+            body="Near the end of every session my calf goes hard.",
+            at=now - timedelta(hours=1),
+        ),
+        "linda": add_conversation(
+            runtime,
+            name="Linda Morales",
+            email="lmorales58@example.net",
+            subject="Mom's dry weight",
+            body="Since her dry weight was lowered she cramps.",
+            at=now - timedelta(hours=2),
+            state=ConversationState.SENT,
+        ),
+        "zoe": add_conversation(
+            runtime,
+            name="Zoë Brontë",
+            email="zb@mail.example.org",
+            subject="Itching skin",
+            body="My skin itches at night; is phosphate the cause?",
+            at=now - timedelta(hours=3),
+        ),
+    }
+
+
+CASES = [
+    ("Haddad", {"karim"}),  # name
+    ("karim.h@example.com", {"karim"}),  # whole e-mail address
+    ("lmorales58", {"linda"}),  # e-mail, start
+    ("weight", {"linda"}),  # subject
+    ("phosphate", {"zoe"}),  # text
+    ("PHOSPHATE itches", {"zoe"}),  # every word, any case
+    ("cramp", {"karim", "linda"}),  # a prefix: cramps, Cramps
+    ("cramps lowered", {"linda"}),  # words from subject and text of one conversation
+    ("Brontë", {"zoe"}),
+    ("dialysate", set()),  # nobody wrote it
+    ("karim phosphate", set()),  # two people, not one
+]
+
+
+def test_search_finds_the_right_conversations(signed_in, people):  # noqa: F811
+    for query, who in CASES:
+        page = signed_in.get("/inbox", params={"q": query})
+        assert page.status_code == 200
+        assert set(listed_ids(page.text)) == {people[name] for name in who}, query
+
+
+def test_search_within_a_tab(signed_in, people):  # noqa: F811
+    page = signed_in.get("/inbox", params={"q": "cramps", "tab": "sent"})
+    assert listed_ids(page.text) == [people["linda"]]
+
+
+def test_search_finds_a_later_message_of_the_conversation(signed_in, runtime, people):  # noqa: F811
+    with session_scope(runtime.engine) as session:
+        session.execute(
+            sa.insert(Message.__table__).values(
+                conversation_id=people["karim"],
+                name="Karim Haddad",
+                email="karim.h@example.com",
+                subject="Cramps at the end",
+                body="The nurse changed my sodium profile.",
+                received_at=runtime.clock.now(),
+                fingerprint="second",
+            )
+        )
+    page = signed_in.get("/inbox", params={"q": "sodium"})
+    assert listed_ids(page.text) == [people["karim"]]
+
+
+def test_edited_and_deleted_messages_leave_the_index(signed_in, runtime, people):  # noqa: F811
+    table = Message.__table__
+    with session_scope(runtime.engine) as session:
+        session.execute(
+            sa.update(table).where(table.c.conversation_id == people["zoe"]).values(body="[erased]")
+        )
+    assert listed_ids(signed_in.get("/inbox", params={"q": "phosphate"}).text) == []
+    assert listed_ids(signed_in.get("/inbox", params={"q": "erased"}).text) == [people["zoe"]]
+    with session_scope(runtime.engine) as session:
+        session.execute(sa.delete(table).where(table.c.conversation_id == people["zoe"]))
+    assert listed_ids(signed_in.get("/inbox", params={"q": "erased"}).text) == []
+
+
+def test_query_syntax_typed_by_staff_is_just_words(signed_in, people):  # noqa: F811
+    for query in [
+        '"',
+        "AND OR NOT",
+        "NEAR(a b)",
+        "col:word",
+        "a* ^b",
+        "'); DROP TABLE message; --",
+        "!(&|)",
+        "x" * 500,
+        "\u0000",
+        ":*",
+        "a & b | !c",
+        "@",
+        "a@",
+        "'@'",
+    ]:
+        assert signed_in.get("/inbox", params={"q": query}).status_code == 200, query
+    assert set(listed_ids(signed_in.get("/inbox").text)) == {people["karim"], people["zoe"]}
+
+
+def test_search_text_is_escaped_in_the_page(signed_in, people):  # noqa: F811
+    page = signed_in.get("/inbox", params={"q": "<script>alert(1)</script>"})
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in page.text
+
+
+def test_many_results_are_paged_without_repeats(signed_in, runtime, strategy):  # noqa: F811
+    now = runtime.clock.now()
+    expected = {
+        add_conversation(
+            runtime, body=f"question {index} about cramps", at=now - timedelta(minutes=index)
+        )
+        for index in range(30)
+    }
+    add_conversation(runtime, subject="Other", body="nothing relevant")
+    first = signed_in.get("/inbox", params={"q": "cramps"})
+    ids = listed_ids(first.text)
+    assert len(ids) == 25
+    ids += listed_ids(signed_in.get(next_link(first.text)).text)
+    assert sorted(ids) == sorted(expected)
+
+
+def test_terms_are_cleaned_to_words():
+    assert search.search_terms("  Ann  O'Brien ann@example.org  ") == [
+        "ann",
+        "o brien",
+        "ann@example.org",
+    ]
+    assert search.search_terms('"NEAR(" * :') == ["near"]
+    assert len(search.search_terms(" ".join(f"w{index}" for index in range(20)))) == 8
+
+
+def test_postgresql_search_uses_the_gin_index(runtime):
+    if runtime.sqlite:
+        pytest.skip("PostgreSQL only: SQLite searches its FTS5 table")
+    from sqlmodel import Session
+
+    from inbox.intake.models import Conversation
+
+    with Session(runtime.engine) as session:
+        condition = search.conversation_filter(session, ["cramps"], Conversation.__table__.c.id)
+    matching = sa.select(Conversation.__table__.c.id).where(condition)
+    sql = matching.compile(runtime.engine, compile_kwargs={"literal_binds": True})
+    with runtime.engine.begin() as connection:
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = connection.exec_driver_sql(f"EXPLAIN {sql}").scalars().all()
+    assert any("ix_message_search" in line for line in plan), plan
