@@ -206,16 +206,21 @@ def record(
             }
         )
     with Session(engine) as session:
+        connection = session.connection()  # Core statements: no ORM bookkeeping per row
         for statement, rows in ((_mark_sent, sent), (_mark_retry, retry), (_mark_failed, failed)):
             if rows:
-                session.execute(statement, rows)
+                connection.execute(statement, rows)
         if attempts:
-            session.execute(sa.insert(_attempt), attempts)
+            connection.execute(sa.insert(_attempt), attempts)
         finals = {row["b_id"]: AttemptOutcome.SENT for row in sent}
         finals.update({row["b_id"]: AttemptOutcome.FAILED for row in failed})
-        for result in results:
-            outcome = finals.get(result.mail.id)
-            if outcome is not None:
-                events.after_delivery(session, mail=result.mail, outcome=outcome, now=result.at)
+        events.after_deliveries(
+            session,
+            [
+                events.Delivery(result.mail, finals[result.mail.id], result.at)
+                for result in results
+                if result.mail.id in finals
+            ],
+        )
         session.commit()
     return {"sent": len(sent), "retry": len(retry), "failed": len(failed)}

@@ -9,6 +9,7 @@ message SMTPUTF8 (UTF-8 headers), and the sender then asks the server for SMTPUT
 from __future__ import annotations
 
 import email.policy
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,6 +56,7 @@ def new_message_id(domain: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
+@functools.lru_cache(maxsize=256)  # the sender is the same for every mail
 def parse_address(value: str, *, what: str) -> Address:
     """One mailbox ("Name <a@b>" or "a@b") as an Address; MailNotBuildable when it is not one."""
     if "\r" in value or "\n" in value:

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from inbox.config import parse_duration
 from inbox.outbox import claims
@@ -32,6 +33,7 @@ from inbox.runtime import Runtime
 log = logging.getLogger(__name__)
 
 Job = Callable[[Runtime], int]
+T = TypeVar("T")
 FLUSH_SECONDS = 0.05
 
 
@@ -71,7 +73,9 @@ class Worker:
         self.delivered = 0  # attempts recorded by this worker
         self._stopping = asyncio.Event()
         self._results: list[Result] = []
-        self._record_lock = asyncio.Lock()
+        # one database lane per worker: on SQLite two writers of one process would otherwise meet
+        # in the busy handler, which sleeps (up to 100 ms a time) instead of queueing
+        self._db_lock = asyncio.Lock()
         self._need_more = asyncio.Event()
 
     # --- control
@@ -118,7 +122,7 @@ class Worker:
                 _log_failures(await asyncio.gather(jobs, return_exceptions=True))
             await self._record_pending()
             if unsent:
-                await asyncio.to_thread(
+                await self._in_db_lane(
                     claims.release,
                     self.runtime.engine,
                     owner=self.worker_id,
@@ -137,7 +141,7 @@ class Worker:
                 await _wait(self._need_more, self.poll_seconds)
                 continue
             try:
-                claimed = await asyncio.to_thread(self._claim)
+                claimed = await self._in_db_lane(self._claim)
             except Exception:
                 log.exception("worker %s could not claim mails", self.worker_id)
                 await _wait(self._stopping, self.poll_seconds)
@@ -149,13 +153,17 @@ class Worker:
             if until_idle:
                 await queue.join()
                 await self._record_pending()
-                claimed = await asyncio.to_thread(self._claim)
+                claimed = await self._in_db_lane(self._claim)
                 if not claimed:
                     return
                 for item in claimed:
                     queue.put_nowait(item)
             else:
                 await _wait(self._stopping, self.poll_seconds)
+
+    async def _in_db_lane(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        async with self._db_lock:
+            return await asyncio.to_thread(function, *args, **kwargs)
 
     def _claim(self) -> list[ClaimedMail]:
         return claims.claim(
@@ -208,7 +216,7 @@ class Worker:
             await self._record_pending()
 
     async def _record_pending(self) -> None:
-        async with self._record_lock:
+        async with self._db_lock:
             batch, self._results = self._results, []
             if not batch:
                 return

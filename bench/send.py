@@ -1,0 +1,300 @@
+"""Delivery throughput: mails/s from "queued in the database" to "accepted by an SMTP sink".
+
+2,000 reply mails (text + HTML, ~1.3 KB, each in its own conversation) are enqueued with
+`enqueue_mail` (not timed: the bytes are built there, once), then the REAL worker (`Worker.drain`,
+default concurrency, batch claims and batch outcome writes) sends them to a local aiosmtpd sink
+that discards; at the end every mail must be `sent` in the database. The sink runs in its own
+process so that it does not share this process's CPU time slice (GIL) with the sender.
+
+References measured in the same run, against the same sink:
+  (a) a raw aiosmtplib loop sending the same pre-built bytes over the same number of reused
+      connections: the ceiling (no database at all);
+  (b) a naive loop that builds each message with the `email` package and opens a new connection
+      per mail (`aiosmtplib.send`).
+Goal: >= 0.7 of (a) and >= 2x (b).
+
+    python bench/send.py                                  # SQLite file in a temp dir
+    python bench/send.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiosmtplib  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from inbox.clock import FrozenClock  # noqa: E402
+from inbox.config import Settings  # noqa: E402
+from inbox.db import create_db_engine, normalise_url, session_scope, upgrade  # noqa: E402
+from inbox.intake.models import Contact, Conversation, ConversationState  # noqa: E402
+from inbox.outbox.models import MailKind, MailState, OutboxMail  # noqa: E402
+from inbox.outbox.sender import SmtpTarget  # noqa: E402
+from inbox.outbox.service import enqueue_mail  # noqa: E402
+from inbox.outbox.worker import Worker  # noqa: E402
+from inbox.runtime import build_runtime  # noqa: E402
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+SUBJECT = "Your question to the Kidney Disease Hospital"
+TEXT = (
+    "Dear {name},\n\n"
+    "Thank you for your message about cramps in your legs towards the end of dialysis. "
+    "Cramps at that point are common and usually have a cause that can be treated.\n\n"
+    "The most likely causes in what you describe are explained here:\n"
+    "- Fluid removed too fast: https://www.kidney-hospital.example/articles/leg-cramps#fluid\n"
+    "- Low sodium in the dialysate: https://www.kidney-hospital.example/articles/leg-cramps#sodium\n\n"
+    "Please talk to your dialysis nurse before your next session.\n\n"
+    "With kind regards,\nThe Patient Service Team\n"
+)
+HTML = (
+    '<html><body style="font-family:sans-serif;color:#222"><p>Dear {name},</p>'
+    "<p>Thank you for your message about cramps in your legs towards the end of dialysis. "
+    "Cramps at that point are common and usually have a cause that can be treated.</p>"
+    '<ul><li><a href="https://www.kidney-hospital.example/articles/leg-cramps#fluid" '
+    'style="color:#0b5">Fluid removed too fast</a></li>'
+    '<li><a href="https://www.kidney-hospital.example/articles/leg-cramps#sodium" '
+    'style="color:#0b5">Low sodium in the dialysate</a></li></ul>'
+    "<p>Please talk to your dialysis nurse before your next session.</p>"
+    "<p>With kind regards,<br>The Patient Service Team</p></body></html>"
+)
+SINK = """
+import asyncio, sys
+from aiosmtpd.smtp import SMTP
+
+class Discard:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+
+async def main(port):
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(Discard(), hostname="sink", enable_SMTPUTF8=True, loop=loop),
+        "127.0.0.1", port)
+    print("ready", flush=True)
+    await server.serve_forever()
+
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_sink(port: int) -> subprocess.Popen[str]:
+    sink = subprocess.Popen(
+        [sys.executable, "-c", SINK, str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    return sink
+
+
+def prepare_database(url: str | None) -> tuple[str, callable]:  # type: ignore[valid-type]
+    """A fresh migrated database; returns its URL and a clean-up function."""
+    if url is None:
+        folder = tempfile.mkdtemp(prefix="bench-send-")
+        target = f"sqlite:///{folder}/inbox.db"
+        upgrade(target)
+        return target, lambda: None
+    base = sa.engine.make_url(normalise_url(url))
+    name = f"inbox_bench_send_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    target = base.set(database=name).render_as_string(hide_password=False)
+    upgrade(target)
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return target, drop
+
+
+def enqueue_replies(settings: Settings, count: int) -> list[bytes]:
+    """`count` reply mails, one conversation each, through the real enqueue path."""
+    engine = create_db_engine(settings.database_url, pooled=False)
+    with session_scope(engine) as session:
+        for number in range(count):
+            contact = Contact(
+                email=f"patient{number}@example.org", name=f"Patient {number}", created_at=NOW
+            )
+            session.add(contact)
+            session.flush()
+            conversation = Conversation(
+                contact_id=contact.id,
+                subject="Leg cramps",
+                state=ConversationState.QUEUED,
+                created_at=NOW,
+                updated_at=NOW,
+                last_message_at=NOW,
+            )
+            session.add(conversation)
+            session.flush()
+            name = f"Patient {number}"
+            enqueue_mail(
+                session,
+                settings=settings,
+                kind=MailKind.REPLY,
+                recipient=f"{name} <patient{number}@example.org>",
+                subject=SUBJECT,
+                text=TEXT.format(name=name),
+                html=HTML.format(name=name),
+                conversation_id=conversation.id,
+                automatic=False,
+                send_after=NOW,
+                now=NOW,
+            )
+    with engine.connect() as connection:
+        raws = list(connection.execute(sa.select(OutboxMail.raw).order_by(OutboxMail.id)).scalars())
+    engine.dispose()
+    return raws
+
+
+async def run_worker(settings: Settings) -> tuple[float, int]:
+    runtime = build_runtime(settings, clock=FrozenClock(NOW))
+    worker = Worker(runtime, target=SmtpTarget.from_settings(settings))
+    started = time.perf_counter()
+    await worker.drain()
+    elapsed = time.perf_counter() - started
+    with runtime.engine.connect() as connection:
+        sent = connection.execute(
+            sa.select(sa.func.count()).where(OutboxMail.state == MailState.SENT)
+        ).scalar_one()
+    runtime.engine.dispose()
+    return elapsed, sent
+
+
+async def run_reused(port: int, raws: list[bytes], connections: int) -> float:
+    """(a) the same bytes over `connections` reused connections, no database."""
+    pending = list(reversed(raws))
+
+    async def one_connection() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await client.connect()
+        number = 0
+        while pending:
+            pending.pop()
+            await client.sendmail(
+                "patient-service@kidney-hospital.example",
+                [f"patient{number}@example.org"],
+                raws[number % len(raws)],
+            )
+            number += 1
+        await client.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_connection() for _ in range(connections)))
+    return time.perf_counter() - started
+
+
+async def run_naive(port: int, count: int, sender: str) -> float:
+    """(b) build each message with the email package, one new connection per mail."""
+    started = time.perf_counter()
+    for number in range(count):
+        name = f"Patient {number}"
+        message = EmailMessage()
+        message["From"] = sender
+        message["To"] = f"{name} <patient{number}@example.org>"
+        message["Subject"] = SUBJECT
+        message["Message-ID"] = f"<{uuid.uuid4().hex}@kidney-hospital.example>"
+        message.set_content(TEXT.format(name=name))
+        message.add_alternative(HTML.format(name=name), subtype="html")
+        await aiosmtplib.send(message, hostname="127.0.0.1", port=port, start_tls=False)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mails", type=int, default=2000)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL server URL (default: "
+        "a SQLite file in a temp dir); a temp database is created and dropped",
+    )
+    args = parser.parse_args()
+
+    url, cleanup = prepare_database(args.database_url)
+    port = free_port()
+    sink = start_sink(port)
+    try:
+        settings = Settings(
+            _env_file=None,
+            database_url=url,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            mail_catcher=False,
+            run_worker=False,
+        )
+        concurrency = settings.worker_concurrency
+        started = time.perf_counter()
+        raws = enqueue_replies(settings, args.mails)
+        enqueue_s = time.perf_counter() - started
+        size = sum(len(raw) for raw in raws) / len(raws)
+        backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+        print(
+            f"{args.mails} reply mails of {size:.0f} bytes on {backend}; "
+            f"enqueued in {enqueue_s:.2f} s ({args.mails / enqueue_s:.0f}/s, not timed below)"
+        )
+
+        reused_s = asyncio.run(run_reused(port, raws, concurrency))
+        worker_s, sent = asyncio.run(run_worker(settings))
+        naive_s = asyncio.run(run_naive(port, args.mails, settings.mail_from))
+        if sent != args.mails:
+            raise SystemExit(f"only {sent} of {args.mails} mails are marked sent")
+    finally:
+        sink.terminate()
+        sink.wait()
+        cleanup()
+
+    worker_rate = args.mails / worker_s
+    reused_rate = args.mails / reused_s
+    naive_rate = args.mails / naive_s
+    print(
+        f"worker ({concurrency} connections, batches of {settings.worker_batch_size}): "
+        f"{worker_rate:8.0f} mails/s  ({worker_s:.2f} s, all {sent} marked sent)"
+    )
+    print(f"(a) raw aiosmtplib, {concurrency} reused connections: {reused_rate:8.0f} mails/s")
+    print(f"(b) build + new connection per mail:   {naive_rate:8.0f} mails/s")
+    print(
+        f"ratio vs (a): {worker_rate / reused_rate:.2f} (goal >= 0.7); "
+        f"vs (b): {worker_rate / naive_rate:.2f} (goal >= 2)"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "send",
+                "mails": args.mails,
+                "mails_per_s": round(worker_rate, 1),
+                "reused_connection_per_s": round(reused_rate, 1),
+                "connection_per_mail_per_s": round(naive_rate, 1),
+                "ratio_vs_reused": round(worker_rate / reused_rate, 3),
+                "ratio_vs_naive": round(worker_rate / naive_rate, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
