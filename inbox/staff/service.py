@@ -233,7 +233,7 @@ def change_password(
     staff.password_hash = passwords.hash_password(password)
     staff.password_changed_at = now
     session.add(staff)
-    sessions.end_all(session, staff_id=staff.id)
+    sessions.end_all(session, staff=staff)
     audit.record(
         session,
         actor=actor,
@@ -255,7 +255,7 @@ def set_active(
     staff.active = active
     session.add(staff)
     if not active:
-        sessions.end_all(session, staff_id=staff.id)
+        sessions.end_all(session, staff=staff)
     audit.record(
         session,
         actor=actor,

@@ -71,6 +71,8 @@ def start(
     session: Session, *, staff: StaffUser, now: datetime, settings: Settings
 ) -> tuple[StaffSession, str]:
     """A new session for `staff` (never reusing an old token): the row and the cookie value."""
+    if staff.id is None:
+        raise ValueError("the staff member must be stored before signing in")
     purge_expired(session, settings=settings, now=now)
     token = secrets.token_urlsafe(32)
     row = StaffSession(
@@ -113,17 +115,15 @@ def end(session: Session, *, row: StaffSession) -> None:
     session.flush()
 
 
-def end_all(session: Session, *, staff_id: int) -> int:
+def end_all(session: Session, *, staff: StaffUser) -> None:
     """Sign every browser of one staff member out (password change, account disabled)."""
-    result = session.execute(sa.delete(StaffSession).where(col(StaffSession.staff_id) == staff_id))
-    return result.rowcount or 0
+    session.execute(sa.delete(StaffSession).where(col(StaffSession.staff_id) == staff.id))
 
 
-def purge_expired(session: Session, *, settings: Settings, now: datetime) -> int:
+def purge_expired(session: Session, *, settings: Settings, now: datetime) -> None:
     """Delete sessions idle for longer than the limit."""
     cutoff = now - timedelta(minutes=settings.session_idle_minutes)
-    result = session.execute(sa.delete(StaffSession).where(col(StaffSession.last_seen_at) < cutoff))
-    return result.rowcount or 0
+    session.execute(sa.delete(StaffSession).where(col(StaffSession.last_seen_at) < cutoff))
 
 
 def set_cookie(response: Response, *, settings: Settings, value: str) -> None:
@@ -170,7 +170,9 @@ def login_csrf_token(request: Request, settings: Settings) -> tuple[str, str | N
 def login_csrf_valid(request: Request, settings: Settings, sent: str | None) -> bool:
     """Whether the form's token matches the one in the login cookie."""
     expected = _unsign(settings, "login-csrf", request.cookies.get(login_cookie_name(settings)))
-    return bool(expected and sent) and hmac.compare_digest(expected.encode(), str(sent).encode())
+    if not expected or not sent:
+        return False
+    return hmac.compare_digest(expected.encode(), sent.encode())
 
 
 def set_login_cookie(response: Response, *, settings: Settings, value: str) -> None:

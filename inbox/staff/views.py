@@ -99,9 +99,9 @@ def login(
             session, settings=settings, email=email, password=password, ip=ip, now=now
         )
     except RateLimited as exc:
-        response = form_again(exc.message, exc.status)
-        response.headers.update(exc.headers)
-        return response
+        refusal = form_again(exc.message, exc.status)
+        refusal.headers.update(exc.headers)
+        return refusal
     except service.LoginFailed as exc:
         return form_again(exc.message, exc.status)
     if signed_in is not None:  # never carry a session over a sign-in (fixation)
