@@ -9,6 +9,7 @@ import typer
 
 from inbox.config import Settings
 from inbox.db import session_scope
+from inbox.errors import InboxError
 from inbox.runtime import build_runtime
 
 
@@ -69,6 +70,9 @@ def erase(
                 session, email=email, actor="cli", now=runtime.clock.now(),
                 secret_key=runtime.settings.secret_key,
             )  # fmt: skip
+    except InboxError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
     finally:
         runtime.engine.dispose()
     for key, value in counts.items():

@@ -14,13 +14,30 @@ from sqlmodel import Session
 from inbox.drafting.models import Draft, Note
 from inbox.followups.models import FollowUp
 from inbox.intake.models import Contact, Conversation, Message
-from inbox.outbox.models import DeliveryAttempt, OutboxMail
+from inbox.outbox.models import DeliveryAttempt, MailState, OutboxMail
 
 CHUNK = 500  # ids per statement (SQLite's bound-parameter limit, PostgreSQL's plan size)
 
 
 def _t(model: type) -> sa.Table:
     return model.__table__  # type: ignore[attr-defined, no-any-return]
+
+
+def conversations_being_sent(session: Session, conversation_ids: Sequence[int]) -> set[int]:
+    """Those of the conversations with a mail a worker is sending right now; every mail of the
+    conversations is locked meanwhile, so no worker claims one before they are deleted (the
+    claim skips locked rows). Deleting a mail in a worker's hands would break its bookkeeping."""
+    mail = _t(OutboxMail)
+    busy: set[int] = set()
+    ids = sorted(set(conversation_ids))
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            sa.select(mail.c.conversation_id, mail.c.state)
+            .where(mail.c.conversation_id.in_(ids[start : start + CHUNK]))
+            .with_for_update()
+        ).all()
+        busy.update(row[0] for row in rows if row[1] == MailState.SENDING)
+    return busy
 
 
 def delete_conversations(session: Session, conversation_ids: Sequence[int]) -> dict[str, int]:

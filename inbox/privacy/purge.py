@@ -23,7 +23,11 @@ from inbox.followups.models import FollowUp, FollowUpState
 from inbox.intake.models import Conversation, ConversationState
 from inbox.intake.ratelimit import purge_windows
 from inbox.outbox.models import MailState, OutboxMail
-from inbox.privacy.deletion import delete_conversations, delete_orphan_contacts
+from inbox.privacy.deletion import (
+    conversations_being_sent,
+    delete_conversations,
+    delete_orphan_contacts,
+)
 
 if TYPE_CHECKING:
     from inbox.runtime import Runtime
@@ -46,6 +50,9 @@ def purge(session: Session, *, settings: Settings, now: datetime) -> dict[str, i
         (col(Conversation.state) == ConversationState.CLOSED)
         & (sa.func.coalesce(Conversation.closed_at, Conversation.updated_at) < closed_before),
     )
+    busy = conversations_being_sent(session, [cid for cid, _ in spam + closed])
+    spam = [item for item in spam if item[0] not in busy]  # the next run takes them
+    closed = [item for item in closed if item[0] not in busy]
     counts = {"spam_conversations": len(spam), "closed_conversations": len(closed)}
     deleted = delete_conversations(session, [cid for cid, _ in spam + closed])
     counts.update(messages=deleted["messages"], mails=deleted["mails"])

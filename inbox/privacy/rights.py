@@ -21,11 +21,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from inbox.drafting.models import Draft, Note
+from inbox.errors import Conflict
 from inbox.followups.models import FollowUp, Suppression, SuppressionReason
 from inbox.followups.service import normalise_address
 from inbox.intake.models import Contact, Conversation, Message, RateBucket
-from inbox.outbox.models import CaughtMail, DeliveryAttempt, OutboxMail
-from inbox.privacy.deletion import delete_conversations
+from inbox.outbox.models import CaughtMail, DeliveryAttempt, MailState, OutboxMail
+from inbox.privacy.deletion import conversations_being_sent, delete_conversations
 from inbox.staff.audit import record
 from inbox.staff.models import AuditEntry, StaffUser
 
@@ -167,8 +168,16 @@ def erase_address(
     address = normalise_address(email)
     contact = session.exec(select(Contact).where(Contact.email == address)).first()
     conversation_ids = _conversation_ids(session, address, contact)
+    if conversations_being_sent(session, conversation_ids):
+        raise Conflict(
+            "A mail to this address is being sent right now. Nothing was erased; "
+            "please try again in a few minutes."
+        )
     counts = delete_conversations(session, conversation_ids)
-    other_mail_ids = [mail.id for mail in _other_mails(session, address, conversation_ids)]
+    other_mails = _other_mails(session, address, conversation_ids)
+    if any(mail.state == MailState.SENDING for mail in other_mails):
+        raise Conflict("A mail to this address is being sent right now. Please try again soon.")
+    other_mail_ids = [mail.id for mail in other_mails]
     follow_up, attempt, mail = _table(FollowUp), _table(DeliveryAttempt), _table(OutboxMail)
     counts["follow_ups"] += _count(
         session.execute(

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from inbox.cli import app as cli
 from inbox.db import session_scope
+from inbox.drafting.jobs import draft_pending
 from inbox.intake.models import Contact, Conversation, Message, RateBucket
 from inbox.outbox.models import OutboxMail
 from inbox.privacy.purge import purge_job
@@ -120,3 +121,23 @@ def test_the_worker_purges_once_a_day(client, runtime, clock):
     clock.set(start + timedelta(days=31, hours=7))
     assert purge_job(runtime) > 0
     assert _conversations(runtime) == 0
+
+
+def test_purge_leaves_a_conversation_whose_mail_is_being_sent_for_the_next_run(
+    client, runtime, clock
+):
+    from inbox.outbox.claims import claim
+    from inbox.privacy.purge import purge
+    from tests.followups.support import submit
+
+    conversation_id = submit(client)["conversation_id"]
+    draft_pending(runtime)  # the acknowledgement is queued
+    claim(runtime.engine, owner="busy", now=clock.now(), lease=timedelta(minutes=2), limit=5)
+    _close(runtime, conversation_id)
+    clock.advance(timedelta(days=400))
+    with session_scope(runtime.engine) as session:
+        assert (
+            purge(session, settings=runtime.settings, now=clock.now())["closed_conversations"] == 0
+        )
+    with Session(runtime.engine) as session:
+        assert session.get(Conversation, conversation_id) is not None

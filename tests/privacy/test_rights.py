@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from inbox.cli import app as cli
 from inbox.db import session_scope
+from inbox.drafting.jobs import draft_pending
 from inbox.drafting.models import Note
 from inbox.followups.delivery import send_due_follow_ups
 from inbox.privacy.rights import address_key
@@ -171,3 +173,23 @@ def test_only_admins_reach_the_privacy_page(client, runtime):
         data={"action": "erase", "email": EMAIL, "confirm": EMAIL, "csrf_token": token},
     )
     assert refused.status_code == 403
+
+
+def test_erase_waits_while_a_mail_to_the_address_is_in_a_workers_hands(client, runtime, clock):
+    from datetime import timedelta as delta
+
+    from inbox.errors import Conflict
+    from inbox.outbox.claims import claim
+    from inbox.privacy.rights import erase_address
+    from tests.followups.support import submit
+
+    submit(client)
+    draft_pending(runtime)
+    [claimed] = claim(
+        runtime.engine, owner="busy", now=clock.now(), lease=delta(minutes=2), limit=5
+    )
+    with session_scope(runtime.engine) as session:
+        with pytest.raises(Conflict):
+            erase_address(session, email=EMAIL, actor="cli", now=clock.now(), secret_key="k")
+        session.rollback()
+    assert "karim" in everything_in_the_database(runtime)  # nothing was erased
