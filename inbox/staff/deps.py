@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request
 
@@ -64,10 +64,12 @@ def sign_in_required(request: Request) -> SignInRequired:
     """The error for a signed-out request: JSON 401, or a redirect to the login page."""
     if wants_json(request):
         return SignInRequired("Please sign in.")
-    target = "/login"
+    params = {}
     if request.method == "GET":
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        target += "?next=" + quote(path, safe="")
+        params["next"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if sessions.session_cookie(request, request.app.state.runtime.settings):
+        params["ended"] = "1"  # had a session that is over: the login page says so
+    target = "/login" + (f"?{urlencode(params, quote_via=quote)}" if params else "")
     return SignInRequired("Please sign in.", status=303, headers={"Location": target})
 
 

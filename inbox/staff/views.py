@@ -19,6 +19,10 @@ router = APIRouter(tags=["staff"], include_in_schema=False)
 router.include_router(admin.router)
 
 HOME = "/inbox"
+SESSION_ENDED = (
+    "You were signed out: after {minutes} minutes without activity, or because the password "
+    "was changed. Please sign in again."
+)
 FormText = Annotated[str, Form()]
 
 
@@ -41,6 +45,7 @@ def _login_page(
     email: str = "",
     next_url: str = "",
     error: str = "",
+    notice: str = "",
     status: int = 200,
 ) -> HTMLResponse:
     settings = runtime.settings
@@ -50,6 +55,7 @@ def _login_page(
         "email": email,
         "next": next_url,
         "error": error,
+        "notice": notice,
         "csrf_token": token,
     }
     response = request.app.state.templates.TemplateResponse(
@@ -63,12 +69,13 @@ def _login_page(
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(
-    request: Request, runtime: RuntimeDep, signed_in: SignedInDep, next: str = ""
+    request: Request, runtime: RuntimeDep, signed_in: SignedInDep, next: str = "", ended: str = ""
 ) -> Response:
     """The sign-in form (signed-in visitors go straight on)."""
     if signed_in is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return _login_page(request, runtime, next_url=next)
+    notice = SESSION_ENDED.format(minutes=runtime.settings.session_idle_minutes) if ended else ""
+    return _login_page(request, runtime, next_url=next, notice=notice)
 
 
 @router.post("/login")

@@ -47,3 +47,31 @@ def test_the_public_allow_list_is_really_public(client):
     assert client.get("/login").status_code == 200
     assert client.get("/healthz").status_code == 200
     assert client.get("/contact").status_code == 200
+
+
+def has_security_headers(url: str, headers) -> bool:
+    """CSP without inline script, nosniff, a referrer policy; only the public form may be framed."""
+    csp = headers.get("content-security-policy", "")
+    if url.startswith("/contact"):
+        framing = "frame-ancestors" in csp
+    else:
+        framing = headers.get("x-frame-options") == "DENY" and "frame-ancestors 'none'" in csp
+    return (
+        framing
+        and "script-src 'self'" in csp
+        and headers.get("x-content-type-options") == "nosniff"
+        and bool(headers.get("referrer-policy"))
+    )
+
+
+def test_every_answer_carries_the_security_headers(client):
+    urls = [(method, url) for method, _, url in walk(client.app) if method != "MOUNT"]
+    urls += [("GET", "/static/inbox.css"), ("GET", "/login"), ("GET", "/no-such-page")]
+
+    missing = [
+        f"{method} {url}"
+        for method, url in urls
+        if not has_security_headers(url, client.request(method, url).headers)
+    ]
+
+    assert not missing, "answers without the security headers:\n" + "\n".join(missing)

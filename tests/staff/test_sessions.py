@@ -20,7 +20,8 @@ def test_session_ends_after_the_idle_time(client, staff, clock, settings):
     response = client.get("/account/password")
 
     assert response.status_code == 303
-    assert response.headers["location"].startswith("/login?next=")
+    assert response.headers["location"] == "/login?next=%2Faccount%2Fpassword&ended=1"
+    assert "without activity" in client.get(response.headers["location"]).text
 
 
 def test_activity_keeps_the_session_alive(client, staff, clock, settings):
