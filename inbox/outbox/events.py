@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from inbox.db import UTCDateTime
-from inbox.followups.events import on_delivery as followups_on_delivery
+from inbox.followups.events import on_deliveries as followups_on_deliveries
 from inbox.intake.models import Conversation, ConversationState
 from inbox.outbox.models import AttemptOutcome, MailKind
 
@@ -55,10 +55,7 @@ def after_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
     transaction, and the worker's throughput is bounded by it (one statement per batch costs
     ~2 ms on SQLite; one ORM object plus a flush per mail costs ~5 ms per MAIL)."""
     _update_conversations(session, deliveries)
-    for delivery in deliveries:  # follow-ups, suppression
-        followups_on_delivery(
-            session, mail=delivery.mail, outcome=delivery.outcome, now=delivery.at
-        )
+    followups_on_deliveries(session, deliveries)  # follow-ups, suppression: batched statements
 
 
 _held_conversation = (_conversation.c.id == sa.bindparam("b_id")) & (  # no IN: executemany
