@@ -35,11 +35,6 @@ from inbox.outbox.models import AttemptOutcome, MailKind
 PATIENT_KINDS = (MailKind.REPLY, MailKind.ACKNOWLEDGEMENT, MailKind.FOLLOW_UP)
 _follow_up = FollowUp.__table__  # type: ignore[attr-defined]
 _suppression = Suppression.__table__  # type: ignore[attr-defined]
-_lift_bounce = (
-    sa.delete(_suppression)
-    .where(_suppression.c.email == sa.bindparam("b_email"))
-    .where(_suppression.c.reason == SuppressionReason.BOUNCED)
-)
 _when = sa.bindparam("b_at", type_=UTCDateTime())
 _plan = sa.insert(_follow_up).values(
     conversation_id=sa.bindparam("b_conversation"),
@@ -69,9 +64,13 @@ def on_deliveries(session: Session, deliveries: Sequence[Outcome]) -> None:
         d for d in deliveries if d.mail.kind in PATIENT_KINDS and d.outcome == AttemptOutcome.SENT
     ]
     connection = session.connection()
-    if sent:
-        addresses = {normalise_address(d.mail.recipient) for d in sent}
-        connection.execute(_lift_bounce, [{"b_email": address} for address in sorted(addresses)])
+    addresses = sorted({normalise_address(d.mail.recipient) for d in sent})
+    for start in range(0, len(addresses), 500):  # one statement per batch (SQLite's bind limit)
+        connection.execute(
+            sa.delete(_suppression)
+            .where(_suppression.c.email.in_(addresses[start : start + 500]))
+            .where(_suppression.c.reason == SuppressionReason.BOUNCED)
+        )
     plans = [
         {"b_conversation": d.mail.conversation_id, "b_recipient": address, "b_at": d.at}
         for d in sent
