@@ -100,15 +100,16 @@ class Chart:
     width: int
     height: int
     plot_left: int
+    plot_right: int
     plot_bottom: int
     bars: list[Bar]
     ticks: list[tuple[int, float]]  # (value, y) for the horizontal grid lines
-    labels: list[tuple[str, float]]  # (text, x) under the bars, one a week
+    labels: list[tuple[str, float, str]]  # (text, x, text-anchor) under the bars, one a week
 
 
-def bar_chart(per_day: list[tuple[date, int]], *, width: int = 640, height: int = 220) -> Chart:
+def bar_chart(per_day: list[tuple[date, int]], *, width: int = 420, height: int = 200) -> Chart:
     """Coordinates of a bar chart of `per_day` in a width × height SVG viewBox."""
-    left, right, top, bottom = 36, 8, 10, 24
+    left, right, top, bottom = 30, 6, 10, 22
     plot_width, plot_height = width - left - right, height - top - bottom
     scale_max = _nice_ceiling(max((count for _, count in per_day), default=0))
     slot = plot_width / max(1, len(per_day))
@@ -130,15 +131,22 @@ def bar_chart(per_day: list[tuple[date, int]], *, width: int = 640, height: int 
         (value, round(top + plot_height - plot_height * value / scale_max, 1))
         for value in range(0, scale_max + 1, step)
     ]
+    last = len(per_day) - 1
     labels = [
-        (day.strftime("%d %b"), round(left + index * slot + slot / 2, 1))
+        # today's label ends at its bar, so that it stays inside the picture
+        (
+            day.strftime("%d %b"),
+            round(left + (index + (1 if index == last else 0.5)) * slot, 1),
+            "end" if index == last else "middle",
+        )
         for index, (day, _) in enumerate(per_day)
-        if (len(per_day) - 1 - index) % 7 == 0
+        if (last - index) % 7 == 0
     ]
     return Chart(
         width=width,
         height=height,
         plot_left=left,
+        plot_right=width - right,
         plot_bottom=top + plot_height,
         bars=bars,
         ticks=ticks,

@@ -30,7 +30,7 @@ DRAFT = Draft.__table__
 MAIL = OutboxMail.__table__
 PAGE_SIZE = 25
 COUNT_CAP = 999  # tab counts above it show as "999+"
-EXCERPT_CHARS = 240
+EXCERPT_CHARS = 180
 EXCERPT_FETCH = 3 * EXCERPT_CHARS  # room for the whitespace that folding removes
 
 
