@@ -4,6 +4,7 @@ mailbox, driven step by step (submit, triage, approve, deliver, follow-up job)."
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -51,7 +52,8 @@ def submit(client: TestClient, **overrides: str) -> dict[str, Any]:
 def deliver(runtime: Runtime) -> int:
     """Run one worker until nothing is due; returns the attempts made."""
     worker = Worker(runtime, target=SmtpTarget.from_settings(runtime.settings), concurrency=1)
-    return asyncio.run(worker.drain())
+    with ThreadPoolExecutor(1) as pool:  # its own event loop, even beside Playwright's
+        return pool.submit(lambda: asyncio.run(worker.drain())).result()
 
 
 def staff_member(runtime: Runtime) -> StaffUser:
