@@ -9,6 +9,7 @@ changed the row: of several workers, exactly one wins each day. A run that fails
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -31,10 +32,18 @@ _table = DailyRun.__table__  # type: ignore[attr-defined]
 RETRY_AFTER = timedelta(minutes=10)
 
 
+# When each job is next due, as last read from the database, per engine: lets a worker's tick
+# skip the database until then. Only a shortcut: the row stays the one truth for every process.
+_next_due: weakref.WeakKeyDictionary[Engine, dict[str, datetime]] = weakref.WeakKeyDictionary()
+
+
 def claim_run(
     engine: Engine, *, name: str, now: datetime, first_due: datetime, next_due: datetime
 ) -> bool:
     """Whether this caller won today's run of `name` (the row is moved on to `next_due`)."""
+    known = _next_due.setdefault(engine, {})
+    if name in known and known[name] > now:
+        return False
     insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
     with engine.begin() as connection:
         connection.execute(
@@ -42,13 +51,23 @@ def claim_run(
             .values(name=name, next_run_at=first_due)
             .on_conflict_do_nothing(index_elements=["name"])
         )
-        result = connection.execute(
-            sa.update(_table)
-            .where(_table.c.name == name)
-            .where(_table.c.next_run_at <= now)
-            .values(next_run_at=next_due, last_run_at=now)
+        won = (
+            connection.execute(
+                sa.update(_table)
+                .where(_table.c.name == name)
+                .where(_table.c.next_run_at <= now)
+                .values(next_run_at=next_due, last_run_at=now)
+            ).rowcount
+            == 1
         )
-        return result.rowcount == 1
+        known[name] = (
+            next_due
+            if won
+            else connection.execute(
+                sa.select(_table.c.next_run_at).where(_table.c.name == name)
+            ).scalar_one()
+        )
+    return won
 
 
 def run_daily(
@@ -73,6 +92,7 @@ def run_daily(
                 sa.update(_table).where(_table.c.name == name)
                 .values(next_run_at=now + RETRY_AFTER, last_result="failed")
             )  # fmt: skip
+        _next_due.get(runtime.engine, {}).pop(name, None)
         return 0
     with runtime.engine.begin() as connection:
         connection.execute(
