@@ -45,6 +45,7 @@ from inbox.clock import FrozenClock  # noqa: E402
 from inbox.config import Settings  # noqa: E402
 from inbox.db import create_db_engine, normalise_url, session_scope, upgrade  # noqa: E402
 from inbox.intake.models import Contact, Conversation, ConversationState  # noqa: E402
+from inbox.outbox import events  # noqa: E402
 from inbox.outbox.models import MailKind, MailState, OutboxMail  # noqa: E402
 from inbox.outbox.sender import SmtpTarget  # noqa: E402
 from inbox.outbox.service import enqueue_mail  # noqa: E402
@@ -55,24 +56,17 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SUBJECT = "Your question to the Kidney Disease Hospital"
 TEXT = (
     "Dear {name},\n\n"
-    "Thank you for your message about cramps in your legs towards the end of dialysis. "
-    "Cramps at that point are common and usually have a cause that can be treated.\n\n"
-    "The most likely causes in what you describe are explained here:\n"
-    "- Fluid removed too fast: https://www.kidney-hospital.example/articles/leg-cramps#fluid\n"
-    "- Low sodium in the dialysate: https://www.kidney-hospital.example/articles/leg-cramps#sodium\n\n"
-    "Please talk to your dialysis nurse before your next session.\n\n"
-    "With kind regards,\nThe Patient Service Team\n"
+    "Thank you for your message. Cramps after dialysis are treatable.\n"
+    "- Fluid removed too fast: https://www.kidney-hospital.example/a/leg-cramps#fluid\n"
+    "- Low-sodium dialysate: https://www.kidney-hospital.example/a/leg-cramps#sodium\n\n"
+    "Kind regards,\nThe Patient Service Team\n"
 )
 HTML = (
-    '<html><body style="font-family:sans-serif;color:#222"><p>Dear {name},</p>'
-    "<p>Thank you for your message about cramps in your legs towards the end of dialysis. "
-    "Cramps at that point are common and usually have a cause that can be treated.</p>"
-    '<ul><li><a href="https://www.kidney-hospital.example/articles/leg-cramps#fluid" '
-    'style="color:#0b5">Fluid removed too fast</a></li>'
-    '<li><a href="https://www.kidney-hospital.example/articles/leg-cramps#sodium" '
-    'style="color:#0b5">Low sodium in the dialysate</a></li></ul>'
-    "<p>Please talk to your dialysis nurse before your next session.</p>"
-    "<p>With kind regards,<br>The Patient Service Team</p></body></html>"
+    "<p>Dear {name},</p><p>Thank you for your message. Cramps after dialysis "
+    'are treatable.</p><ul><li><a href="https://www.kidney-hospital.example/a/leg-cramps#fluid" '
+    'style="color:#0b5">Fluid removed too fast</a></li><li><a href="https://www.kidney-hospital'
+    '.example/a/leg-cramps#sodium" style="color:#0b5">Low-sodium dialysate</a></li></ul>'
+    "<p>Kind regards,<br>The Patient Service Team</p>"
 )
 SINK = """
 import asyncio, sys
@@ -171,11 +165,30 @@ def enqueue_replies(settings: Settings, count: int) -> list[bytes]:
     return raws
 
 
-async def run_worker(settings: Settings) -> tuple[float, int]:
+class HookTimer:
+    """Time spent in other domains' reactions to final outcomes (events.after_deliveries)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.original = events.after_deliveries
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        started = time.perf_counter()
+        try:
+            self.original(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+async def run_worker(settings: Settings, hooks: HookTimer) -> tuple[float, int]:
     runtime = build_runtime(settings, clock=FrozenClock(NOW))
     worker = Worker(runtime, target=SmtpTarget.from_settings(settings))
+    events.after_deliveries = hooks  # type: ignore[assignment]
     started = time.perf_counter()
-    await worker.drain()
+    try:
+        await worker.drain()
+    finally:
+        events.after_deliveries = hooks.original  # type: ignore[assignment]
     elapsed = time.perf_counter() - started
     with runtime.engine.connect() as connection:
         sent = connection.execute(
@@ -258,8 +271,13 @@ def main() -> None:
             f"enqueued in {enqueue_s:.2f} s ({args.mails / enqueue_s:.0f}/s, not timed below)"
         )
 
+        cpu = time.process_time()
         reused_s = asyncio.run(run_reused(port, raws, concurrency))
-        worker_s, sent = asyncio.run(run_worker(settings))
+        reused_cpu = time.process_time() - cpu
+        hooks = HookTimer()
+        cpu = time.process_time()
+        worker_s, sent = asyncio.run(run_worker(settings, hooks))
+        worker_cpu = time.process_time() - cpu
         naive_s = asyncio.run(run_naive(port, args.mails, settings.mail_from))
         if sent != args.mails:
             raise SystemExit(f"only {sent} of {args.mails} mails are marked sent")
@@ -274,6 +292,11 @@ def main() -> None:
     print(
         f"worker ({concurrency} connections, batches of {settings.worker_batch_size}): "
         f"{worker_rate:8.0f} mails/s  ({worker_s:.2f} s, all {sent} marked sent)"
+    )
+    print(
+        f"    of which other domains' reactions (events.after_deliveries): {hooks.seconds:.2f} s;"
+        f" CPU {worker_cpu / args.mails * 1000:.2f} ms/mail vs (a) "
+        f"{reused_cpu / args.mails * 1000:.2f} ms/mail"
     )
     print(f"(a) raw aiosmtplib, {concurrency} reused connections: {reused_rate:8.0f} mails/s")
     print(f"(b) build + new connection per mail:   {naive_rate:8.0f} mails/s")

@@ -40,6 +40,7 @@ _RETURNED = (
     _mail.c.raw,
     _mail.c.attempts,
     _mail.c.first_attempt_at,
+    _mail.c.lease_expires_at,
 )
 
 
@@ -54,6 +55,7 @@ class ClaimedMail:
     raw: bytes | None
     attempts: int
     first_attempt_at: datetime | None
+    lease_expires_at: datetime
 
     @property
     def envelope_recipient(self) -> str:
@@ -81,7 +83,12 @@ def claim(
     engine: Engine, *, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[ClaimedMail]:
     """Take up to `limit` due mails (expired leases first), leased to `owner` until now+lease."""
-    expired = (_mail.c.state == MailState.SENDING) & (_mail.c.lease_expires_at < now)
+    # never our own: a mail still waiting in this worker's hands is given back by it, not re-taken
+    expired = (
+        (_mail.c.state == MailState.SENDING)
+        & (_mail.c.lease_expires_at < now)
+        & (_mail.c.lease_owner != owner)
+    )
     due = (_mail.c.state == MailState.QUEUED) & (_mail.c.send_after <= now)
     claimed: list[ClaimedMail] = []
     with engine.begin() as connection:

@@ -73,6 +73,9 @@ class Worker:
         self.delivered = 0  # attempts recorded by this worker
         self._stopping = asyncio.Event()
         self._results: list[Result] = []
+        self._give_back: list[int] = []  # claimed, then held too long to send safely
+        # a mail is only started while its lease outlasts a whole send (or half the lease)
+        self._send_window = min(timedelta(seconds=self.target.send_timeout), self.lease / 2)
         # one database lane per worker: on SQLite two writers of one process would otherwise meet
         # in the busy handler, which sleeps (up to 100 ms a time) instead of queueing
         self._db_lock = asyncio.Lock()
@@ -190,6 +193,11 @@ class Worker:
                 queue.task_done()
 
     async def _send_one(self, mail: ClaimedMail, conn: SmtpConnection) -> None:
+        if self.runtime.clock.now() + self._send_window >= mail.lease_expires_at:
+            # waited in hand so long (a slow server) that the lease could run out mid-send and
+            # another worker take the mail over: give it back unsent instead
+            self._give_back.append(mail.id)
+            return
         started = time.perf_counter()
         if mail.raw is None:
             reply = Reply(AttemptOutcome.FAILED, None, "the message was never built")
@@ -217,6 +225,11 @@ class Worker:
 
     async def _record_pending(self) -> None:
         async with self._db_lock:
+            if self._give_back:
+                ids, self._give_back = self._give_back, []
+                await asyncio.to_thread(
+                    claims.release, self.runtime.engine, owner=self.worker_id, mail_ids=ids
+                )
             batch, self._results = self._results, []
             if not batch:
                 return

@@ -116,3 +116,35 @@ async def test_periodic_jobs_run_and_a_failing_job_does_not_stop_the_loop(outbox
     worker.stop()
     await asyncio.wait_for(task, timeout=5)
     assert calls.count("counting") >= 2 and calls.count("broken") >= 2
+
+
+async def test_mail_held_until_its_lease_is_nearly_over_is_given_back_not_sent_twice(
+    outbox_settings, smtp_server
+):
+    """A slow server: mails waiting in hand would outlive their lease (and be claimed again, by
+    this worker or another, while still in hand); the worker gives them back instead."""
+    from inbox.runtime import build_runtime
+
+    settings = outbox_settings.model_copy(update={"worker_lease_seconds": 2})
+    runtime = build_runtime(settings)  # the real clock: leases run out while it works
+    try:
+        message_ids = bulk_queue(runtime, 6)
+        smtp_server.delay = 0.6
+        worker = make_worker(runtime, concurrency=1)
+        task = asyncio.create_task(worker.run())
+        for _ in range(200):
+            with runtime.engine.connect() as connection:
+                sent = connection.exec_driver_sql(
+                    "SELECT count(*) FROM outbox_mail WHERE state = 'sent'"
+                ).scalar()
+            if sent == 6:
+                break
+            await asyncio.sleep(0.05)
+        worker.stop()
+        await asyncio.wait_for(task, timeout=10)
+        assert sorted(smtp_server.message_ids()) == sorted(message_ids)  # each exactly once
+        with runtime.engine.connect() as connection:
+            attempts = connection.exec_driver_sql("SELECT max(attempts) FROM outbox_mail").scalar()
+        assert attempts == 1
+    finally:
+        runtime.engine.dispose()
