@@ -211,8 +211,6 @@ def approve_reply(
         session, conversation_id=conversation_id, expected_version=expected_version
     )
     conversation = _locked_conversation(session, conversation_id=conversation_id)  # already held
-    if conversation.state != ConversationState.REVIEW:
-        raise Conflict(f"This conversation is {conversation.state}: there is no reply to approve.")
     if STAFF_PLACEHOLDER in draft.text_body or STAFF_PLACEHOLDER in draft.html_body:
         raise Conflict(
             f"The draft still contains {STAFF_PLACEHOLDER}. Write the answer in its place, "
@@ -346,12 +344,18 @@ def _ordered_sections(
 
 
 def _current_draft(session: Session, *, conversation_id: int, expected_version: int) -> Draft:
-    """The draft, provided nobody changed it since the client loaded `expected_version`.
+    """The draft of a conversation in review, unchanged since the client loaded
+    `expected_version`.
 
     The conversation is locked first, in the same order as `draft_message`, so that a staff
     change and the drafting worker wait for each other instead of deadlocking.
     """
-    _locked_conversation(session, conversation_id=conversation_id)
+    conversation = _locked_conversation(session, conversation_id=conversation_id)
+    if conversation.state != ConversationState.REVIEW:
+        raise Conflict(
+            f"This conversation is {conversation.state}: its reply can no longer be changed "
+            "or approved."
+        )
     draft = session.exec(
         select(Draft).where(Draft.conversation_id == conversation_id).with_for_update()
     ).first()

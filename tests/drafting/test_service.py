@@ -223,7 +223,7 @@ def test_approval_writes_the_outbox_row_in_the_same_transaction_and_sends_nothin
 def test_approving_twice_is_refused(runtime, desk):
     draft = drafted(runtime)
     desk.do(service.approve_reply, draft)
-    with pytest.raises(Conflict, match="queued"):
+    with pytest.raises(Conflict, match="queued: its reply can no longer be changed"):
         desk.do(service.approve_reply, draft)
     with Session(runtime.engine) as session:
         assert len(session.exec(REPLIES).all()) == 1

@@ -204,7 +204,10 @@ def test_approving_queues_the_reply_and_shows_it(signed_in, runtime):
         assert session.get(Conversation, conversation_id).state == ConversationState.QUEUED
     after = signed_in.get(response.headers["location"]).text
     assert "queued for sending" in after and 'class="badge state-queued"' in after
-    assert "Approve and send" not in after
+    assert "Approve and send" not in after and "Save the draft" not in after
+    assert "can no longer be changed" in after
+    late_save = post(signed_in, conversation_id, "draft", html, version="1", subject="R", text="T")
+    assert late_save.status_code == 409 and "can no longer be changed" in late_save.text
     assert "approve" in audit_actions(runtime)
 
 
