@@ -314,3 +314,15 @@ def test_a_new_message_while_the_page_is_open_refuses_the_old_approval(signed_in
 
 def test_an_unknown_conversation_is_not_found(signed_in):
     assert signed_in.get("/inbox/conversations/999999").status_code == 404
+
+
+def test_earlier_conversations_of_the_same_address_are_linked(signed_in, runtime):
+    first = stored(runtime, subject="last spring")
+    with session_scope(runtime.engine) as session:
+        session.get(Conversation, first).state = ConversationState.CLOSED
+    second = stored(runtime, subject="cramps again")
+    assert second != first
+
+    html = page_of(signed_in, second)
+
+    assert f'<a href="/inbox/conversations/{first}">last spring</a>' in html
