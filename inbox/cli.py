@@ -28,6 +28,17 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
+def refuse_default_secret(settings: Settings) -> None:
+    """The default secret key is for a laptop only: refuse it with PostgreSQL (production)."""
+    if settings.secret_key != Settings.model_fields["secret_key"].default:
+        return
+    if settings.database_url.startswith("sqlite"):
+        typer.echo("warning: INBOX_SECRET_KEY is the default; set your own outside a laptop", err=True)
+        return
+    typer.echo("error: set INBOX_SECRET_KEY (it signs sessions, form tokens and links)", err=True)
+    raise typer.Exit(2)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply database migrations (safe to run repeatedly)."""
@@ -50,6 +61,7 @@ def serve(
     configure_logging(settings)
     host = host or settings.host
     port = port or settings.port
+    refuse_default_secret(settings)
     if migrate and settings.migrate_on_start:
         upgrade(settings.database_url)
     typer.echo(

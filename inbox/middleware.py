@@ -91,6 +91,8 @@ class SecurityHeaders:
         ancestors = " ".join(["'self'", *frame_origins])
         self.public = self._headers(ancestors, frame_option=None)
         self.private = self._headers("'none'", frame_option=b"DENY")
+        # staff pages hold patient data: never keep them in a shared computer's cache
+        self.private_pages = [*self.private, (b"cache-control", b"no-store")]
 
     @staticmethod
     def _headers(ancestors: str, *, frame_option: bytes | None) -> list[tuple[bytes, bytes]]:
@@ -111,7 +113,13 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = self.public if scope["path"].startswith("/contact") else self.private
+        path = scope["path"]
+        if path.startswith("/contact"):
+            extra = self.public
+        elif path.startswith("/static/"):
+            extra = self.private
+        else:
+            extra = self.private_pages
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
