@@ -27,6 +27,12 @@ class _Handler:
     def __init__(self, server: SmtpServer):
         self.server = server
 
+    async def handle_EHLO(self, smtp, session, envelope, hostname, responses) -> list[str]:  # noqa: N802
+        with self.server.lock:
+            self.server.connections += 1  # one EHLO per connection from aiosmtplib clients
+        session.host_name = hostname
+        return responses
+
     async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options) -> str:  # noqa: N802
         if self.server.rcpt_script:
             reply = self.server.rcpt_script.pop(0)
@@ -61,6 +67,7 @@ class SmtpServer:
         self.host = "127.0.0.1"
         self.received: list[Received] = []
         self.script: list[str] = []
+        self.connections = 0  # EHLOs seen: how many connections clients opened
         self.rcpt_script: list[str] = []  # replies to RCPT TO before accepting recipients
         self.delay: float = 0.0
         self.lock = threading.Lock()

@@ -93,6 +93,8 @@ class SmtpConnection:
             password=target.password or None,
         )
         await client.connect()
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()  # now, so that the extensions (SMTPUTF8) are known
         self._client, self._sent_on_connection = client, 0
         return client
 

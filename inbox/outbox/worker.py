@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from inbox.config import parse_duration
 from inbox.outbox import claims
 from inbox.outbox.claims import ClaimedMail, Result, RetryPolicy
-from inbox.outbox.compose import envelope_for
+from inbox.outbox.compose import parse_address
 from inbox.outbox.metrics import DeliveryMetrics, metrics_for
 from inbox.outbox.models import AttemptOutcome
 from inbox.outbox.sender import Reply, SmtpConnection, SmtpTarget
@@ -69,7 +69,7 @@ class Worker:
             max_seconds=settings.retry_max_seconds,
         )
         self.metrics = metrics or metrics_for(runtime)
-        self.sender = envelope_for(settings.mail_from, "probe@example.org").sender
+        self.sender = parse_address(settings.mail_from, what="sender").addr_spec  # MAIL FROM
         self.delivered = 0  # attempts recorded by this worker
         self._stopping = asyncio.Event()
         self._results: list[Result] = []
@@ -204,9 +204,8 @@ class Worker:
         else:
             recipient = mail.envelope_recipient
             try:
-                reply = await conn.deliver(
-                    self.sender, recipient, mail.raw, smtputf8=not recipient.isascii()
-                )
+                smtputf8 = not (recipient.isascii() and self.sender.isascii())
+                reply = await conn.deliver(self.sender, recipient, mail.raw, smtputf8=smtputf8)
             except Exception as exc:  # a bug must not strand the mail: record it, retry later
                 log.exception(
                     "worker %s: unexpected error sending mail %d", self.worker_id, mail.id

@@ -265,3 +265,25 @@ async def test_sent_reply_moves_its_conversation_to_sent(
         conversation = session.get(Conversation, conversation_id)
         assert conversation.state == ConversationState.SENT
         assert conversation.first_reply_at == clock.now()
+
+
+async def test_connections_are_reused_up_to_the_cap(outbox_runtime, smtp_server):
+    target = SmtpTarget(host=smtp_server.host, port=smtp_server.port, mails_per_connection=2)
+    for _ in range(5):
+        enqueue_committed(outbox_runtime)
+    await make_worker(outbox_runtime, target=target, concurrency=1).drain()
+    assert len(smtp_server.received) == 5
+    assert smtp_server.connections == 3  # 2 + 2 + 1
+
+
+async def test_address_with_non_ascii_local_part_is_sent_with_smtputf8(
+    outbox_runtime, worker, smtp_server
+):
+    mail_id = enqueue_committed(outbox_runtime, recipient="Zoë <zoë@example.org>")
+    await worker.drain()
+    assert load_mail(outbox_runtime, mail_id).state == MailState.SENT
+    [received] = smtp_server.received
+    # aiosmtpd hands over the RCPT address as surrogate-escaped UTF-8 bytes
+    wire = received.recipients[0].encode("utf-8", "surrogateescape").decode("utf-8")
+    assert wire == "zoë@example.org"
+    assert "To: Zoë <zoë@example.org>\r\n".encode() in received.data  # UTF-8 header, no RFC 2047
