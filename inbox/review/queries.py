@@ -149,7 +149,7 @@ def list_conversations(
         sa.select(union, CONTACT.c.name, CONTACT.c.email)
         .join(CONTACT, CONTACT.c.id == union.c.contact_id)
         .order_by(*key)
-        .limit(limit + 1)
+        .limit(_inline(limit + 1))
     )
     found = session.execute(query).all()
     rows = [
@@ -195,7 +195,9 @@ def _segment(
     conditions: list[sa.ColumnElement[bool]] = []
     if tab.states:
         conditions.append(
-            c.state == tab.states[0] if len(tab.states) == 1 else c.state.in_(tab.states)
+            c.state == _inline(tab.states[0])
+            if len(tab.states) == 1
+            else c.state.in_([_inline(state) for state in tab.states])
         )
     if urgent is not None:
         conditions.append(c.urgent == (sa.true() if urgent else sa.false()))
@@ -213,7 +215,7 @@ def _segment(
         sa.select(c.id, c.contact_id, c.subject, c.state, c.urgent, c.last_message_at)
         .where(*conditions)
         .order_by(*ordering)
-        .limit(limit)
+        .limit(_inline(limit))
     )
 
 
@@ -222,17 +224,27 @@ def _after(
 ) -> sa.ColumnElement[bool] | None | bool:
     """The condition 'after the cursor' within a segment; None: the whole segment; False: none."""
     c = CONVERSATION.c
-    moment = sa.bindparam(None, cursor.last_message_at, type_=c.last_message_at.type)
+    moment = _inline(cursor.last_message_at, c.last_message_at.type)
+    ident = _inline(cursor.id)
     if order is Order.NEWEST:
         return sa.or_(
-            c.last_message_at < moment, sa.and_(c.last_message_at == moment, c.id < cursor.id)
+            c.last_message_at < moment, sa.and_(c.last_message_at == moment, c.id < ident)
         )
     if order is Order.URGENT_THEN_OLDEST and urgent != cursor.urgent:
         # urgent rows all come before the others
         return None if cursor.urgent else False
-    return sa.or_(
-        c.last_message_at > moment, sa.and_(c.last_message_at == moment, c.id > cursor.id)
-    )
+    return sa.or_(c.last_message_at > moment, sa.and_(c.last_message_at == moment, c.id > ident))
+
+
+def _inline(value: object, type_: sa.types.TypeEngine | None = None) -> sa.BindParameter:
+    """A value written into the SQL text rather than sent as a parameter.
+
+    psycopg prepares a statement after five runs, and PostgreSQL may then plan it once for any
+    values: blind to the LIMIT and the state, that generic plan walks the whole conversation
+    index testing every message against a search (seconds at 200,000). Values in the text make
+    each statement's plan the one for its values. Only our own ints, states and times go here.
+    """
+    return sa.bindparam(None, value, type_=type_, literal_execute=True)
 
 
 def _sort_key(order: Order, columns: sa.ColumnCollection) -> tuple:

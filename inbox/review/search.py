@@ -63,9 +63,8 @@ def conversation_filter(
     """A condition on `conversation_id`: the conversation has a message matching all `terms`."""
     if session.get_bind().dialect.name != "sqlite":
         document = sa.literal_column(PG_DOCUMENT)
-        # The query goes into the SQL text (quoted by SQLAlchemy), not as a parameter: psycopg
-        # prepares a statement run five times, and PostgreSQL's generic plan for it, blind to how
-        # rare the words are, walks the whole conversation index for a one-hit search (1-2 s).
+        # The words go into the SQL text (quoted by SQLAlchemy), not as a parameter: see
+        # queries._inline for why a generic plan must never serve a search.
         words = sa.bindparam("tsq", tsquery(terms), literal_execute=True)
         query = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), words)
         return conversation_id.in_(

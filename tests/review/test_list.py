@@ -195,7 +195,6 @@ def test_pages_list_every_conversation_exactly_once(signed_in, runtime, tab):
         assert page.status_code == 200
         seen += listed_ids(page.text)
         link, pages = next_link(page.text), pages + 1
-        assert "OFFSET" not in (link or "")
 
     assert pages == 3  # 25 + 25 + 7
     assert sorted(seen) == sorted(expected)

@@ -180,3 +180,26 @@ def test_postgresql_search_uses_the_gin_index(runtime):
         connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         plan = connection.exec_driver_sql(f"EXPLAIN {sql}").scalars().all()
     assert any("ix_message_search" in line for line in plan), plan
+
+
+def test_postgresql_list_and_search_statements_carry_no_parameters(signed_in, runtime, people):  # noqa: F811
+    """psycopg prepares a statement run five times; PostgreSQL may then plan it without the
+    values and walk every conversation for a search. Values in the text rule that out."""
+    if runtime.sqlite:
+        pytest.skip("PostgreSQL only: SQLite plans every statement for its values")
+    seen: list[tuple[str, object]] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        if "AS page" in statement:  # the page of conversations (list_conversations)
+            seen.append((statement, parameters))
+
+    sa.event.listen(runtime.engine, "before_cursor_execute", remember)
+    try:
+        first = signed_in.get("/inbox", params={"q": "cramps", "tab": "all"})
+        signed_in.get("/inbox", params={"tab": "review"})
+        assert first.status_code == 200
+    finally:
+        sa.event.remove(runtime.engine, "before_cursor_execute", remember)
+    assert len(seen) == 2
+    for statement, parameters in seen:
+        assert not parameters, statement
