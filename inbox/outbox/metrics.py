@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from inbox.runtime import Runtime
 
 _mail = OutboxMail.__table__  # type: ignore[attr-defined]
+_DEPTH, _DEPTH_HELP = "inbox_outbox_mails", "Outbox mails by state (database-wide)."
+_OLDEST = "inbox_outbox_oldest_due_seconds"
+_OLDEST_HELP = "Age of the oldest mail that is due and not yet claimed (0 when none)."
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -31,6 +34,11 @@ class QueueCollector(Collector):
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
+
+    def describe(self) -> Iterator[Metric]:
+        """The names, without touching the database (asked when the collector is registered)."""
+        yield GaugeMetricFamily(_DEPTH, _DEPTH_HELP, labels=["state"])
+        yield GaugeMetricFamily(_OLDEST, _OLDEST_HELP)
 
     def collect(self) -> Iterator[Metric]:
         now = self.runtime.clock.now()
@@ -46,18 +54,12 @@ class QueueCollector(Collector):
                 .where(_mail.c.state == MailState.QUEUED)
                 .where(_mail.c.send_after <= now)
             ).scalar()
-        depth = GaugeMetricFamily(
-            "inbox_outbox_mails", "Outbox mails by state (database-wide).", labels=["state"]
-        )
+        depth = GaugeMetricFamily(_DEPTH, _DEPTH_HELP, labels=["state"])
         for state, count in counts.items():
             depth.add_metric([state], count)
         yield depth
         age = (now - oldest).total_seconds() if oldest is not None else 0.0
-        yield GaugeMetricFamily(
-            "inbox_outbox_oldest_due_seconds",
-            "Age of the oldest mail that is due and not yet claimed (0 when none).",
-            value=age,
-        )
+        yield GaugeMetricFamily(_OLDEST, _OLDEST_HELP, value=age)
 
 
 class DeliveryMetrics:

@@ -86,6 +86,7 @@ class Worker:
     def stop(self) -> None:
         """Stop claiming; in-hand mails are finished, claimed-but-unsent ones given back."""
         self._stopping.set()
+        self._need_more.set()  # wake the claim loop if it is waiting for room
 
     @property
     def stopping(self) -> bool:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 from typer.testing import CliRunner
@@ -19,7 +20,6 @@ from inbox.outbox.catcher import list_caught
 from inbox.outbox.models import MailState
 from inbox.outbox.runner import start_background
 from inbox.runtime import build_runtime
-from tests.conftest import free_port
 from tests.outbox.conftest import bulk_queue, enqueue_committed, load_mail
 
 INBOX_COMMAND = [sys.executable, "-c", "from inbox.cli import app; app()"]
@@ -160,14 +160,11 @@ def test_worker_process_delivers_and_exits_cleanly_on_sigterm(
     assert "started" in output
 
 
-def test_worker_without_smtp_host_or_catcher_refuses_to_start(settings, monkeypatch):
-    env = {
-        **os.environ,
-        "INBOX_DATABASE_URL": settings.database_url,
-        "INBOX_SMTP_HOST": "",
-        "INBOX_MAIL_CATCHER": "false",
-        "INBOX_MAIL_CATCHER_PORT": str(free_port()),
-    }
-    done = subprocess.run([*INBOX_COMMAND, "worker"], env=env, capture_output=True, timeout=30)
-    assert done.returncode != 0
-    assert b"mail catcher is off" in done.stderr + done.stdout
+async def test_without_smtp_host_and_with_the_catcher_off_nothing_starts(settings):
+    off = settings.model_copy(update={"smtp_host": "", "mail_catcher": False})
+    runtime = build_runtime(off)
+    try:
+        with pytest.raises(RuntimeError, match="mail catcher is off"):
+            await start_background(runtime)
+    finally:
+        runtime.engine.dispose()
