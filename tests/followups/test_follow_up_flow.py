@@ -12,7 +12,6 @@ from inbox.followups.models import FollowUpState
 from inbox.followups.service import get_suppression
 from inbox.outbox.models import MailKind
 from inbox.outbox.service import enqueue_mail
-from inbox.review import actions
 from tests.followups.support import (
     EMAIL,
     approve,
@@ -23,6 +22,7 @@ from tests.followups.support import (
     staff_member,
     submit,
 )
+from tests.staff.factories import csrf_token, sign_in
 
 WEEK = timedelta(days=7)
 FOLLOW_UP_SUBJECT = "How are you getting on?"
@@ -116,11 +116,15 @@ def test_unsubscribe_get_changes_nothing_then_post_cancels(client, runtime, cloc
 
 def test_closing_the_conversation_cancels_the_follow_up(client, runtime, clock, smtp_server):
     conversation_id = reply_sent(client, runtime)
-    staff = staff_member(runtime)
-    with session_scope(runtime.engine) as session:
-        actions.close_conversation(
-            session, conversation_id=conversation_id, staff=staff, now=clock.now()
-        )
+    staff_member(runtime)
+    sign_in(client, email="nurse@hospital.example")
+    page = client.get(f"/inbox/conversations/{conversation_id}")
+    closed = client.post(
+        f"/inbox/conversations/{conversation_id}/close", data={"csrf_token": csrf_token(page.text)}
+    )
+    assert closed.status_code == 303
+    [follow_up] = follow_ups(runtime, conversation_id)  # cancelled at once, by the close itself
+    assert (follow_up.state, follow_up.cancel_reason) == (FollowUpState.CANCELLED, "closed")
     _nothing_sent_at_due_time(runtime, clock, smtp_server, conversation_id, "closed")
 
 
