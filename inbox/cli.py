@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 import typer
@@ -10,6 +9,7 @@ import typer
 from inbox.config import Settings
 from inbox.db import upgrade
 from inbox.knowledge import cli as knowledge_cli
+from inbox.logs import configure_logging
 from inbox.outbox import cli as outbox_cli
 from inbox.privacy import cli as privacy_cli
 from inbox.staff import cli as staff_cli
@@ -19,13 +19,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database tasks.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
-    )
 
 
 def refuse_default_secret(settings: Settings) -> None:
@@ -58,12 +51,20 @@ def serve(
     import uvicorn
 
     settings = Settings()
-    configure_logging(settings)
+    configure_logging(settings.log_level)
     host = host or settings.host
     port = port or settings.port
     refuse_default_secret(settings)
     if migrate and settings.migrate_on_start:
         upgrade(settings.database_url)
+    if settings.demo_seed:
+        from inbox.demo import seed_demo
+        from inbox.runtime import build_runtime
+
+        demo_runtime = build_runtime(settings)
+        login = seed_demo(demo_runtime)
+        demo_runtime.engine.dispose()
+        typer.echo(f"demo staff login: {login.email} / {login.password}")
     typer.echo(
         f"inbox is listening on http://{host}:{port}  (staff inbox: http://{host}:{port}/inbox)"
     )

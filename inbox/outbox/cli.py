@@ -36,10 +36,10 @@ def worker(
     concurrency: int = typer.Option(None, help="SMTP connections (INBOX_WORKER_CONCURRENCY)."),
 ) -> None:
     """Run the delivery worker (and other periodic jobs) until SIGTERM or Ctrl-C."""
-    from inbox.cli import configure_logging
+    from inbox.logs import configure_logging
 
     settings = Settings()
-    configure_logging(settings)
+    configure_logging(settings.log_level)
     runtime = build_runtime(settings)
     try:
         asyncio.run(_work(runtime, concurrency))
