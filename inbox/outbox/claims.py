@@ -59,9 +59,14 @@ class ClaimedMail:
 
     @property
     def envelope_recipient(self) -> str:
-        if "<" not in self.recipient:
-            return self.recipient.strip()
-        return email.utils.parseaddr(self.recipient)[1]
+        """The addr-spec for RCPT TO. The value was parsed and checked at enqueue (an invalid one
+        never gets bytes), so "Name <addr>" only needs its angle brackets found."""
+        recipient = self.recipient.strip()
+        if recipient.endswith(">") and "<" in recipient:
+            return recipient[recipient.rindex("<") + 1 : -1].strip()
+        if " " in recipient or "(" in recipient:  # "addr (comment)" and other rare forms
+            return email.utils.parseaddr(recipient)[1]
+        return recipient
 
 
 @dataclass
