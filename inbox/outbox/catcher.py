@@ -77,6 +77,9 @@ class MailCatcher:
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
+        aiosmtpd_log = logging.getLogger("mail.log")
+        if aiosmtpd_log.level == logging.NOTSET:
+            aiosmtpd_log.setLevel(logging.WARNING)  # not a line per SMTP command and connection
         loop = asyncio.get_running_loop()
         handler = _CatchingHandler(self.engine, self.clock)
         self._server = await loop.create_server(

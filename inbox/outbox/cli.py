@@ -21,6 +21,11 @@ mail_app = typer.Typer(
 )
 
 
+def _one_line(value: object) -> str:
+    """Stored text as one printable line (a recipient that failed may hold a line break)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(value))
+
+
 def _with_runtime(action: Callable[[Runtime], Any]) -> Any:
     runtime = build_runtime(Settings())
     try:
@@ -76,8 +81,9 @@ def queue() -> None:
         for failure in stats["recent_failures"]:
             when = f"{failure['failed_at']:%Y-%m-%d %H:%M}" if failure["failed_at"] else "-"
             typer.echo(
-                f"failed #{failure['id']} {when} {failure['kind']} to {failure['recipient']}"
-                f" after {failure['attempts']} attempts: {failure['error']}"
+                f"failed #{failure['id']} {when} {failure['kind']} to "
+                f"{_one_line(failure['recipient'])} after {failure['attempts']} attempts: "
+                f"{_one_line(failure['error'])}"
             )
 
     _with_runtime(show)
@@ -94,8 +100,8 @@ def mail_list(limit: int = typer.Option(20, help="How many, newest first.")) -> 
             typer.echo("no mails caught yet")
         for mail in caught:
             typer.echo(
-                f"#{mail.id} {mail.received_at:%Y-%m-%d %H:%M:%S} to {mail.recipients}: "
-                f"{mail.subject}  {mail.message_id or ''}"
+                f"#{mail.id} {mail.received_at:%Y-%m-%d %H:%M:%S} to {_one_line(mail.recipients)}: "
+                f"{_one_line(mail.subject)}  {mail.message_id or ''}"
             )
 
     _with_runtime(show)
