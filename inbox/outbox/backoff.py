@@ -6,9 +6,11 @@ import random
 import re
 from datetime import datetime, timedelta
 
-# "try again in 5 minutes", "retry after 120s", "Please retry in 30 seconds", "try later: 300"
+# "try again in 5 minutes", "retry after 120s", "Please retry in 30 seconds" (not any number that
+# follows "try": "try again later (code 12345)" is no hint)
 _HINT = re.compile(
-    r"(?:try|retry)\b[^0-9]{0,20}?(\d{1,6})\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?\b",
+    r"\b(?:try|retry)\b[a-z ]{0,12}?\b(?:in|after)\s+(\d{1,6})\s*"
+    r"(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?\b",
     re.IGNORECASE,
 )
 _UNIT = {"s": 1, "m": 60, "h": 3600}
