@@ -224,16 +224,18 @@ def _after(
 ) -> sa.ColumnElement[bool] | None | bool:
     """The condition 'after the cursor' within a segment; None: the whole segment; False: none."""
     c = CONVERSATION.c
-    moment = _inline(cursor.last_message_at, c.last_message_at.type)
-    ident = _inline(cursor.id)
+    # A row comparison, not `a < x OR (a = x AND id < y)`: both databases turn it into a range
+    # of the index (the OR form is a filter over every row before the cursor on PostgreSQL).
+    key = sa.tuple_(c.last_message_at, c.id)
+    position = sa.tuple_(
+        _inline(cursor.last_message_at, c.last_message_at.type), _inline(cursor.id)
+    )
     if order is Order.NEWEST:
-        return sa.or_(
-            c.last_message_at < moment, sa.and_(c.last_message_at == moment, c.id < ident)
-        )
+        return key < position
     if order is Order.URGENT_THEN_OLDEST and urgent != cursor.urgent:
         # urgent rows all come before the others
         return None if cursor.urgent else False
-    return sa.or_(c.last_message_at > moment, sa.and_(c.last_message_at == moment, c.id > ident))
+    return key > position
 
 
 def _inline(value: object, type_: sa.types.TypeEngine | None = None) -> sa.BindParameter:
