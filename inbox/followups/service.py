@@ -159,9 +159,20 @@ def cancel_follow_ups_for_address(
 
 def _cancel(session: Session, condition: sa.ColumnElement[bool], reason: str, now: datetime) -> int:
     # A claimed follow-up is cancelled too: the worker only marks it sent if it is still claimed.
+    # Rows are locked in id order first, so that two cancellations that overlap (a close and an
+    # unsubscribe) wait for each other instead of deadlocking.
+    ids = session.exec(
+        select(FollowUp.id)
+        .where(condition)
+        .where(col(FollowUp.state).in_(FollowUpState.PENDING))
+        .order_by(col(FollowUp.id))
+        .with_for_update()
+    ).all()
+    if not ids:
+        return 0
     result = session.execute(
         sa.update(FollowUp)
-        .where(condition)
+        .where(col(FollowUp.id).in_(ids))
         .where(col(FollowUp.state).in_(FollowUpState.PENDING))
         .values(
             state=FollowUpState.CANCELLED,
@@ -169,7 +180,7 @@ def _cancel(session: Session, condition: sa.ColumnElement[bool], reason: str, no
             updated_at=now,
             lease_owner=None,
             lease_expires_at=None,
-        )  # fmt: skip
+        )
         .execution_options(synchronize_session="fetch")
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
