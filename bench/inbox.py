@@ -1,0 +1,463 @@
+"""Server time of the staff inbox with years of data: the list, a filtered list and a search.
+
+Fills a database with N conversations (default 200,000: a contact, a conversation and one
+message each, drafts for those in review) on SQLite (a temp file) and PostgreSQL (a temp database
+on INBOX_BENCH_POSTGRES, default postgresql://postgres@127.0.0.1:5432, dropped at the end;
+skipped with the reason when unreachable). Bulk load: Core executemany on SQLite (the FTS5
+triggers of migration 0006 index every message as it goes in), COPY on PostgreSQL (the GIN index
+is kept up as it goes in), then ANALYZE on PostgreSQL as autovacuum would.
+
+What is timed: whole requests through the real ASGI app in this process (Starlette TestClient,
+signed in as staff: session lookup, query, template, middleware), no network. Reference in the
+same run: GET /healthz through the same client (the app's floor) and a bare `SELECT 1` on the
+same engine; ratios are to /healthz. Goal: p95 <= 100 ms.
+
+    python bench/inbox.py                     # 200,000 conversations, both databases
+    python bench/inbox.py --conversations 20000 --samples 60
+
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from inbox.clock import FrozenClock  # noqa: E402
+from inbox.config import Settings  # noqa: E402
+from inbox.db import create_db_engine, normalise_url, session_scope, upgrade  # noqa: E402
+from inbox.drafting.models import Draft  # noqa: E402
+from inbox.intake.models import Contact, Conversation, Message  # noqa: E402
+from inbox.main import create_app  # noqa: E402
+from inbox.review import search  # noqa: E402
+from inbox.runtime import build_runtime  # noqa: E402
+from inbox.staff.service import create_staff  # noqa: E402
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+YEARS = 3
+PASSWORD = "bench password 1234"
+CHUNK = 20_000
+STATES = [  # (state, share): years of data are mostly answered
+    ("review", 0.08),
+    ("queued", 0.01),
+    ("sent", 0.55),
+    ("failed", 0.01),
+    ("closed", 0.25),
+    ("spam", 0.10),
+]
+_FIRST = (
+    "Ann Karim Linda Zoë Omar Mei Ivan Fatima Peter Olga Juan Amara Tomasz Priya Hans Aisha "
+    "Liam Noor Sven Carmen Yusuf Elena Kwame Ines Raj Hana Diego Sara Ali Ruth"
+)
+_LAST = (
+    "Haddad Morales Brontë Nguyen Kowalski Okafor Schmidt Rossi Patel Ivanova Garcia Smith "
+    "Müller Chen Dubois Jensen Costa Yilmaz Novak Sato Mensah Andersen Silva Fischer Khan "
+    "Lopez Weber Moreau Tanaka Kaya"
+)
+FIRST, LAST = _FIRST.split(), _LAST.split()
+SUBJECTS = [
+    "Cramps at the end of dialysis",
+    "Leg cramps",
+    "Question about my dry weight",
+    "My mother's cramps",
+    "Sodium profile",
+    "Itching at night",
+    "Fluid removal",
+    "Cramping during treatment",
+    "Low blood pressure",
+    "Magnesium question",
+    "Follow-up",
+    "Question",
+    "Help please",
+    "Dialysis and potassium",
+    "Calf pain after session",
+]
+SENTENCES = [
+    "Near the end of every session my {part} cramps badly.",
+    "They took {litres} litres off last time and I gained {kg} kg between sessions.",
+    "My {relative} has cramps in the last hour of dialysis.",
+    "Is it because the fluid is removed too fast?",
+    "The nurse said my dry weight may be too low.",
+    "My potassium was {lab} and magnesium {lab2} at the last blood test.",
+    "I drink about {litres} litres a day, is that too much?",
+    "Stretching helps a little but the pain comes back.",
+    "Could the sodium in the dialysate be the reason?",
+    "I feel dizzy and tired after the treatment.",
+    "My skin itches at night and I cannot sleep.",
+    "Thank you for the article, it was very helpful.",
+    "We go to the unit three times a week.",
+    "Should I ask the doctor about quinine or vitamin E?",
+    "The cramps started after my dry weight was lowered.",
+    "Please answer soon, I am worried.",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=200_000)
+    parser.add_argument("--samples", type=int, default=150, help="requests per measurement")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("INBOX_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
+    )
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+
+    result: dict = {"bench": "inbox", "conversations": args.conversations}
+    print(
+        "timing whole requests through the ASGI app in this process (TestClient, signed in as "
+        f"staff), {args.samples} per measurement; reference: GET /healthz the same way"
+    )
+    with tempfile.TemporaryDirectory(prefix="inbox-bench-") as folder:
+        result["sqlite"] = run_backend("sqlite", f"sqlite:///{folder}/inbox.db", args)
+    if args.skip_postgres:
+        result["postgresql"] = {"skipped": "--skip-postgres"}
+    else:
+        with postgres_database(args.postgres) as (url, reason):
+            result["postgresql"] = (
+                run_backend("postgresql", url, args) if url else {"skipped": reason}
+            )
+    print(json.dumps(result))
+
+
+def run_backend(name: str, url: str, args: argparse.Namespace) -> dict:
+    print(f"\n== {name}: {args.conversations:,} conversations", flush=True)
+    started = time.perf_counter()
+    upgrade(url)
+    engine = create_db_engine(url, pooled=False)
+    try:
+        loaded = fill(engine, name, args.conversations)
+    finally:
+        engine.dispose()
+    print(
+        f"   filled in {time.perf_counter() - started:.1f} s "
+        f"({loaded['messages']:,} messages, {loaded['drafts']:,} drafts)",
+        flush=True,
+    )
+    return measure(url, args.samples, address=loaded["address"])
+
+
+# --- filling
+
+
+def rows(
+    total: int, section_ids: list[str], seed: int = 7
+) -> Iterator[tuple[dict, dict, dict, dict | None]]:
+    """(contact, conversation, message, draft or None) for ids 1..total, reproducibly."""
+    rng = random.Random(seed)
+    weights = [share for _, share in STATES]
+    states = [state for state, _ in STATES]
+    span = YEARS * 365 * 86400
+    for ident in range(1, total + 1):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        name = f"{first} {last}"
+        email = f"{first.lower()}.{last.lower()}{ident}@example.org"
+        state = rng.choices(states, weights)[0]
+        # review mail is recent; the rest is spread over the years
+        age = rng.uniform(0, 14 * 86400) if state in ("review", "queued") else rng.uniform(0, span)
+        at = NOW - timedelta(seconds=age)
+        urgent = state == "review" and rng.random() < 0.06 or rng.random() < 0.01
+        subject = rng.choice(SUBJECTS)
+        fill = {
+            "part": rng.choice(["calf", "foot", "thigh", "hand"]),
+            "litres": rng.choice(["1.5", "2", "3", "4"]),
+            "kg": rng.choice(["2", "3", "4"]),
+            "relative": rng.choice(["father", "mother", "husband", "wife", "son"]),
+            "lab": f"{rng.uniform(3, 7):.1f}",
+            "lab2": f"{rng.uniform(0.5, 1.2):.2f}",
+        }
+        body = " ".join(s.format(**fill) for s in rng.sample(SENTENCES, rng.randint(2, 5)))
+        replied = state in ("sent", "closed", "queued", "failed")
+        contact = {"id": ident, "email": email, "name": name, "created_at": at}
+        conversation = {
+            "id": ident,
+            "contact_id": ident,
+            "subject": subject,
+            "state": state,
+            "urgent": urgent,
+            "created_at": at,
+            "updated_at": at,
+            "last_message_at": at,
+            "first_reply_at": at + timedelta(hours=rng.uniform(1, 48)) if replied else None,
+            "closed_at": None,
+        }
+        message = {
+            "id": ident,
+            "conversation_id": ident,
+            "contact_id": ident,
+            "name": name,
+            "email": email,
+            "subject": subject,
+            "body": body,
+            "source_page": None,
+            "channel": "form",
+            "client_ip": None,
+            "user_agent": None,
+            "received_at": at,
+            "status": "spam" if state == "spam" else "accepted",
+            "spam_reason": None,
+            "duplicate_of_id": None,
+            "duplicate_count": 0,
+            "fingerprint": f"{ident:064x}",
+            "urgent": urgent,
+            "drafted_at": at,
+        }
+        draft = None
+        if state == "review":
+            sections = rng.sample(section_ids, min(len(section_ids), rng.randint(1, 3)))
+            draft = {
+                "id": ident,
+                "conversation_id": ident,
+                "message_id": ident,
+                "suggested": [],
+                "section_ids": sections,
+                "urgent": urgent,
+                "urgency_reasons": [],
+                "subject": "Your message to the hospital",
+                "text_body": "Dear patient, …",
+                "html_body": "<p>Dear patient, …</p>",
+                "edited": False,
+                "version": 1,
+                "created_at": at,
+                "updated_at": at,
+                "updated_by_id": None,
+            }
+        yield contact, conversation, message, draft
+
+
+TABLES = (Contact.__table__, Conversation.__table__, Message.__table__, Draft.__table__)
+
+
+def fill(engine: sa.Engine, backend: str, total: int) -> dict:
+    counts: dict = {"messages": 0, "drafts": 0, "address": ""}
+    batch: list[list[dict]] = [[], [], [], []]
+    load = _copy if backend == "postgresql" else _executemany
+    if backend == "postgresql":  # build the search index once, after the load
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP INDEX ix_message_search")
+
+    def flush() -> None:
+        for table, items in zip(TABLES, batch, strict=True):
+            if items:
+                load(engine, table, items)
+                items.clear()
+
+    for contact, conversation, message, draft in rows(total, _section_ids()):
+        batch[0].append(contact)
+        batch[1].append(conversation)
+        batch[2].append(message)
+        counts["messages"] += 1
+        if contact["id"] == total // 2:
+            counts["address"] = contact["email"]  # one patient's whole address, to search for
+        if draft:
+            batch[3].append(draft)
+            counts["drafts"] += 1
+        if len(batch[0]) >= CHUNK:
+            flush()
+    flush()
+    with engine.begin() as connection:
+        if backend == "postgresql":
+            connection.exec_driver_sql(
+                f"CREATE INDEX ix_message_search ON message USING gin ({search.PG_DOCUMENT})"
+            )
+            for table in TABLES:
+                connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"(SELECT max(id) FROM {table.name}))"
+                )
+    if backend == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+    return counts
+
+
+def _executemany(engine: sa.Engine, table: sa.Table, items: list[dict]) -> None:
+    with engine.begin() as connection:
+        connection.execute(table.insert(), items)
+
+
+def _copy(engine: sa.Engine, table: sa.Table, items: list[dict]) -> None:
+    columns = list(items[0])
+    raw = engine.raw_connection()
+    try:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for item in items:
+                copy.write_row([json.dumps(v) if isinstance(v, list) else v for v in item.values()])
+        raw.commit()
+    finally:
+        raw.close()
+
+
+# --- measuring
+
+
+def measure(url: str, samples: int, *, address: str) -> dict:
+    settings = Settings(
+        _env_file=None,
+        database_url=url,
+        secret_key="bench-secret",
+        run_worker=False,
+        mail_catcher=False,
+        public_url="http://testserver",
+        login_attempts_per_15min=1000,
+    )
+    runtime = build_runtime(settings, clock=FrozenClock(NOW))
+    with session_scope(runtime.engine) as session:
+        create_staff(session, email="bench@hospital.example", password=PASSWORD, now=NOW)
+    app = create_app(runtime=runtime)
+    figures: dict = {}
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
+        page = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        signed = client.post(
+            "/login",
+            data={"email": "bench@hospital.example", "password": PASSWORD, "csrf_token": token},
+        )
+        assert signed.status_code == 303, signed.text[:300]
+
+        def get(path: str) -> Callable[[], None]:
+            def call() -> None:
+                response = client.get(path)
+                assert response.status_code == 200, (path, response.status_code)
+
+            return call
+
+        list_pages = _page_chain(client, "/inbox", 5)  # page 1 and the next four, by keyset
+        filters = [f"/inbox?tab={tab}" for tab in ("urgent", "failed", "sent", "closed")]
+        searches = {
+            "surname": "/inbox?q=Kowalski",
+            "address": f"/inbox?q={address}",
+            "subject word": "/inbox?q=magnesium",
+            "common word": "/inbox?q=cramps",
+            "two words": "/inbox?q=dizzy+tired",
+        }
+        deep = _page_chain(client, "/inbox?tab=sent", 40)[-1]
+
+        def select_one() -> None:
+            with runtime.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1").scalar()
+
+        plan = {
+            "healthz (reference)": [get("/healthz")],
+            "SELECT 1 (reference)": [select_one],
+            "list": [get(path) for path in list_pages],
+            "filter": [get(path) for path in filters],
+            "search": [get(path) for path in searches.values()],
+            "sent tab, page 40": [get(deep)],
+            **{f"search: {label}": [get(path)] for label, path in searches.items()},
+            **{f"filter: {path.split('=')[1]}": [get(path)] for path in filters},
+        }
+        for label, calls in plan.items():
+            figures[label] = _time(calls, samples)
+    runtime.engine.dispose()
+
+    reference = figures["healthz (reference)"]["p95"]
+    print(f"   {'what':<26}{'p50 ms':>9}{'p95 ms':>9}{'x healthz p95':>15}")
+    for label, numbers in figures.items():
+        print(
+            f"   {label:<26}{numbers['p50']:>9.2f}{numbers['p95']:>9.2f}"
+            f"{numbers['p95'] / reference:>15.1f}"
+        )
+    return {
+        "list_p95_ms": round(figures["list"]["p95"], 2),
+        "filter_p95_ms": round(figures["filter"]["p95"], 2),
+        "search_p95_ms": round(figures["search"]["p95"], 2),
+        "list_p50_ms": round(figures["list"]["p50"], 2),
+        "filter_p50_ms": round(figures["filter"]["p50"], 2),
+        "search_p50_ms": round(figures["search"]["p50"], 2),
+        "reference_healthz_p95_ms": round(reference, 2),
+        "reference_select1_p95_ms": round(figures["SELECT 1 (reference)"]["p95"], 3),
+        "list_p95_ratio": round(figures["list"]["p95"] / reference, 1),
+    }
+
+
+def _page_chain(client: TestClient, start: str, pages: int) -> list[str]:
+    """`start` and the pages after it, following the "Next page" links."""
+    chain = [start]
+    while len(chain) < pages:
+        found = re.search(r'<a href="([^"]+)" rel="next">', client.get(chain[-1]).text)
+        if not found:
+            break
+        chain.append(found.group(1).replace("&amp;", "&"))
+    return chain
+
+
+def _time(calls: list[Callable[[], None]], samples: int) -> dict:
+    for call in calls:  # warm caches and pools
+        call()
+    durations = []
+    for index in range(samples):
+        begin = time.perf_counter()
+        calls[index % len(calls)]()
+        durations.append((time.perf_counter() - begin) * 1000)
+    durations.sort()
+    return {
+        "p50": statistics.median(durations),
+        "p95": durations[min(len(durations) - 1, round(0.95 * len(durations)) - 1)],
+    }
+
+
+# --- a throwaway PostgreSQL database
+
+
+class postgres_database:
+    """A fresh database on the server at `base` (dropped afterwards), or None and the reason."""
+
+    def __init__(self, base: str):
+        self.base = sa.engine.make_url(normalise_url(base))
+        self.name = f"inbox_bench_{uuid.uuid4().hex[:8]}"
+        self.admin: sa.Engine | None = None
+
+    def __enter__(self) -> tuple[str | None, str | None]:
+        try:
+            self.admin = sa.create_engine(
+                self.base.set(database="postgres"),
+                isolation_level="AUTOCOMMIT",
+                connect_args={"connect_timeout": 3},
+            )
+            with self.admin.connect() as connection:
+                connection.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
+        except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL here
+            reason = f"PostgreSQL unreachable at {self.base.render_as_string()}: {exc}"
+            print("\n== postgresql skipped: " + reason.splitlines()[0], flush=True)
+            self.admin = None
+            return None, reason.splitlines()[0]
+        return self.base.set(database=self.name).render_as_string(hide_password=False), None
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.admin is not None:
+            with self.admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            self.admin.dispose()
+
+
+def _section_ids() -> list[str]:
+    from inbox.knowledge.loader import load_knowledge
+
+    settings = Settings(_env_file=None)
+    knowledge = load_knowledge(settings.knowledge_dir(), site_base_url=settings.site_base_url)
+    return [section.id for section in knowledge.sections()]
+
+
+if __name__ == "__main__":
+    main()
