@@ -50,6 +50,7 @@ def inbox_list(
         **staff_context(request, staff),
         "tabs": queries.TABS,
         "tab": chosen,
+        "tab_chosen": tab is not None,  # a search from the default page looks in every state
         "counts": queries.tab_counts(session),
         "count_cap": queries.COUNT_CAP,
         "q": q,

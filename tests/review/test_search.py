@@ -80,6 +80,14 @@ def test_search_finds_the_right_conversations(signed_in, people):  # noqa: F811
 def test_search_within_a_tab(signed_in, people):  # noqa: F811
     page = signed_in.get("/inbox", params={"q": "cramps", "tab": "sent"})
     assert listed_ids(page.text) == [people["linda"]]
+    assert '<input type="hidden" name="tab" value="sent">' in page.text  # the next search too
+
+
+def test_search_from_the_default_page_looks_in_every_state(signed_in, people):  # noqa: F811
+    assert 'name="tab"' not in signed_in.get("/inbox").text
+    page = signed_in.get("/inbox", params={"q": "cramps"})
+    assert set(listed_ids(page.text)) == {people["karim"], people["linda"]}  # review and sent
+    assert 'aria-current="page">All' in page.text
 
 
 def test_search_finds_a_later_message_of_the_conversation(signed_in, runtime, people):  # noqa: F811
