@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 @dataclass
@@ -58,11 +59,20 @@ class _Handler:
         return "250 OK queued"
 
 
+class _Authenticator:
+    def __init__(self, username: str, password: str):
+        self.expected = (username.encode(), password.encode())
+
+    def __call__(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        given = (auth_data.login, auth_data.password)
+        return AuthResult(success=given == self.expected, handled=False)
+
+
 class SmtpServer:
     """Start/stop an aiosmtpd server; `script` holds replies to give before accepting mail
     ("drop" closes the connection mid-DATA), `rcpt_script` the same for RCPT TO."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, *, credentials: tuple[str, str] | None = None):
         self.port = port
         self.host = "127.0.0.1"
         self.received: list[Received] = []
@@ -71,7 +81,14 @@ class SmtpServer:
         self.rcpt_script: list[str] = []  # replies to RCPT TO before accepting recipients
         self.delay: float = 0.0
         self.lock = threading.Lock()
-        self.controller = Controller(_Handler(self), hostname=self.host, port=port)
+        auth: dict = {}
+        if credentials is not None:  # AUTH PLAIN/LOGIN required (allowed without TLS here)
+            auth = {
+                "auth_required": True,
+                "auth_require_tls": False,
+                "authenticator": _Authenticator(*credentials),
+            }
+        self.controller = Controller(_Handler(self), hostname=self.host, port=port, **auth)
 
     def start(self) -> None:
         self.controller.start()

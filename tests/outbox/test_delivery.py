@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session
 
 from inbox.db import session_scope
@@ -287,3 +288,26 @@ async def test_address_with_non_ascii_local_part_is_sent_with_smtputf8(
     wire = received.recipients[0].encode("utf-8", "surrogateescape").decode("utf-8")
     assert wire == "zoë@example.org"
     assert "To: Zoë <zoë@example.org>\r\n".encode() in received.data  # UTF-8 header, no RFC 2047
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # a test server
+async def test_worker_logs_in_when_a_username_is_set_and_retries_on_a_refused_login(
+    outbox_runtime, clock
+):
+    server = SmtpServer(port=free_port(), credentials=("inbox", "s3cret"))
+    server.start()
+    try:
+        wrong = SmtpTarget(host=server.host, port=server.port, username="inbox", password="nope")
+        mail_id = enqueue_committed(outbox_runtime)
+        await make_worker(outbox_runtime, target=wrong).drain()
+        [attempt] = attempts_of(outbox_runtime, mail_id)
+        assert (attempt.outcome, attempt.code) == ("retry", 535)
+        assert load_mail(outbox_runtime, mail_id).state == MailState.QUEUED
+
+        right = SmtpTarget(host=server.host, port=server.port, username="inbox", password="s3cret")
+        clock.advance(timedelta(hours=1))
+        await make_worker(outbox_runtime, target=right).drain()
+        assert load_mail(outbox_runtime, mail_id).state == MailState.SENT
+        assert len(server.received) == 1
+    finally:
+        server.stop()
