@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,7 +73,13 @@ class SmtpServer:
     """Start/stop an aiosmtpd server; `script` holds replies to give before accepting mail
     ("drop" closes the connection mid-DATA), `rcpt_script` the same for RCPT TO."""
 
-    def __init__(self, port: int, *, credentials: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        port: int,
+        *,
+        credentials: tuple[str, str] | None = None,
+        starttls: ssl.SSLContext | None = None,
+    ):
         self.port = port
         self.host = "127.0.0.1"
         self.received: list[Received] = []
@@ -88,6 +95,8 @@ class SmtpServer:
                 "auth_require_tls": False,
                 "authenticator": _Authenticator(*credentials),
             }
+        if starttls is not None:  # STARTTLS offered and required before MAIL
+            auth.update(tls_context=starttls, require_starttls=True)
         self.controller = Controller(_Handler(self), hostname=self.host, port=port, **auth)
 
     def start(self) -> None:

@@ -63,8 +63,15 @@ class Reply:
         return self.outcome == AttemptOutcome.SENT
 
 
+# 5xx replies that are about our connection (authentication or TLS required or refused, RFC 4954),
+# not about the mail: every mail would get them until the relay settings are fixed, so they are
+# retried (the retry budget still ends it) instead of failing the whole queue at once.
+_SETUP_CODES = frozenset({530, 534, 535, 538})
+
+
 def _classify(code: int, text: str) -> Reply:
-    outcome = AttemptOutcome.RETRY if 400 <= code < 500 else AttemptOutcome.FAILED
+    temporary = 400 <= code < 500 or code in _SETUP_CODES
+    outcome = AttemptOutcome.RETRY if temporary else AttemptOutcome.FAILED
     return Reply(outcome, code, text)
 
 

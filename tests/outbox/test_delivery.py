@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -307,6 +310,43 @@ async def test_worker_logs_in_when_a_username_is_set_and_retries_on_a_refused_lo
         right = SmtpTarget(host=server.host, port=server.port, username="inbox", password="s3cret")
         clock.advance(timedelta(hours=1))
         await make_worker(outbox_runtime, target=right).drain()
+        assert load_mail(outbox_runtime, mail_id).state == MailState.SENT
+        assert len(server.received) == 1
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server_tls(tmp_path) -> ssl.SSLContext:
+    """A server-side TLS context with a throw-away self-signed certificate (openssl CLI)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def test_starttls_is_used_when_configured(outbox_runtime, server_tls):
+    server = SmtpServer(port=free_port(), starttls=server_tls)
+    server.start()
+    try:
+        plain = SmtpTarget(host=server.host, port=server.port)
+        mail_id = enqueue_committed(outbox_runtime)
+        await make_worker(outbox_runtime, target=plain).drain()
+        [refused] = attempts_of(outbox_runtime, mail_id)
+        assert refused.code == 530  # the server requires STARTTLS first
+
+        secured = SmtpTarget(
+            host=server.host, port=server.port, starttls=True, validate_certs=False
+        )
+        outbox_runtime.clock.advance(timedelta(hours=1))
+        await make_worker(outbox_runtime, target=secured).drain()
         assert load_mail(outbox_runtime, mail_id).state == MailState.SENT
         assert len(server.received) == 1
     finally:
