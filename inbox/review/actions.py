@@ -177,12 +177,18 @@ def close_conversation(
 def reopen_conversation(
     session: Session, *, conversation_id: int, staff: StaffUser, now: datetime
 ) -> None:
-    """Put a closed or spam conversation back into review."""
+    """Put a closed or spam conversation back into review. Messages the spam filter caught
+    in it are legitimate after all: they become accepted and are drafted."""
     conversation = _move(
         session, conversation_id=conversation_id, staff=staff, now=now, action="reopen",
         to=ConversationState.REVIEW, allowed=(ConversationState.CLOSED, ConversationState.SPAM),
     )  # fmt: skip
     conversation.closed_at = None
+    session.execute(
+        sa.update(Message)
+        .where(Message.conversation_id == conversation_id, Message.status == MessageStatus.SPAM)
+        .values(status=MessageStatus.ACCEPTED, drafted_at=None)
+    )
 
 
 def requeue_failed_mail(

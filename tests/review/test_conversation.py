@@ -326,3 +326,19 @@ def test_earlier_conversations_of_the_same_address_are_linked(signed_in, runtime
     html = page_of(signed_in, second)
 
     assert f'<a href="/inbox/conversations/{first}">last spring</a>' in html
+
+
+def test_reopening_a_message_the_spam_filter_caught_drafts_it(signed_in, runtime):
+    with session_scope(runtime.engine) as session:
+        receipt = store_message(session, settings=runtime.settings, now=runtime.clock.now())
+        message = session.get(Message, receipt.message_id)
+        message.status, message.spam_reason = "spam", "honeypot"  # as the filter marks it
+        session.get(Conversation, receipt.conversation_id).state = ConversationState.SPAM
+    html = page_of(signed_in, receipt.conversation_id)
+    assert "There is no draft" in html and "Not spam: reopen" in html
+
+    assert post(signed_in, receipt.conversation_id, "reopen", html).status_code == 303
+
+    after = page_of(signed_in, receipt.conversation_id)
+    assert "Approve and send" in after
+    assert draft(runtime, receipt.conversation_id).message_id == receipt.message_id
