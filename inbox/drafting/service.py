@@ -55,8 +55,8 @@ def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Dra
     if draft is not None and draft.message_id > message.id:
         message.drafted_at = now  # an older message: the draft already answers a newer one
         return draft
-    if draft is not None and draft.message_id == message.id and draft.edited:
-        message.drafted_at = message.drafted_at or now  # never overwrite staff's text
+    if draft is not None and draft.message_id == message.id and draft.updated_by_id is not None:
+        message.drafted_at = message.drafted_at or now  # never undo staff's sections or text
         return draft
 
     from inbox.knowledge.service import triage_message

@@ -311,3 +311,11 @@ def test_two_workers_drafting_at_once_draft_each_message_once(runtime):
     assert len(drafts) == len(conversations) == 5
     newest = {receipt.conversation_id: receipt.message_id for receipt in receipts}
     assert {draft.conversation_id: draft.message_id for draft in drafts} == newest
+
+
+def test_drafting_the_same_message_again_keeps_the_sections_staff_chose(runtime, desk):
+    draft = drafted(runtime)
+    rebuilt = desk.do(service.redraft, draft, section_ids=[SODIUM])
+    with session_scope(runtime.engine) as session:
+        again = service.draft_message(session, runtime=runtime, message_id=draft.message_id)
+        assert (again.section_ids, again.version) == ([SODIUM], rebuilt.version)
