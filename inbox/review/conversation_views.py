@@ -58,6 +58,7 @@ def show_conversation(
     actions.record_view(
         session, conversation_id=conversation_id, staff=staff, now=runtime.clock.now()
     )
+    session.commit()  # a draft made on view must exist before the preview frame asks for it
     return response
 
 
