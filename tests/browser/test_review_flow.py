@@ -187,3 +187,24 @@ def test_the_conversation_page_passes_axe_and_fits_a_phone(
 
     overflow = phone_page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a 375px screen"
+
+
+def test_the_second_of_two_staff_saving_the_same_draft_is_told_and_keeps_the_text(
+    page: Page, phone_page: Page, site: Site, sign_in
+) -> None:
+    conversation_id = site.store(message=CALM, subject="cramps")
+    for screen in (page, phone_page):
+        sign_in(screen, site)
+        screen.goto(f"{site.url}/inbox/conversations/{conversation_id}")
+
+    page.get_by_label("Text", exact=True).fill("Dear Karim,\n\nFirst nurse's answer.")
+    page.get_by_role("button", name="Save the draft").click()
+    expect(page.get_by_role("status")).to_contain_text("saved")
+    phone_page.get_by_label("Text", exact=True).fill("Dear Karim,\n\nSecond nurse's answer.")
+    phone_page.get_by_role("button", name="Save the draft").click()
+
+    expect(phone_page.get_by_role("alert")).to_contain_text("Someone else changed this draft")
+    expect(phone_page.get_by_label("Text", exact=True)).to_have_value(
+        re.compile("Second nurse's answer")
+    )
+    expect(phone_page.get_by_test_id("preview-text")).to_contain_text("First nurse's answer")
