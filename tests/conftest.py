@@ -155,3 +155,13 @@ def live_server(app) -> Iterator[LiveServer]:
     server.start()
     yield server
     server.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run browser tests last: Playwright's sync API keeps an event loop running for as long as
+    the session-scoped browser lives, which would break later tests that start their own loop."""
+    uses_browser = [item for item in items if "browser" in getattr(item, "fixturenames", ())]
+    for item in uses_browser:
+        item.add_marker(pytest.mark.browser)
+    others = [item for item in items if item not in uses_browser]
+    items[:] = others + uses_browser

@@ -52,7 +52,15 @@ class Conversation(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_message_fingerprint", "fingerprint", "received_at"),)
+    __table_args__ = (
+        sa.Index("ix_message_fingerprint", "fingerprint", "received_at"),
+        # the drafting queue: only the few messages still waiting for a draft
+        sa.Index(
+            "ix_message_draft_pending", "id",
+            sqlite_where=sa.text("drafted_at IS NULL"),
+            postgresql_where=sa.text("drafted_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
