@@ -19,6 +19,7 @@ from inbox.drafting.models import Draft, Note
 from inbox.drafting.service import audit_conversation as _audit
 from inbox.drafting.service import draft_message, get_draft
 from inbox.errors import Conflict, InvalidInput, NotFound
+from inbox.followups.notices import after_triage
 from inbox.followups.service import cancel_follow_ups
 from inbox.intake.models import Contact, Conversation, ConversationState, Message, MessageStatus
 from inbox.outbox.models import DeliveryAttempt, MailKind, OutboxMail
@@ -144,7 +145,9 @@ def draft_pending_messages(session: Session, *, runtime: Runtime, conversation_i
         .order_by(Message.id)
     ).all()
     for message_id in pending:
-        draft_message(session, runtime=runtime, message_id=message_id)
+        draft = draft_message(session, runtime=runtime, message_id=message_id)
+        # the same notices as when the worker drafts: acknowledgement, urgent staff alert
+        after_triage(session, runtime=runtime, message_id=message_id, draft=draft)
     return len(pending)
 
 

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.drafting import service as drafting
 from inbox.errors import InboxError, InvalidInput, NotFound
+from inbox.followups.views import conversation_context as followups_context
 from inbox.review import actions
 from inbox.runtime import Runtime
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
@@ -230,6 +231,7 @@ def _page(
             message.id: highlight(message.body, view.evidence) for message in view.messages
         },
         "placeholder": drafting.STAFF_PLACEHOLDER,
+        **followups_context(session, conversation_id=conversation_id, email=view.contact.email),
         **staff_context(request, staff),
     }
     return request.app.state.templates.TemplateResponse(

@@ -342,3 +342,21 @@ def test_reopening_a_message_the_spam_filter_caught_drafts_it(signed_in, runtime
     after = page_of(signed_in, receipt.conversation_id)
     assert "Approve and send" in after
     assert draft(runtime, receipt.conversation_id).message_id == receipt.message_id
+
+
+def test_conversation_page_shows_upcoming_follow_ups_and_the_suppression_note(signed_in, runtime):
+    """Staff see the scheduled follow-up and that the address unsubscribed (replies still go)."""
+    from datetime import timedelta
+
+    from inbox.followups.models import FollowUp, Suppression
+
+    conversation_id = stored(runtime)
+    now = runtime.clock.now()
+    with session_scope(runtime.engine) as session:
+        recipient = session.exec(select(Message.email).where(Message.conversation_id == conversation_id)).first()
+        session.add(FollowUp(conversation_id=conversation_id, recipient=recipient,
+                             due_at=now + timedelta(days=7), state="scheduled"))
+        session.add(Suppression(email=recipient, reason="unsubscribed", created_at=now))
+    html = page_of(signed_in, conversation_id)
+    assert "Follow-ups" in html and "scheduled" in html and "Send now" in html
+    assert "the person unsubscribed" in html and "Replies you approve are still sent" in html
