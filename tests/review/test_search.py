@@ -123,6 +123,8 @@ def test_edited_and_deleted_messages_leave_the_index(signed_in, runtime, people)
 def test_query_syntax_typed_by_staff_is_just_words(signed_in, people):  # noqa: F811
     for query in [
         '"',
+        "_",
+        "a_b ___",
         "AND OR NOT",
         "NEAR(a b)",
         "col:word",
