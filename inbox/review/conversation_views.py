@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.drafting import service as drafting
+from inbox.drafting.edited import compose_edited
 from inbox.errors import InboxError, InvalidInput, NotFound
 from inbox.followups.views import conversation_context as followups_context
 from inbox.review import actions
@@ -81,7 +82,7 @@ def preview_edit(
 ) -> Response:  # fmt: skip
     """The HTML part that the edited, not yet saved, subject and text would make."""
     try:
-        html = drafting.compose_edited(subject=subject, text=text).html
+        html = compose_edited(subject=subject, text=text).html
     except InvalidInput as error:
         problems = "".join(f"<p>{escape(problem)}</p>" for problem in error.errors.values())
         html = f"<!DOCTYPE html><title>Preview</title>{problems}"
