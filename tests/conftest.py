@@ -27,6 +27,9 @@ from inbox.runtime import Runtime, build_runtime
 from inbox.schema import metadata
 from tests.smtp import SmtpServer
 
+# Playwright + Chromium fixtures, defined once for every folder (one browser per session)
+from tests.browser_fixtures import *  # noqa: E402, F403
+
 TEST_DATABASE_URL = os.environ.get("INBOX_TEST_DATABASE_URL", "")
 
 

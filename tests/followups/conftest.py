@@ -5,13 +5,6 @@ from __future__ import annotations
 import pytest
 
 from inbox.config import Settings
-from tests.browser.conftest import (  # noqa: F401 - the browser fixtures, for test_browser.py
-    assert_no_serious_axe_violations,
-    browser,
-    page,
-    phone_page,
-    staff_login,
-)
 from tests.smtp import SmtpServer
 
 
