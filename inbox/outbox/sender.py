@@ -75,6 +75,14 @@ def _classify(code: int, text: str) -> Reply:
     return Reply(outcome, code, text)
 
 
+async def _command(
+    client: aiosmtplib.SMTP, verb: bytes, *args: bytes, accept: tuple[int, ...] = (250,)
+) -> None:
+    response = await client.execute_command(verb, *args)
+    if response.code not in accept:
+        raise aiosmtplib.SMTPResponseException(response.code, response.message)
+
+
 class SmtpConnection:
     """A lazily opened, reused connection; one mail at a time."""
 
@@ -125,16 +133,16 @@ class SmtpConnection:
                     # mail: try it again later, the retry budget decides when to give up
                     self.drop()
                     return Reply(AttemptOutcome.RETRY, exc.code, f"while connecting: {exc.message}")
-                options = []
+                options: tuple[bytes, ...] = ()
                 if smtputf8:
                     if not client.supports_extension("smtputf8"):
                         self.drop()
                         return Reply(AttemptOutcome.FAILED, None, "server does not offer SMTPUTF8")
-                    options = ["SMTPUTF8", "BODY=8BITMIME"]
-                await client.mail(
-                    sender, options=options, encoding="utf-8" if smtputf8 else "ascii"
-                )
-                await client.rcpt(recipient, encoding="utf-8" if smtputf8 else "ascii")
+                    options = (b"SMTPUTF8", b"BODY=8BITMIME")
+                # MAIL and RCPT written directly: both addresses were parsed and checked at
+                # enqueue, and aiosmtplib's mail()/rcpt() would parse them again for every mail
+                await _command(client, b"MAIL", b"FROM:<%s>" % sender.encode(), *options)
+                await _command(client, b"RCPT", b"TO:<%s>" % recipient.encode(), accept=(250, 251))
                 response = await client.data(raw)
         except aiosmtplib.SMTPResponseException as exc:
             self.drop()  # the envelope is in an unknown state: start afresh next time
