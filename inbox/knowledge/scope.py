@@ -63,6 +63,13 @@ HYPOTHETICAL_CUES = (
     "what happens",
 )
 
+# Markers, placed after the phrase in the same clause, that make it a question about the future
+# ("is the seizure likely to happen again?", "could the bleed come back?").
+RECURRENCE_CUES = (
+    "happen|occur|recur|return|repeat + again|future|later|back",
+    "come back|coming back|recur|recurring|happen again|occur again",
+)
+
 
 class Scope:
     """Compiled time and hypothesis markers; answers questions about one match in one Doc."""
@@ -73,6 +80,7 @@ class Scope:
         self._now = compile_cues(NOW_CUES, normaliser, window=1)
         self._hypothetical = compile_cues(HYPOTHETICAL_CUES, normaliser, window=1)
         self._resolved = compile_cues(RESOLVED_CUES, normaliser, window=3)
+        self._recurrence = compile_cues(RECURRENCE_CUES, normaliser, window=3)
 
     def markers(self, doc: Doc) -> dict[str, list[Match]]:
         """Every time and hypothesis marker in the message, by kind."""
@@ -90,6 +98,7 @@ class Scope:
             "recent": present(self._recent),
             "now": present(self._now),
             "hypothetical": find_all(self._hypothetical, doc),
+            "recurrence": find_all(self._recurrence, doc),
         }
 
     @staticmethod
@@ -104,6 +113,8 @@ class Scope:
 
         now = in_clause("now")
         if not now and any(item.first < match.first for item in in_clause("hypothetical")):
+            return False
+        if not now and any(item.first > match.last for item in in_clause("recurrence")):
             return False
         past = in_clause("past")
         if not past:

@@ -27,6 +27,10 @@ class UrgencyRule:
     unless: tuple[str, ...] = ()  # phrases that, overlapping the match, cancel it
 
 
+PALPITATIONS = (
+    "heart|heartbeat|pulse + racing|races|pounding|pounds|fluttering|irregular|irregularly"
+    "|skipping|flutter|beating fast|all over the place|jumping"
+)
 URGENCY_RULES = (
     UrgencyRule(
         "chest pain",
@@ -129,8 +133,16 @@ URGENCY_RULES = (
     ),
     UrgencyRule(
         "palpitations with a potassium problem",
-        ("heart + racing|pounding|fluttering|irregular|skipping|flutter|beating fast",),
+        (PALPITATIONS,),
         requires=("potassium|=k",),
+    ),
+    UrgencyRule(
+        "palpitations with faintness",
+        (PALPITATIONS, "palpitations|palpitation"),
+        requires=(
+            "faint|pass out|passing out|black out|blacking out|dizzy|dizziness|lightheaded"
+            "|light headed|collapse|keel over",
+        ),
     ),
 )
 

@@ -309,6 +309,11 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
         ("If his potassium ever goes above 6.5, what should we do? Today it is 5.1.", False),
         ("I had a seizure as a child. Is dialysis safe for me?", False),
         ("When he was at dialysis today he got chest pain and now he cannot breathe.", True),
+        ("He had a seizure two years ago. Could the seizure happen again on dialysis?", False),
+        ("My dad is having a seizure again, what do we do", True),
+        ("I have chest pain, is it likely to be my heart?", True),
+        ("My heart is racing and I feel like I am going to faint.", True),
+        ("Sometimes my heart races after dialysis, is that normal?", False),
     ],
 )
 def test_urgency_follows_what_is_happening_now(knowledge, text, urgent):
