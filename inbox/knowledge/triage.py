@@ -48,6 +48,20 @@ URGENCY_RULES = (
         ),
     ),
     UrgencyRule(
+        "severe headache with vomiting or a stiff neck",
+        (
+            "headache|headaches + severe|terrible|excruciating|unbearable|splitting|awful"
+            "|horrible|very bad|really bad|blinding",
+        ),
+        requires=(
+            "vomit|vomits|vomited|vomiting|throwing up|threw up|stiff neck|blurred|double vision"
+            "|can not see",
+            "neck + stiff",
+        ),
+        # a headache that comes with every session is the question of the article, not an alarm
+        unless=("headache|headaches + every|each|always|usually|often|sometimes|most",),
+    ),
+    UrgencyRule(
         "signs of a stroke (one-sided weakness, face droop or slurred speech)",
         (
             "left|right|1 side|half + weak|weakness|numb|numbness|droop|drooping|paralysed"
@@ -124,6 +138,7 @@ URGENCY_RULES = (
             "bleeding|bleeds|bleed + heavy|heavily|lot|not stop|will not stop|can not stop"
             "|pouring|spurting|everywhere|gushing|soaked|badly",
             "lot of blood|blood everywhere|so much blood",
+            "blood + pouring|spurting|gushing|will not stop|would not stop",
             "vomiting blood|vomited blood|coughing blood|coughing up blood|blood in vomit",
         ),
     ),

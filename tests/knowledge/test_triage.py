@@ -314,6 +314,10 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
         ("I have chest pain, is it likely to be my heart?", True),
         ("My heart is racing and I feel like I am going to faint.", True),
         ("Sometimes my heart races after dialysis, is that normal?", False),
+        ("Mum vomited twice and has a terrible headache since this morning.", True),
+        ("I get a terrible headache and vomit after every session, is this normal?", False),
+        ("Blood is pouring from my fistula and won't stop.", True),
+        ("The blood test results are not stopping me from worrying.", False),
     ],
 )
 def test_urgency_follows_what_is_happening_now(knowledge, text, urgent):
