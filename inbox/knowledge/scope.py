@@ -25,6 +25,7 @@ PAST_CUES = (
     "as a child|as a kid|as a baby|when i was|when he was|when she was|long ago|years back",
     "childhood|teenager|in my youth",
 )
+CONTINUING_WORDS = frozenset({"still", "again", "worse", "worsening", "back"})
 YEAR_WORDS = frozenset({"in", "since", "back", "during"})
 # A sentence that ends in one of these words speaks of the past ("he had a bleed before").
 TRAILING_PAST_WORDS = frozenset({"before", "previously", "once", "earlier", "ago"})
@@ -44,6 +45,8 @@ RESOLVED_CUES = (
     "now + fine|ok|okay|better|normal|good|well|recovered|resolved|gone",
     "fine|ok|okay|better|normal|recovered|gone + now",
     "back to normal|went away|has recovered|recovered well",
+    "today + fine|ok|okay|better|normal|well|recovered|resolved",
+    "fixed|corrected|sorted|brought + it|that|down",
 )
 # Markers that the clause is about now, even against a hypothetical marker.
 NOW_CUES = (
@@ -68,6 +71,7 @@ HYPOTHETICAL_CUES = (
 RECURRENCE_CUES = (
     "happen|occur|recur|return|repeat + again|future|later|back",
     "come back|coming back|recur|recurring|happen again|occur again",
+    "1 day|some day|someday|in the future|in future|later in life|when i am older",
 )
 
 
@@ -84,7 +88,12 @@ class Scope:
 
     def markers(self, doc: Doc) -> dict[str, list[Match]]:
         """Every time and hypothesis marker in the message, by kind."""
-        resolved = [match for match in find_all(self._resolved, doc) if not is_negated(doc, match)]
+        resolved = [
+            match
+            for match in find_all(self._resolved, doc)
+            if not is_negated(doc, match)
+            and not _continues(doc, match.last + 1, doc.tokens[match.last].sentence)
+        ]
 
         def present(patterns: tuple[Pattern, ...]) -> list[Match]:
             return [
@@ -99,6 +108,7 @@ class Scope:
             "now": present(self._now),
             "hypothetical": find_all(self._hypothetical, doc),
             "recurrence": find_all(self._recurrence, doc),
+            "resolved": resolved,
         }
 
     @staticmethod
@@ -115,6 +125,15 @@ class Scope:
         if not now and any(item.first < match.first for item in in_clause("hypothetical")):
             return False
         if not now and any(item.first > match.last for item in in_clause("recurrence")):
+            return False
+        # "it was 7 yesterday and they fixed it", "he was confused yesterday but today he is
+        # fine": a resolution in this clause or the next one of the sentence closes the matter
+        sentence = doc.tokens[match.first].sentence
+        if not now and any(
+            doc.tokens[item.first].sentence == sentence
+            and clause <= doc.tokens[item.first].clause <= clause + 1
+            for item in markers["resolved"]
+        ):
             return False
         past = in_clause("past")
         if not past:
@@ -150,6 +169,16 @@ def _negated_before(doc: Doc, start: int, inside: set[int]) -> bool:
                 reach += 3  # "I don't think it is the fluid"
         steps += 1
         position -= 1
+    return False
+
+
+def _continues(doc: Doc, start: int, sentence: int) -> bool:
+    """True when the rest of the sentence says the matter goes on ("... but she is still weak")."""
+    for token in doc.tokens[start:]:
+        if token.sentence != sentence:
+            return False
+        if token.norm in CONTINUING_WORDS:
+            return True
     return False
 
 

@@ -75,6 +75,11 @@ URGENCY_RULES = (
             "having a stroke|had a stroke|suffered a stroke|stroke now",
             "brain|head + bleed|bleeding|haemorrhage|hemorrhage",
         ),
+        # the fear of a stroke is not a stroke ("worried about a brain bleed")
+        unless=(
+            "worried about|worry about|afraid of|scared of|fear of|frightened of|risk of"
+            "|chance of|mentioned + stroke|strokes|bleed|bleeding|haemorrhage|hemorrhage",
+        ),
     ),
     UrgencyRule(
         "breathing trouble",

@@ -318,6 +318,13 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
         ("I get a terrible headache and vomit after every session, is this normal?", False),
         ("Blood is pouring from my fistula and won't stop.", True),
         ("The blood test results are not stopping me from worrying.", False),
+        ("My mother was confused yesterday but today she is fine.", False),
+        ("My mother was confused yesterday and today she is worse.", True),
+        ("His potassium was 7.0 yesterday at dialysis and they fixed it.", False),
+        ("Her potassium is 7.5, they brought it down a little but she still feels weak.", True),
+        ("We are scared he might have a stroke one day.", False),
+        ("I am worried about a brain bleed, my doctor mentioned it as a risk.", False),
+        ("I am afraid he is having a stroke, his face is drooping.", True),
     ],
 )
 def test_urgency_follows_what_is_happening_now(knowledge, text, urgent):
