@@ -42,15 +42,10 @@ class Runtime:
 
     def first_look_urgent(self, submission: Submission) -> bool:
         """Whether a new message may describe an emergency (for the thank-you page)."""
-        from inbox.knowledge.service import triage_message
+        from inbox.knowledge.service import assess_urgency
 
-        triage = triage_message(
-            self.knowledge,
-            subject=submission.subject,
-            text=submission.message,
-            page=submission.page,
-        )
-        return triage.urgent
+        reasons = assess_urgency(self.knowledge, subject=submission.subject, text=submission.message)
+        return bool(reasons)
 
     @property
     def sqlite(self) -> bool:
