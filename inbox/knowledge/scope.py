@@ -11,6 +11,9 @@ PSEUDO_NEGATION_NEXT = frozenset(
     {"know", "sure", "idea", "matter", "only", "just", "certain", "understand", "doubt", "much"}
 )
 LIST_WORDS = frozenset({"or", "nor", "and", "any", "other"})
+NEW_SUBJECTS = frozenset(
+    {"i", "he", "she", "we", "they", "his", "her", "my", "their", "our", "it", "there"}
+)
 OPINION_WORDS = frozenset({"think", "believe", "feel", "suppose", "guess"})
 NEGATION_REACH = 4
 
@@ -163,6 +166,8 @@ def _negated_before(doc: Doc, start: int, inside: set[int]) -> bool:
             following = tokens[position + 1].norm
             if word in NEGATORS and following not in PSEUDO_NEGATION_NEXT:
                 return True
+            if word in ("and", "or") and following in NEW_SUBJECTS:
+                return False  # "he does not pee and his breathing is hard": a new subject
             if word in LIST_WORDS:
                 reach += 1
             if word in OPINION_WORDS:

@@ -29,7 +29,7 @@ class UrgencyRule:
 
 PALPITATIONS = (
     "heart|heartbeat|pulse + racing|races|pounding|pounds|fluttering|irregular|irregularly"
-    "|skipping|flutter|beating fast|all over the place|jumping"
+    "|skipping|flutter|beating fast|all over the place|jumping|=fast|very fast|so fast|rapid"
 )
 URGENCY_RULES = (
     UrgencyRule(
@@ -38,6 +38,8 @@ URGENCY_RULES = (
             "chest + pain|pains|ache|aching|pressure|tight|tightness|hurt|hurts|hurting|heavy"
             "|heaviness|squeezing|crushing|burning",
             "heart attack",
+            "pain in my heart|pain in the heart|heart pain|heart pains|heart hurts|heart is hurting"
+            "|heart aches|heart is aching",
         ),
     ),
     UrgencyRule(
@@ -65,9 +67,10 @@ URGENCY_RULES = (
         "signs of a stroke (one-sided weakness, face droop or slurred speech)",
         (
             "left|right|1 side|half + weak|weakness|numb|numbness|droop|drooping|paralysed"
-            "|paralyzed|can not move|limp|dead",
+            "|paralyzed|can not move|limp|dead|can not lift|can not raise|can not use|can not feel",
             "face|mouth|smile|lip + droop|drooping|droops|dropped|lopsided|crooked|fallen|twisted",
-            "1 arm|1 leg|1 hand + weak|weakness|numb|numbness|can not move|limp|dead",
+            "1 arm|1 leg|1 hand + weak|weakness|numb|numbness|can not move|limp|dead|can not lift"
+            "|can not raise|can not use",
             "slurred|slurring|slur + speech|words|talking|speaking",
             "speech + slurred|garbled|strange|funny",
             "can not speak|can not talk|unable to speak|can not get his words"
@@ -98,7 +101,8 @@ URGENCY_RULES = (
             "|lost consciousness|unconscious|collapsed|collapse|unresponsive",
             "will not wake|can not wake|not waking|would not wake",
             "he|she|him|her|mum|mom|dad|father|mother|husband|wife|son|daughter|brother|sister"
-            " + not responding|not respond|not responsive|no response",
+            " + not responding|not respond|not responsive|no response|not reacting",
+            "eyes + rolling|rolled back|rolled up|rolling back",
         ),
         unless=(
             "nearly|almost|about to|felt like|feel like|going to + faint|fainted|pass out"
@@ -107,7 +111,12 @@ URGENCY_RULES = (
     ),
     UrgencyRule(
         "seizure",
-        ("seizure|seizures|=seizing|convulsion|convulsions|convulsing|having a fit|had a fit",),
+        (
+            "seizure|seizures|=seizing|convulsion|convulsions|convulsing|having a fit|had a fit",
+            "foaming|frothing + mouth",
+            "shaking all over|jerking all over|twitching all over|whole body shaking"
+            "|whole body jerking|whole body is shaking|whole body is jerking",
+        ),
     ),
     UrgencyRule(
         "confusion or unusual drowsiness",
@@ -133,7 +142,8 @@ URGENCY_RULES = (
         (
             "no urine|not passed urine|not passing urine|not peed|not urinated|not urinating"
             "|no pee|stopped peeing|stopped urinating|anuria|=anuric|not making urine"
-            "|not made urine|not passed water|no wee",
+            "|not made urine|not passed water|no wee|not pee|not peeing|not urinate|not wee"
+            "|not pass urine|not passing water|stopped passing urine",
         ),
         requires=("breath|breathe|breathless|breathing|swelling|swollen|swell|edema|oedema|puffy",),
     ),

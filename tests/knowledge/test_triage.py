@@ -325,6 +325,14 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
         ("We are scared he might have a stroke one day.", False),
         ("I am worried about a brain bleed, my doctor mentioned it as a risk.", False),
         ("I am afraid he is having a stroke, his face is drooping.", True),
+        ("Mom suddenly can't lift her left arm.", True),
+        ("My husband does not react when we talk to him and his eyes are rolling.", True),
+        ("I feel pain in my heart since one hour.", True),
+        ("She is jerking and foaming at the mouth.", True),
+        ("My legs are jerking at night, all over the bed.", False),
+        ("He doesn't pee anymore and his breathing is difficult.", True),
+        ("My heart beats very fast and I feel faint.", True),
+        ("My wife isn't answering my emails about the bill.", False),
     ],
 )
 def test_urgency_follows_what_is_happening_now(knowledge, text, urgent):
