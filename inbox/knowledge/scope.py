@@ -75,7 +75,19 @@ RECURRENCE_CUES = (
     "happen|occur|recur|return|repeat + again|future|later|back",
     "come back|coming back|recur|recurring|happen again|occur again",
     "1 day|some day|someday|in the future|in future|later in life|when i am older",
+    "can happen|could happen|may happen|might happen|can occur|could occur|may occur",
 )
+# "Is shortness of breath a sign ...?", "Can a seizure ...?": a question that opens with the
+# phrase asks about it in general, not about the writer.
+GENERAL_QUESTION_OPENERS = frozenset(
+    {"is", "are", "can", "could", "does", "do", "will", "would", "should", "what", "a", "an"}
+)
+MONTHS = frozenset(
+    {
+        "january", "february", "march", "april", "june", "july", "august", "september",
+        "october", "november", "december",
+    }
+)  # fmt: skip
 
 
 class Scope:
@@ -129,6 +141,8 @@ class Scope:
             return False
         if not now and any(item.first > match.last for item in in_clause("recurrence")):
             return False
+        if not now and _opens_general_question(doc, match):
+            return False
         # "it was 7 yesterday and they fixed it", "he was confused yesterday but today he is
         # fine": a resolution in this clause or the next one of the sentence closes the matter
         sentence = doc.tokens[match.first].sentence
@@ -177,6 +191,26 @@ def _negated_before(doc: Doc, start: int, inside: set[int]) -> bool:
     return False
 
 
+def _opens_general_question(doc: Doc, match: Match) -> bool:
+    """True for "Is chest pain normal ...?": only question words before the phrase, and a '?'."""
+    tokens = doc.tokens
+    sentence = tokens[match.first].sentence
+    position = match.first - 1
+    openers = 0
+    while position >= 0 and tokens[position].sentence == sentence:
+        if tokens[position].norm not in GENERAL_QUESTION_OPENERS:
+            return False
+        openers += 1
+        position -= 1
+    if openers == 0:
+        return False
+    end = match.last + 1
+    while end < len(tokens) and tokens[end].sentence == sentence:
+        end += 1
+    tail = doc.text[tokens[end - 1].end : tokens[end].start if end < len(tokens) else len(doc.text)]
+    return "?" in tail
+
+
 def _continues(doc: Doc, start: int, sentence: int) -> bool:
     """True when the rest of the sentence says the matter goes on ("... but she is still weak")."""
     for token in doc.tokens[start:]:
@@ -201,7 +235,7 @@ def _years(doc: Doc) -> list[Match]:
     found: list[Match] = []
     for position, token in enumerate(doc.tokens[1:], 1):
         is_year = token.value is not None and 1950 <= token.value <= 2100
-        if is_year and doc.tokens[position - 1].norm in YEAR_WORDS:
+        if (is_year or token.norm in MONTHS) and doc.tokens[position - 1].norm in YEAR_WORDS:
             found.append(Match(position - 1, position, ((position - 1, position),)))
     return found
 

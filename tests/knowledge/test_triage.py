@@ -333,6 +333,10 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
         ("He doesn't pee anymore and his breathing is difficult.", True),
         ("My heart beats very fast and I feel faint.", True),
         ("My wife isn't answering my emails about the bill.", False),
+        ("Is shortness of breath a sign I need more dialysis?", False),
+        ("Is my chest pain from the dialysis?", True),
+        ("My brother says a seizure can happen on dialysis. Is that true?", False),
+        ("My potassium was 6.6 in January, now it is 4.9.", False),
     ],
 )
 def test_urgency_follows_what_is_happening_now(knowledge, text, urgent):
