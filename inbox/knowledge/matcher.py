@@ -22,6 +22,9 @@ SOLICITATION_CUES = (
     "click here", "our services|products|company|agency|team offer", "per month",
     "wholesale|supplier|suppliers|distributor", "investment|crypto|bitcoin|loan|casino",
     "unsubscribe", "=http|=https|=www",
+    "we sell|we supply|we offer|we provide|our company|our products|our product",
+    "order now|buy now|shop now|free shipping|best price|best prices|factory price|catalogue"
+    "|catalog|for your patients",
 )  # fmt: skip
 
 

@@ -129,6 +129,11 @@ CASES = [
         False,
     ),
     (
+        "We sell a herbal kidney cleanse tea, 50% discount for your patients.",
+        set(),
+        False,
+    ),
+    (
         "We travel to Spain in August, can you arrange dialysis sessions there for my husband?",
         set(),
         False,
