@@ -28,6 +28,11 @@ SOLICITATION_CUES = (
 )  # fmt: skip
 
 
+# "my dry weight is fine": a cue followed by one of these is ruled out, not suggested.
+LINKING_VERBS = frozenset({"is", "are", "was", "were", "seems", "looks", "has", "have"})
+RULED_OUT_WORDS = frozenset({"fine", "correct", "right", "ok", "okay", "normal", "perfect"})
+RULED_OUT_REACH = 3
+
 # Mail about something else (a bill, an appointment, thanks) that only mentions a topic word:
 # no section, unless the patient also describes a symptom.
 ADMINISTRATIVE_CUES = (
@@ -148,7 +153,11 @@ class SectionMatcher:
         evidence: list[str] = []
         for pattern, weight in section.cues:
             for match in pattern.find(doc):
-                if not is_negated(doc, match) and not _too_small(doc, match, section, measurements):
+                if (
+                    not is_negated(doc, match)
+                    and not _ruled_out(doc, match)
+                    and not _too_small(doc, match, section, measurements)
+                ):
                     total += weight
                     _add(evidence, doc.quote(match))
                     break
@@ -162,6 +171,25 @@ class SectionMatcher:
 
 def _found(patterns: tuple[Pattern, ...], doc: Doc) -> bool:
     return any(not is_negated(doc, match) for pattern in patterns for match in pattern.find(doc))
+
+
+def _ruled_out(doc: Doc, match: Match) -> bool:
+    """True for "my dry weight is fine", "the sodium was checked and is normal"."""
+    tokens = doc.tokens
+    for _, last in match.spans:
+        sentence = tokens[last].sentence
+        after = [
+            token.norm
+            for token in tokens[last + 1 : last + 1 + RULED_OUT_REACH]
+            if token.sentence == sentence
+        ]
+        if (
+            len(after) >= 2
+            and after[0] in LINKING_VERBS
+            and any(word in RULED_OUT_WORDS for word in after[1:])
+        ):
+            return True
+    return False
 
 
 def _too_small(

@@ -118,6 +118,18 @@ CASES = [
         {DRY},
         False,
     ),
+    # A cause the patient rules out is not suggested; asking for other causes is.
+    (
+        "I only gain about 1.5 kg and my dry weight is correct. What else causes cramps?",
+        {OTHER},
+        False,
+    ),
+    (
+        "My husband's dry weight is fine, the nurse checked, but the salt in the dialysis fluid "
+        "was reduced.",
+        {SODIUM},
+        False,
+    ),
     # Nothing the articles cover: no section rather than a guess.
     ("I was charged twice for the same visit. Please refund one of the payments.", set(), False),
     ("What time does the outpatient clinic open on Saturdays? Do I need a referral?", set(), False),
