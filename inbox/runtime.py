@@ -15,6 +15,7 @@ from inbox.db import create_db_engine, is_sqlite
 if TYPE_CHECKING:
     from inbox.drafting.render import MailRenderer
     from inbox.intake.validation import Submission
+    from inbox.intake.writer import IntakeWriter
     from inbox.knowledge.loader import Knowledge
 
 
@@ -40,6 +41,13 @@ class Runtime:
 
         return MailRenderer.from_settings(self.settings)
 
+    @cached_property
+    def intake_writer(self) -> IntakeWriter:
+        """Stores the public form's submissions, several to a transaction."""
+        from inbox.intake.writer import IntakeWriter
+
+        return IntakeWriter(self)
+
     def first_look_urgent(self, submission: Submission) -> bool:
         """Whether a new message may describe an emergency (for the thank-you page)."""
         from inbox.knowledge.service import assess_urgency
@@ -47,7 +55,7 @@ class Runtime:
         reasons = assess_urgency(self.knowledge, subject=submission.subject, text=submission.message)
         return bool(reasons)
 
-    @property
+    @cached_property
     def sqlite(self) -> bool:
         return is_sqlite(self.settings.database_url)
 

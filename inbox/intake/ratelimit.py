@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -27,13 +29,20 @@ class Rule:
 
 def hit(db: Session | Connection, *, key: str, rule: Rule, now: datetime) -> int | None:
     """Count one request against `key`; seconds to wait when over the limit, else None."""
+    connection = db.connection() if isinstance(db, Session) else db
+    statements = sql.Statements(connection.dialect.name)
+    return count_hit(connection, statements.run, key=key, rule=rule, now=now)
+
+
+def count_hit(
+    connection: Any, run: Callable[..., sql.Rows], *, key: str, rule: Rule, now: datetime
+) -> int | None:
+    """`hit` on any connection the statement runner `run` takes (SQLAlchemy or driver)."""
     if rule.limit <= 0:
         return None
-    connection = db.connection() if isinstance(db, Session) else db
     epoch = int(now.timestamp())
     window = epoch - epoch % rule.period
-    statements = sql.Statements(connection.dialect.name)
-    count = statements.run(connection, sql.RATE_HIT, key=key[:200], window=window).scalar_one()
+    count = run(connection, sql.RATE_HIT, key=key[:200], window=window).scalar_one()
     if count > rule.limit:
         return window + rule.period - epoch
     return None

@@ -7,7 +7,9 @@ connection in the caller's transaction, and builds no ORM objects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -36,14 +38,20 @@ class Receipt:
 
 
 def check_rate_limits(
-    connection: Connection, *, settings: Settings, email: str, ip_key: str | None, now: datetime
+    connection: Connection | Any,
+    run: Callable[..., sql.Rows],
+    *,
+    settings: Settings,
+    email: str,
+    ip_key: str | None,
+    now: datetime,
 ) -> None:
     """Raise RateLimited (429 with Retry-After) when the address or the client sent too much."""
     checks = [(f"addr:{email}", settings.rate_limit_address)]
     if ip_key:
         checks.insert(0, (f"ip:{ip_key}", settings.rate_limit_ip))
     for key, rule in checks:
-        wait = ratelimit.hit(connection, key=key, rule=ratelimit.Rule.parse(rule), now=now)
+        wait = ratelimit.count_hit(connection, run, key=key, rule=ratelimit.Rule.parse(rule), now=now)
         if wait is not None:
             raise RateLimited(
                 "You have sent several messages in a short time. "
@@ -53,22 +61,27 @@ def check_rate_limits(
 
 
 def receive_submission(
-    connection: Connection,
+    connection: Connection | Any,
     *,
     submission: Submission,
     client: Client,
     settings: Settings,
     now: datetime,
     urgent: bool = False,
+    statements: sql.Statements | None = None,
 ) -> Receipt:
-    """Rate-limit, classify and store one submission; never drops a legitimate one."""
-    run = sql.Statements(connection.dialect.name).run
+    """Rate-limit, classify and store one submission; never drops a legitimate one.
+
+    `connection` is a SQLAlchemy Connection, or a driver connection with `statements` given."""
+    run = (statements or sql.Statements(connection.dialect.name)).run
     ip_key = (
         client_ip_key(settings.secret_key, client.ip)
         if settings.store_client_ip == "hash"
         else client.ip
     )
-    check_rate_limits(connection, settings=settings, email=submission.email, ip_key=ip_key, now=now)
+    check_rate_limits(
+        connection, run, settings=settings, email=submission.email, ip_key=ip_key, now=now
+    )
     reason = spam_reason(
         submission,
         secret_key=settings.secret_key,
@@ -139,20 +152,20 @@ def receive_submission(
 
 def _fold_duplicate(connection: Connection, run, *, row: dict, original) -> Receipt:
     row.update(
-        contact_id=original.contact_id,
-        conversation_id=original.conversation_id,
+        contact_id=original[2],
+        conversation_id=original[1],
         status=MessageStatus.DUPLICATE,
-        duplicate_of_id=original.id,
+        duplicate_of_id=original[0],
         drafted_at=row["received_at"],
     )
     message_id = run(connection, sql.INSERT_MESSAGE, **row).scalar_one()
-    run(connection, sql.COUNT_DUPLICATE, id=original.id)
+    run(connection, sql.COUNT_DUPLICATE, id=original[0])
     return Receipt(
         message_id=message_id,
-        conversation_id=original.conversation_id,
+        conversation_id=original[1],
         status=MessageStatus.DUPLICATE,
-        urgent=bool(original.urgent),
-        duplicate_of=original.id,
+        urgent=bool(original[3]),
+        duplicate_of=original[0],
     )
 
 

@@ -60,22 +60,48 @@ VALUES (:conversation_id, :contact_id, :name, :email, :subject, :body, :source_p
 RETURNING id"""
 
 
+class Rows:
+    """The first row of a result, from SQLAlchemy or straight from a driver's cursor."""
+
+    def __init__(self, row: Any):
+        self.row = row
+
+    def first(self) -> Any:
+        return self.row
+
+    def scalar(self) -> Any:
+        return None if self.row is None else self.row[0]
+
+    def scalar_one(self) -> Any:
+        if self.row is None:
+            raise LookupError("the statement returned no row")
+        return self.row[0]
+
+
 class Statements:
-    """The statements above in the paramstyle of one database, with matching value binding."""
+    """The statements above in the paramstyle of one database, with matching value binding.
+
+    `run` takes a SQLAlchemy Connection or a driver connection (sqlite3 / psycopg) itself: the
+    intake writer uses the latter to skip SQLAlchemy's per-statement work on the hot path.
+    """
 
     def __init__(self, dialect_name: str):
         self.sqlite = dialect_name == "sqlite"
         self._cache: dict[str, str] = {}
 
-    def run(self, connection: Connection, sql: str, **params: Any) -> Any:
-        """Execute `sql` with `params` and return the cursor result."""
+    def run(self, connection: Connection | Any, sql: str, **params: Any) -> Rows:
+        """Execute `sql` with `params`; the first row of the result (if any) is kept."""
         text = self._cache.get(sql)
         if text is None:
             text = sql if self.sqlite else _PARAM.sub(r"%(\1)s", sql)
             self._cache[sql] = text
         if self.sqlite:
             params = {key: self._sqlite_value(value) for key, value in params.items()}
-        return connection.exec_driver_sql(text, params)
+        if isinstance(connection, Connection):
+            result = connection.exec_driver_sql(text, params)
+            return Rows(result.first() if result.returns_rows else None)
+        cursor = connection.execute(text, params)
+        return Rows(cursor.fetchone() if cursor.description else None)
 
     @staticmethod
     def _sqlite_value(value: Any) -> Any:
