@@ -6,8 +6,8 @@ connection in the caller's transaction, and builds no ORM objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
