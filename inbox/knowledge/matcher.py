@@ -31,7 +31,8 @@ SOLICITATION_CUES = (
 # "my dry weight is fine": a cue followed by one of these is ruled out, not suggested.
 LINKING_VERBS = frozenset({"is", "are", "was", "were", "seems", "looks", "has", "have"})
 RULED_OUT_WORDS = frozenset({"fine", "correct", "right", "ok", "okay", "normal", "perfect"})
-RULED_OUT_REACH = 3
+NOT_THE_CAUSE = frozenset({"issue", "problem", "cause", "reason"})
+RULED_OUT_REACH = 4
 
 # Mail about something else (a bill, an appointment, thanks) that only mentions a topic word:
 # no section, unless the patient also describes a symptom.
@@ -183,12 +184,12 @@ def _ruled_out(doc: Doc, match: Match) -> bool:
             for token in tokens[last + 1 : last + 1 + RULED_OUT_REACH]
             if token.sentence == sentence
         ]
-        if (
-            len(after) >= 2
-            and after[0] in LINKING_VERBS
-            and any(word in RULED_OUT_WORDS for word in after[1:])
-        ):
+        if len(after) < 2 or after[0] not in LINKING_VERBS:
+            continue
+        if any(word in RULED_OUT_WORDS for word in after[1:]):
             return True
+        if after[1] == "not" and any(word in NOT_THE_CAUSE for word in after[2:]):
+            return True  # "fluid is not the issue"
     return False
 
 

@@ -52,7 +52,12 @@ def find_measurements(tokens: Sequence[Token]) -> list[Measurement]:
     found: list[Measurement] = []
     used: set[int] = set()
     for index, token in enumerate(tokens):
-        if token.value is not None and index + 1 < len(tokens):
+        if token.norm in ("a", "an") and index + 1 < len(tokens):
+            word = tokens[index + 1].norm  # "a kilo", "a litre", "a pound"
+            unit = _UNITS.get(word) if len(word) > 2 else None
+            if unit is not None:
+                found.append(Measurement(unit[0], unit[1], index, index + 1))
+        elif token.value is not None and index + 1 < len(tokens):
             unit = _UNITS.get(tokens[index + 1].norm)
             if unit is not None:
                 found.append(Measurement(unit[0], token.value * unit[1], index, index + 1))

@@ -152,7 +152,7 @@ class Scope:
             for item in markers["resolved"]
         ):
             return False
-        past = in_clause("past")
+        past = [item for item in in_clause("past") if not _closes_earlier_phrase(doc, item, match)]
         if not past:
             return True
         # Both past and present markers: the one nearest to the phrase decides
@@ -189,6 +189,19 @@ def _negated_before(doc: Doc, start: int, inside: set[int]) -> bool:
         steps += 1
         position -= 1
     return False
+
+
+def _closes_earlier_phrase(doc: Doc, marker: Match, match: Match) -> bool:
+    """True for "creatinine 8 last week, no urine for 4 days": a time marker that ends a
+    phrase before a comma belongs to that phrase, not to what follows the comma."""
+    tokens = doc.tokens
+    if marker.last >= match.first or marker.first == 0:
+        return False
+    before = tokens[marker.first - 1]
+    if before.clause != tokens[marker.first].clause:
+        return False  # the marker opens its clause: "Last year, I had a seizure"
+    gap = doc.text[tokens[marker.last].end : tokens[match.first].start]
+    return "," in gap
 
 
 def _opens_general_question(doc: Doc, match: Match) -> bool:

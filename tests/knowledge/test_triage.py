@@ -130,6 +130,17 @@ CASES = [
         {SODIUM},
         False,
     ),
+    (
+        "I only put on a kilo between sessions so fluid is not the issue. Night cramps at home "
+        "too, and burning feet. What could it be?",
+        {OTHER},
+        False,
+    ),
+    (
+        "Home from dialysis, crushing pressure in my chest going down my left arm.",
+        set(),
+        True,
+    ),
     # Nothing the articles cover: no section rather than a guess.
     ("I was charged twice for the same visit. Please refund one of the payments.", set(), False),
     ("What time does the outpatient clinic open on Saturdays? Do I need a referral?", set(), False),
@@ -354,6 +365,8 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
         ("Is my chest pain from the dialysis?", True),
         ("My brother says a seizure can happen on dialysis. Is that true?", False),
         ("My potassium was 6.6 in January, now it is 4.9.", False),
+        ("Creatinine 8 last week, haven't peed in 4 days, can't breathe lying flat.", True),
+        ("Last year, I had a seizure. Now I am fine.", False),
     ],
 )
 def test_urgency_follows_what_is_happening_now(knowledge, text, urgent):
