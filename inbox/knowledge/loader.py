@@ -17,7 +17,7 @@ DEFAULT_WINDOW = 7
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _ARTICLE_KEYS = {"id", "title", "path", "sections"}
-_SECTION_KEYS = {"id", "title", "anchor", "summary", "window", "cues", "measures"}
+_SECTION_KEYS = {"id", "title", "anchor", "summary", "window", "cues", "measures", "unless"}
 _MEASURE_KEYS = {"measure", "min", "max", "near", "unless", "weight"}
 
 
@@ -48,6 +48,9 @@ class Section:
     cues: tuple[tuple[str, float], ...] = ()
     measures: tuple[MeasureCue, ...] = ()
     window: int = DEFAULT_WINDOW
+    # phrases that, overlapping a cue's match, cancel it ("sudden worst headache" is not the
+    # headache of an efficient session)
+    unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,9 @@ def _load_section(
     )
     if not cues and not measures:
         raise KnowledgeFileError(f"{path}: {where}.cues: a section needs at least one cue")
+    unless = _list(path, f"{where}.unless", raw.get("unless", []))
+    for index, cue in enumerate(unless):
+        _cue(path, f"{where}.unless[{index}]", cue)
     return Section(
         id=section_id,
         article_id=article_id,
@@ -156,6 +162,7 @@ def _load_section(
         cues=cues,
         measures=measures,
         window=window,
+        unless=tuple(unless),
     )
 
 

@@ -70,6 +70,7 @@ class _CompiledSection:
     cues: tuple[tuple[Pattern, float], ...]
     measures: tuple[_CompiledMeasure, ...]
     window: int
+    unless: tuple[Pattern, ...] = ()
 
 
 def knowledge_lexicon(knowledge: Knowledge) -> set[str]:
@@ -108,6 +109,7 @@ class SectionMatcher:
                     for measure in section.measures
                 ),
                 window=section.window,
+                unless=compile_cues(section.unless, normaliser, window=section.window),
             )
             for article in knowledge.articles
             for section in article.sections
@@ -152,10 +154,12 @@ class SectionMatcher:
     ) -> tuple[float, list[str]]:
         total = 0.0
         evidence: list[str] = []
+        cancels = [found for pattern in section.unless for found in pattern.find(doc)]
         for pattern, weight in section.cues:
             for match in pattern.find(doc):
                 if (
                     not is_negated(doc, match)
+                    and not any(_overlap(match, other) for other in cancels)
                     and not _ruled_out(doc, match)
                     and not _too_small(doc, match, section, measurements)
                 ):
@@ -172,6 +176,10 @@ class SectionMatcher:
 
 def _found(patterns: tuple[Pattern, ...], doc: Doc) -> bool:
     return any(not is_negated(doc, match) for pattern in patterns for match in pattern.find(doc))
+
+
+def _overlap(one: Match, other: Match) -> bool:
+    return one.first <= other.last and other.first <= one.last
 
 
 def _ruled_out(doc: Doc, match: Match) -> bool:

@@ -132,3 +132,12 @@ def test_a_section_id_used_twice_is_refused(tmp_path):
 def test_an_empty_folder_is_a_clear_error(tmp_path):
     with pytest.raises(KnowledgeFileError, match="no article files"):
         load_knowledge(tmp_path, site_base_url="https://h.example")
+
+
+def test_a_bad_unless_cue_names_its_field(tmp_path):
+    text = GOOD_ARTICLE.replace(
+        'summary = "What the section says."', 'summary = "S."\nunless = ["50%"]'
+    )
+    write(tmp_path, "unless.toml", text)
+    with pytest.raises(KnowledgeFileError, match=r"unless\.toml: sections\[0\]\.unless\[0\]"):
+        load_knowledge(tmp_path, site_base_url="https://h.example")

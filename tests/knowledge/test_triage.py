@@ -141,6 +141,11 @@ CASES = [
         set(),
         True,
     ),
+    (
+        "During dialysis I suddenly got the worst headache of my life and I am vomiting.",
+        {OTHER},
+        True,
+    ),
     # Nothing the articles cover: no section rather than a guess.
     ("I was charged twice for the same visit. Please refund one of the payments.", set(), False),
     ("What time does the outpatient clinic open on Saturdays? Do I need a referral?", set(), False),
