@@ -35,7 +35,7 @@ URGENCY_RULES = (
     UrgencyRule(
         "chest pain",
         (
-            "chest + pain|pains|ache|aching|pressure|tight|tightness|hurt|hurts|hurting|heavy"
+            "chest + pain|pains|pian|ache|aching|pressure|tight|tightness|hurt|hurts|hurting|heavy"
             "|heaviness|squeezing|crushing|burning",
             "heart attack",
             "pain in my heart|pain in the heart|heart pain|heart pains|heart hurts|heart is hurting"
@@ -121,7 +121,7 @@ URGENCY_RULES = (
     UrgencyRule(
         "confusion or unusual drowsiness",
         (
-            "=confused|=confusion|disoriented|disorientated|delirious|not making sense"
+            "=confused|=confusion|=confuse|disoriented|disorientated|delirious|not making sense"
             "|talking nonsense|gibberish|muddled|very drowsy|very sleepy|hard to wake|not himself"
             "|not herself",
             "not recognise|not recognize|not recognizing|not recognising|not making any sense"
@@ -131,6 +131,7 @@ URGENCY_RULES = (
         ),
         unless=(
             "=confused|=confusion|=confusing + about|by|with|as to|what|how|why|whether|which",
+            "=confuse|=confuses|=confusing + me|us|you",
         ),
     ),
     UrgencyRule(
@@ -170,7 +171,7 @@ URGENCY_RULES = (
         "palpitations with faintness",
         (PALPITATIONS, "palpitations|palpitation"),
         requires=(
-            "faint|pass out|passing out|black out|blacking out|dizzy|dizziness|lightheaded"
+            "faint|pass out|passing out|black out|blacking out|dizzy|dizy|dizziness|lightheaded"
             "|light headed|collapse|keel over",
         ),
     ),

@@ -372,6 +372,9 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
         ("My potassium was 6.6 in January, now it is 4.9.", False),
         ("Creatinine 8 last week, haven't peed in 4 days, can't breathe lying flat.", True),
         ("Last year, I had a seizure. Now I am fine.", False),
+        ("my father have chest pian now", True),
+        ("husband very confuse and sleepy since morning", True),
+        ("These instructions confuse me.", False),
     ],
 )
 def test_urgency_follows_what_is_happening_now(knowledge, text, urgent):
