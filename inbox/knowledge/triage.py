@@ -82,6 +82,9 @@ URGENCY_RULES = (
         unless=(
             "worried about|worry about|afraid of|scared of|fear of|frightened of|risk of"
             "|chance of|mentioned + stroke|strokes|bleed|bleeding|haemorrhage|hemorrhage",
+            # "I can't talk to the nurses": not a loss of speech
+            "can not talk to|can not speak to|can not talk with|can not speak with"
+            "|can not talk about|can not speak about|can not speak english|can not speak the",
         ),
     ),
     UrgencyRule(

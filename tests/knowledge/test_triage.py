@@ -375,6 +375,8 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
         ("my father have chest pian now", True),
         ("husband very confuse and sleepy since morning", True),
         ("These instructions confuse me.", False),
+        ("I can't talk to the nurses about my cramps, they are too busy.", False),
+        ("My grandfather just became unable to speak and his right side is limp.", True),
     ],
 )
 def test_urgency_follows_what_is_happening_now(knowledge, text, urgent):
