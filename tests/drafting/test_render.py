@@ -26,6 +26,8 @@ TEMPLATES = REPO_DIR / "email_templates"
 SITE = "https://www.kidney-hospital.example"
 ARTICLE = f"{SITE}/dialysis/leg-cramps-end-of-dialysis.html"
 UNSUBSCRIBE = "https://inbox.kidney-hospital.example/unsubscribe/tok.en-123"
+# a fixed time: a clock minute of :49 must not look like an evaluated {{ 7*7 }}
+RECEIVED_AT = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
 CONVERSATION = "https://inbox.kidney-hospital.example/inbox/conversations/42"
 EMERGENCY_ACTION = "call your local emergency number or go to the nearest emergency department"
 DO_NOT_WAIT = "Do not wait for your next dialysis session"
@@ -119,7 +121,7 @@ def every_mail(renderer: MailRenderer, *, name: str, question: str) -> dict[str,
             name=name, urgent=urgent, reply_within="two working days", unsubscribe_url=UNSUBSCRIBE
         )
     mails["staff_alert"] = renderer.render_staff_alert(
-        conversation_url=CONVERSATION, reasons=["chest pain"], received_at=datetime.now(UTC)
+        conversation_url=CONVERSATION, reasons=["chest pain"], received_at=RECEIVED_AT
     )
     mails["digest-empty"] = renderer.render_digest(items=[])
     mails["digest"] = renderer.render_digest(
@@ -162,7 +164,7 @@ def test_patient_words_are_escaped_in_html_and_literal_in_text(renderer: MailRen
 
 def test_triage_reasons_are_escaped_in_the_staff_alert(renderer: MailRenderer) -> None:
     mail = renderer.render_staff_alert(
-        conversation_url=CONVERSATION, reasons=[HOSTILE], received_at=datetime.now(UTC)
+        conversation_url=CONVERSATION, reasons=[HOSTILE], received_at=RECEIVED_AT
     )
     assert "script" not in parse(mail.html).tags
     assert "{{ 7*7 }}" in mail.text and "49" not in mail.text
