@@ -26,7 +26,9 @@ def refuse_default_secret(settings: Settings) -> None:
     if settings.secret_key != Settings.model_fields["secret_key"].default:
         return
     if settings.database_url.startswith("sqlite"):
-        typer.echo("warning: INBOX_SECRET_KEY is the default; set your own outside a laptop", err=True)
+        typer.echo(
+            "warning: INBOX_SECRET_KEY is the default; set your own outside a laptop", err=True
+        )
         return
     typer.echo("error: set INBOX_SECRET_KEY (it signs sessions, form tokens and links)", err=True)
     raise typer.Exit(2)

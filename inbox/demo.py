@@ -20,21 +20,47 @@ DEMO_PASSWORD = "demo-inbox-2026"
 PAGE = "/dialysis/leg-cramps-at-end-of-dialysis.html"
 
 DEMO_MESSAGES = (
-    ("Ahmed Rahimi", "ahmed.r@example.com", "Pain in my chest now",
-     "I am at home after dialysis and for the last twenty minutes I have had a tight pain in my "
-     "chest and I am short of breath. Is this the cramps too?"),
-    ("Karim Haddad", "karim.h@example.com", "cramps at the end",
-     "Every time near the end of my session my calf goes hard like a stone. I come in 4 kg over "
-     "and they take it all off in 4 hours. Is this why?"),
-    ("Linda Morales", "lmorales58@example.net", "Mum's target weight",
-     "Since the doctor lowered my mother's dry weight by two kilos she cramps in the last half hour "
-     "and is dizzy when she stands up."),
-    ("Tomasz W.", "tomasz.w@example.org", "dialysate",
-     "My unit runs everyone at sodium 135 and I cramp a lot. Would a higher sodium bath help?"),
-    ("Sung-min Park", "smpark@example.org", "calcium low",
-     "My last calcium was 7.8 and I cramp in almost every session. Is the low calcium the reason?"),
-    ("Peter Lindqvist", "p.lindqvist@example.com", "receipt",
-     "I paid for my consultation on the 14th but never received a receipt. Could you send it?"),
+    (
+        "Ahmed Rahimi",
+        "ahmed.r@example.com",
+        "Pain in my chest now",
+        "I am at home after dialysis and for the last twenty minutes I have had a tight pain in my "
+        "chest and I am short of breath. Is this the cramps too?",
+    ),
+    (
+        "Karim Haddad",
+        "karim.h@example.com",
+        "cramps at the end",
+        "Every time near the end of my session my calf goes hard like a stone. I come in 4 kg over "
+        "and they take it all off in 4 hours. Is this why?",
+    ),
+    (
+        "Linda Morales",
+        "lmorales58@example.net",
+        "Mum's target weight",
+        "Since the doctor lowered my mother's dry weight by two kilos "
+        "she cramps in the last half hour "
+        "and is dizzy when she stands up.",
+    ),
+    (
+        "Tomasz W.",
+        "tomasz.w@example.org",
+        "dialysate",
+        "My unit runs everyone at sodium 135 and I cramp a lot. Would a higher sodium bath help?",
+    ),
+    (
+        "Sung-min Park",
+        "smpark@example.org",
+        "calcium low",
+        "My last calcium was 7.8 and I cramp in almost every session. "
+        "Is the low calcium the reason?",
+    ),
+    (
+        "Peter Lindqvist",
+        "p.lindqvist@example.com",
+        "receipt",
+        "I paid for my consultation on the 14th but never received a receipt. Could you send it?",
+    ),
 )
 
 
@@ -62,9 +88,14 @@ def _seed_messages(runtime: Runtime, *, now) -> None:
     client = Client(ip=None, user_agent="demo seed", channel="demo")
     with runtime.engine.connect() as connection:
         for index, (name, email, subject, text) in enumerate(DEMO_MESSAGES):
-            submission = Submission(name=name, email=email, subject=subject, message=text, page=PAGE)
+            submission = Submission(
+                name=name, email=email, subject=subject, message=text, page=PAGE
+            )
             receive_submission(
-                connection, submission=submission, client=client, settings=settings,
+                connection,
+                submission=submission,
+                client=client,
+                settings=settings,
                 now=now - timedelta(hours=3 * (len(DEMO_MESSAGES) - index)),
                 urgent=runtime.first_look_urgent(submission),
             )

@@ -1,4 +1,5 @@
-"""The application factory: `create_app(settings)` wires every domain's routes and background work."""
+"""The application factory: `create_app(settings)` wires every domain's routes and background
+work."""
 
 from __future__ import annotations
 

@@ -52,7 +52,9 @@ class Runtime:
         """Whether a new message may describe an emergency (for the thank-you page)."""
         from inbox.knowledge.service import assess_urgency
 
-        reasons = assess_urgency(self.knowledge, subject=submission.subject, text=submission.message)
+        reasons = assess_urgency(
+            self.knowledge, subject=submission.subject, text=submission.message
+        )
         return bool(reasons)
 
     @cached_property

@@ -25,10 +25,10 @@ from inbox.config import Settings
 from inbox.db import create_db_engine, normalise_url, upgrade
 from inbox.runtime import Runtime, build_runtime
 from inbox.schema import metadata
-from tests.smtp import SmtpServer
 
 # Playwright + Chromium fixtures, defined once for every folder (one browser per session)
 from tests.browser_fixtures import *  # noqa: E402, F403
+from tests.smtp import SmtpServer
 
 TEST_DATABASE_URL = os.environ.get("INBOX_TEST_DATABASE_URL", "")
 

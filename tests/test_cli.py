@@ -15,6 +15,16 @@ def test_serve_refuses_the_default_secret_with_postgresql(monkeypatch):
 
 def test_help_lists_the_commands_the_readme_promises():
     output = CliRunner().invoke(app, ["--help"]).output
-    for command in ("serve", "worker", "db", "staff", "eval", "queue", "mail", "purge", "export", "erase"):
+    for command in (
+        "serve",
+        "worker",
+        "db",
+        "staff",
+        "eval",
+        "queue",
+        "mail",
+        "purge",
+        "export",
+        "erase",
+    ):
         assert command in output, command
-

@@ -13,7 +13,9 @@ from inbox.db import create_db_engine, normalise_url
 
 def test_plain_urls_get_our_drivers():
     assert normalise_url("postgresql://user@host/db") == "postgresql+psycopg://user@host/db"
-    assert normalise_url("postgres://u:p@h:5433/db").startswith("postgresql+psycopg://u:p@h:5433/db")
+    assert normalise_url("postgres://u:p@h:5433/db").startswith(
+        "postgresql+psycopg://u:p@h:5433/db"
+    )
     assert normalise_url("sqlite:///relative.db") == "sqlite:///relative.db"
     assert normalise_url("sqlite:////abs/path.db") == "sqlite:////abs/path.db"
 

@@ -9,8 +9,14 @@ from inbox.db import create_db_engine
 from inbox.schema import metadata
 
 # full-text search objects are created by migration 0006 by hand, per database
-IGNORED_TABLES = {"message_fts", "message_fts_data", "message_fts_idx", "message_fts_docsize",
-                  "message_fts_config", "message_fts_content"}
+IGNORED_TABLES = {
+    "message_fts",
+    "message_fts_data",
+    "message_fts_idx",
+    "message_fts_docsize",
+    "message_fts_config",
+    "message_fts_content",
+}
 
 
 def _include(obj, name, type_, reflected, compare_to) -> bool:

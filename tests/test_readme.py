@@ -8,7 +8,11 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 def test_readme_documents_every_setting():
-    missing = [f"INBOX_{name.upper()}" for name in Settings.model_fields if f"INBOX_{name.upper()}" not in README]
+    missing = [
+        f"INBOX_{name.upper()}"
+        for name in Settings.model_fields
+        if f"INBOX_{name.upper()}" not in README
+    ]
     assert missing == []
 
 

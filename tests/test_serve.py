@@ -24,8 +24,12 @@ def test_serve_migrates_seeds_a_demo_login_and_prints_the_url(tmp_path: Path):
     env.pop("INBOX_SECRET_KEY", None)
     inbox = Path(sys.executable).parent / "inbox"
     process = subprocess.Popen(
-        [str(inbox), "serve", "--port", str(port)], env=env, cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [str(inbox), "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60

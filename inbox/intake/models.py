@@ -56,7 +56,8 @@ class Message(SQLModel, table=True):
         sa.Index("ix_message_fingerprint", "fingerprint", "received_at"),
         # the drafting queue: only the few messages still waiting for a draft
         sa.Index(
-            "ix_message_draft_pending", "id",
+            "ix_message_draft_pending",
+            "id",
             sqlite_where=sa.text("drafted_at IS NULL"),
             postgresql_where=sa.text("drafted_at IS NULL"),
         ),

@@ -51,7 +51,9 @@ def check_rate_limits(
     if ip_key:
         checks.insert(0, (f"ip:{ip_key}", settings.rate_limit_ip))
     for key, rule in checks:
-        wait = ratelimit.count_hit(connection, run, key=key, rule=ratelimit.Rule.parse(rule), now=now)
+        wait = ratelimit.count_hit(
+            connection, run, key=key, rule=ratelimit.Rule.parse(rule), now=now
+        )
         if wait is not None:
             raise RateLimited(
                 "You have sent several messages in a short time. "

@@ -37,7 +37,8 @@ WHERE contact_id = :contact_id AND state IN ('review', 'queued', 'sent', 'failed
 ORDER BY id DESC LIMIT 1"""
 
 NEW_CONVERSATION = """
-INSERT INTO conversation (contact_id, subject, state, urgent, created_at, updated_at, last_message_at)
+INSERT INTO conversation
+  (contact_id, subject, state, urgent, created_at, updated_at, last_message_at)
 VALUES (:contact_id, :subject, :state, :urgent, :now, :now, :now)
 RETURNING id"""
 

@@ -48,7 +48,9 @@ class IntakeWriter:
     async def store(self, submission: Submission, client: Client, *, urgent: bool) -> Receipt:
         """Queue one submission and wait until it is committed (or refused)."""
         loop = asyncio.get_running_loop()
-        pending = _Pending(submission, client, urgent, self.runtime.clock.now(), loop.create_future())
+        pending = _Pending(
+            submission, client, urgent, self.runtime.clock.now(), loop.create_future()
+        )
         self._queue.append(pending)
         if not self._busy:
             self._busy = True
@@ -89,8 +91,12 @@ class IntakeWriter:
                 connection.execute(f"SAVEPOINT s{index}")
                 try:
                     item.outcome = receive_submission(
-                        connection, submission=item.submission, client=item.client,
-                        settings=self.runtime.settings, now=item.now, urgent=item.urgent,
+                        connection,
+                        submission=item.submission,
+                        client=item.client,
+                        settings=self.runtime.settings,
+                        now=item.now,
+                        urgent=item.urgent,
                         statements=self.statements,
                     )
                 except InboxError as exc:  # refused (rate limit): its counters stay

@@ -44,5 +44,7 @@ def test_compose_commands_exist_in_the_cli():
         command = service.get("command")
         if command and command[0] == "inbox":
             words = [word for word in command[1:] if not word.startswith("-")][:2]
-            result = runner.invoke(app, [*words[:1], "--help"] if words[0] != "db" else ["db", "upgrade", "--help"])
+            result = runner.invoke(
+                app, [*words[:1], "--help"] if words[0] != "db" else ["db", "upgrade", "--help"]
+            )
             assert result.exit_code == 0, (command, result.output)

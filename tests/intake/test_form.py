@@ -191,8 +191,11 @@ def test_embed_page_gives_a_snippet(client):
 
 def test_urgent_message_gets_emergency_advice_on_the_thank_you_page(client, settings, clock):
     fields = form_fields(
-        settings, clock, next="https://hospital.example/thanks.html", subject="help",
-        message="Right now I have crushing chest pain and I cannot breathe properly after dialysis.",
+        settings,
+        clock,
+        next="https://hospital.example/thanks.html",
+        subject="help",
+        message="Right now I have crushing chest pain and I cannot breathe properly.",
     )
     response = client.post("/contact", data=fields)
     assert response.status_code == 303

@@ -17,7 +17,9 @@ CONTENT_TYPES = [
     "text/plain",
     "",
 ]
-fuzz = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+fuzz = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @fuzz
@@ -36,12 +38,23 @@ def test_any_text_fields_never_give_a_500(client, fields):
 
 
 @fuzz
-@given(payload=st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=50),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(FIELDS), children, max_size=6),
-    max_leaves=12,
-))
+@given(
+    payload=st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(max_size=50),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.sampled_from(FIELDS), children, max_size=6)
+        ),
+        max_leaves=12,
+    )
+)
 def test_any_json_shape_never_gives_a_500(client, payload):
     body = json.dumps(payload).encode()
-    response = client.post("/api/v1/messages", content=body, headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/v1/messages", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code in (201, 422, 429)

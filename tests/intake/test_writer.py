@@ -13,8 +13,13 @@ from inbox.intake.writer import IntakeWriter
 
 
 def submission(index: int, **overrides) -> Submission:
-    fields = {"name": f"Patient {index}", "email": f"p{index}@example.com", "subject": "cramps",
-              "message": f"question number {index}", "form_token": None}
+    fields = {
+        "name": f"Patient {index}",
+        "email": f"p{index}@example.com",
+        "subject": "cramps",
+        "message": f"question number {index}",
+        "form_token": None,
+    }
     fields.update(overrides)
     return Submission(**fields)
 
@@ -22,7 +27,9 @@ def submission(index: int, **overrides) -> Submission:
 async def test_concurrent_submissions_are_each_stored_once(runtime):
     writer = IntakeWriter(runtime)
     client = Client(ip="10.0.0.1", user_agent="t", channel="api")
-    receipts = await asyncio.gather(*(writer.store(submission(i), client, urgent=False) for i in range(40)))
+    receipts = await asyncio.gather(
+        *(writer.store(submission(i), client, urgent=False) for i in range(40))
+    )
     assert len({receipt.message_id for receipt in receipts}) == 40
     with runtime.engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(Message)).scalar() == 40
@@ -41,5 +48,9 @@ async def test_one_failing_submission_is_refused_alone(runtime):
     assert not isinstance(results[0], BaseException) and not isinstance(results[2], BaseException)
     assert isinstance(results[1], BaseException)
     with runtime.engine.connect() as connection:
-        emails = connection.execute(sa.select(Message.__table__.c.email).order_by(Message.id)).scalars().all()
+        emails = (
+            connection.execute(sa.select(Message.__table__.c.email).order_by(Message.id))
+            .scalars()
+            .all()
+        )
     assert emails == ["p1@example.com", "p2@example.com"]

@@ -353,9 +353,17 @@ def test_conversation_page_shows_upcoming_follow_ups_and_the_suppression_note(si
     conversation_id = stored(runtime)
     now = runtime.clock.now()
     with session_scope(runtime.engine) as session:
-        recipient = session.exec(select(Message.email).where(Message.conversation_id == conversation_id)).first()
-        session.add(FollowUp(conversation_id=conversation_id, recipient=recipient,
-                             due_at=now + timedelta(days=7), state="scheduled"))
+        recipient = session.exec(
+            select(Message.email).where(Message.conversation_id == conversation_id)
+        ).first()
+        session.add(
+            FollowUp(
+                conversation_id=conversation_id,
+                recipient=recipient,
+                due_at=now + timedelta(days=7),
+                state="scheduled",
+            )
+        )
         session.add(Suppression(email=recipient, reason="unsubscribed", created_at=now))
     html = page_of(signed_in, conversation_id)
     assert "Follow-ups" in html and "scheduled" in html and "Send now" in html
