@@ -56,11 +56,14 @@ class Pattern:
         # The first word of every alternative, per group: a cheap test that rules most cues out.
         self._first_keys = tuple(frozenset(keys[0] for keys in group) for group in self.groups)
 
+    def may_match(self, doc: Doc) -> bool:
+        """False when the message lacks a first word of some group: then `find` finds nothing."""
+        return not any(first_keys.isdisjoint(doc.index) for first_keys in self._first_keys)
+
     def find(self, doc: Doc) -> list[Match]:
         """Every match of the cue in the message, in order."""
-        for first_keys in self._first_keys:
-            if first_keys.isdisjoint(doc.index):
-                return []
+        if not self.may_match(doc):
+            return []
         spans = [self._group_spans(doc, group) for group in self.groups]
         if any(not found for found in spans):
             return []

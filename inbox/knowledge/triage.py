@@ -206,9 +206,19 @@ class UrgencyAssessor:
 
     def assess(self, doc: Doc) -> tuple[str, ...]:
         """The reasons the message is urgent; empty when it is not."""
+        # Most messages hold no cue word at all: then no rule can fire, and the costlier
+        # negation and tense markers are not worth computing.
+        candidates = [entry for entry in self._rules if any(c.may_match(doc) for c in entry[1])]
+        potassium = [
+            found
+            for found in find_measurements(doc.tokens)
+            if found.measure == "potassium" and found.value >= VERY_HIGH_POTASSIUM
+        ]
+        if not candidates and not potassium:
+            return ()
         markers = self._scope.markers(doc)
         reasons: list[str] = []
-        for rule, cues, requires, unless in self._rules:
+        for rule, cues, requires, unless in candidates:
             exceptions = find_all(unless, doc)
             found = self._current(doc, cues, markers, exceptions)
             if found is None:
@@ -216,13 +226,12 @@ class UrgencyAssessor:
             if requires and self._current(doc, requires, markers, []) is None:
                 continue
             reasons.append(f"{rule.reason}: “{doc.quote(found)}”")
-        for measurement in find_measurements(doc.tokens):
-            if measurement.measure == "potassium" and measurement.value >= VERY_HIGH_POTASSIUM:
-                span = (measurement.first, measurement.last)
-                match = Match(measurement.first, measurement.last, (span,))
-                if self._scope.is_current(doc, match, markers):
-                    reasons.append(f"very high potassium: “{doc.quote(match)}”")
-                    break
+        for measurement in potassium:
+            span = (measurement.first, measurement.last)
+            match = Match(measurement.first, measurement.last, (span,))
+            if self._scope.is_current(doc, match, markers):
+                reasons.append(f"very high potassium: “{doc.quote(match)}”")
+                break
         return tuple(reasons)
 
     def _current(
