@@ -56,6 +56,11 @@ class Pattern:
         # The first word of every alternative, per group: a cheap test that rules most cues out.
         self._first_keys = tuple(frozenset(keys[0] for keys in group) for group in self.groups)
 
+    @property
+    def opening_keys(self) -> frozenset[str]:
+        """Word keys of which a message must hold at least one for the cue to match."""
+        return self._first_keys[0]
+
     def may_match(self, doc: Doc) -> bool:
         """False when the message lacks a first word of some group: then `find` finds nothing."""
         return not any(first_keys.isdisjoint(doc.index) for first_keys in self._first_keys)

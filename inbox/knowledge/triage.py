@@ -203,12 +203,18 @@ class UrgencyAssessor:
             (rule, compiled(rule.cues), compiled(rule.requires), compiled(rule.unless))
             for rule in URGENCY_RULES
         )
+        self._opening_keys = frozenset().union(
+            *(cue.opening_keys for _, cues, _, _ in self._rules for cue in cues)
+        )
 
     def assess(self, doc: Doc) -> tuple[str, ...]:
         """The reasons the message is urgent; empty when it is not."""
         # Most messages hold no cue word at all: then no rule can fire, and the costlier
         # negation and tense markers are not worth computing.
-        candidates = [entry for entry in self._rules if any(c.may_match(doc) for c in entry[1])]
+        if self._opening_keys.isdisjoint(doc.index):
+            candidates = []
+        else:
+            candidates = [entry for entry in self._rules if any(c.may_match(doc) for c in entry[1])]
         potassium = [
             found
             for found in find_measurements(doc.tokens)
