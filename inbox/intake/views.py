@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -73,9 +74,13 @@ async def contact_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     return _render_form(request, runtime, values=values, errors={}, status=200)
 
 
-@router.post("/contact", name="contact_submit")
-async def contact_submit(request: Request, runtime: RuntimeDep) -> Response:
-    """Store the message; 303 to the thank-you page, or the form again with field errors (422)."""
+async def contact_submit(request: Request) -> Response:
+    """Store the message; 303 to the thank-you page, or the form again with field errors (422).
+
+    The public form's hot path, so a plain Starlette endpoint: it needs no dependency injection
+    and no request model, and FastAPI's per-request machinery for them costs as much as storing.
+    """
+    runtime: Runtime = request.app.state.runtime
     settings = runtime.settings
     try:
         form = await request.form(max_files=0, max_fields=50)
@@ -104,11 +109,21 @@ async def contact_submit(request: Request, runtime: RuntimeDep) -> Response:
     target = allowed_redirect(submission.next_url, settings.allowed_origins)
     if target and not receipt.urgent:
         return RedirectResponse(target, status_code=303)
-    ticket = URLSafeSerializer(settings.secret_key, salt=_THANKS_SALT).dumps(
-        {"u": receipt.urgent, "n": target}
+    return RedirectResponse(
+        thanks_location(settings.secret_key, urgent=receipt.urgent, next_url=target),
+        status_code=303,
     )
-    # a literal path: url_for walks every route and costs more than the redirect itself
-    return RedirectResponse(f"{THANKS_PATH}?t={ticket}", status_code=303)
+
+
+router.add_route("/contact", contact_submit, methods=["POST"], name="contact_submit")
+
+
+@lru_cache(maxsize=256)
+def thanks_location(secret_key: str, *, urgent: bool, next_url: str | None) -> str:
+    """Our thank-you page, with a signed ticket saying what to show. A literal path: url_for
+    walks every route. Cached: most submissions share one of a few tickets."""
+    ticket = URLSafeSerializer(secret_key, salt=_THANKS_SALT).dumps({"u": urgent, "n": next_url})
+    return f"{THANKS_PATH}?t={ticket}"
 
 
 @router.get(THANKS_PATH, name="contact_thanks", response_class=HTMLResponse)
