@@ -282,6 +282,8 @@ def fill(engine: sa.Engine, backend: str, total: int) -> dict:
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                     f"(SELECT max(id) FROM {table.name}))"
                 )
+        else:  # what the worker does after intake: index the new messages for search
+            search.index_new_messages(connection)
     if backend == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM ANALYZE")

@@ -25,8 +25,9 @@ def background_jobs(runtime: Runtime) -> list[Callable[[Runtime], int]]:
     work they did. Domains append theirs here."""
     from inbox.drafting.jobs import draft_pending  # drafting: triage and draft new messages
     from inbox.followups.jobs import JOBS as followup_jobs  # follow-ups due, digest, purge
+    from inbox.review.search import index_job  # SQLite: full-text index of new messages
 
-    return [draft_pending, *followup_jobs]
+    return [draft_pending, index_job, *followup_jobs]
 
 
 @dataclass

@@ -1,7 +1,10 @@
 """Full-text search over messages: what staff type, turned into a safe database query.
 
 SQLite uses the FTS5 table `message_fts`, PostgreSQL a GIN index on `PG_DOCUMENT`; both made by
-migration 0006. Each whitespace-separated word of the query must match (AND), as a prefix, in the
+migration 0006. On SQLite new messages are indexed after they are stored (migration 0007):
+`index_new_messages` runs in the worker each tick and before every search.
+
+Each whitespace-separated word of the query must match (AND), as a prefix, in the
 name, e-mail, subject or text of any message of the conversation. Staff input never reaches the
 query syntax: words are reduced to letters, digits and the few marks of an e-mail address, quoted.
 """
@@ -14,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from inbox.intake.models import Message
+from inbox.runtime import Runtime
 
 MESSAGE = Message.__table__
 MAX_TERMS = 8
@@ -29,6 +33,33 @@ PG_DOCUMENT = (
 
 _WORD = re.compile(r"\w", re.UNICODE)
 _KEEP = re.compile(r"[^\w@.+\-]+", re.UNICODE)
+
+
+_UNINDEXED = "SELECT (SELECT max(id) FROM message) > last_id FROM message_fts_progress"
+_INDEX_NEW = """INSERT INTO message_fts(rowid, name, email, subject, body)
+    SELECT id, name, email, subject, body FROM message
+    WHERE id > (SELECT last_id FROM message_fts_progress) ORDER BY id"""
+_MARK_INDEXED = "UPDATE message_fts_progress SET last_id = (SELECT max(id) FROM message)"
+
+
+def index_new_messages(connection: sa.Connection) -> bool:
+    """SQLite: add the messages stored since the last call to the full-text index, in the
+    caller's (write) transaction; True when there were any. PostgreSQL: nothing to do."""
+    if connection.dialect.name != "sqlite":
+        return False
+    if not connection.exec_driver_sql(_UNINDEXED).scalar():
+        return False
+    connection.exec_driver_sql(_INDEX_NEW)
+    connection.exec_driver_sql(_MARK_INDEXED)
+    return True
+
+
+def index_job(runtime: Runtime) -> int:
+    """The worker's part: keep the index close behind the newest message (1 when it indexed)."""
+    if not runtime.sqlite:
+        return 0
+    with runtime.engine.begin() as connection:
+        return int(index_new_messages(connection))
 
 
 def search_terms(query: str) -> list[str]:
@@ -70,6 +101,7 @@ def conversation_filter(
         return conversation_id.in_(
             sa.select(MESSAGE.c.conversation_id).where(document.op("@@")(query))
         )
+    index_new_messages(session.connection())  # so the newest messages are found too
     hits = (
         sa.select(sa.literal_column("rowid"))
         .select_from(sa.table("message_fts"))

@@ -120,6 +120,40 @@ def test_edited_and_deleted_messages_leave_the_index(signed_in, runtime, people)
     assert listed_ids(signed_in.get("/inbox", params={"q": "erased"}).text) == []
 
 
+def test_edits_and_deletes_after_indexing_keep_the_sqlite_index_true(signed_in, runtime, people):  # noqa: F811
+    if not runtime.sqlite:
+        pytest.skip("SQLite only: PostgreSQL indexes each row as it is written")
+    table = Message.__table__
+    assert listed_ids(signed_in.get("/inbox", params={"q": "phosphate"}).text) == [people["zoe"]]
+    with session_scope(runtime.engine) as session:  # zoe's message is indexed now
+        session.execute(
+            sa.update(table).where(table.c.conversation_id == people["zoe"]).values(body="[erased]")
+        )
+    assert listed_ids(signed_in.get("/inbox", params={"q": "phosphate"}).text) == []
+    assert listed_ids(signed_in.get("/inbox", params={"q": "erased"}).text) == [people["zoe"]]
+    with session_scope(runtime.engine) as session:  # the newest message: SQLite reuses its id
+        session.execute(sa.delete(table).where(table.c.conversation_id == people["zoe"]))
+    newcomer = add_conversation(runtime, body="Is a potassium binder safe with my tablets?")
+    assert listed_ids(signed_in.get("/inbox", params={"q": "potassium"}).text) == [newcomer]
+    assert listed_ids(signed_in.get("/inbox", params={"q": "erased"}).text) == []
+    with runtime.engine.begin() as connection:  # FTS5 compares its index with the table
+        connection.exec_driver_sql(
+            "INSERT INTO message_fts(message_fts) VALUES ('integrity-check')"
+        )
+
+
+def test_the_worker_indexes_new_messages_before_anyone_searches(signed_in, runtime, people):  # noqa: F811
+    if not runtime.sqlite:
+        pytest.skip("SQLite only: PostgreSQL indexes each row as it is written")
+    assert search.index_job(runtime) == 1  # the three people's messages
+    assert search.index_job(runtime) == 0  # nothing new
+    with runtime.engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            "SELECT count(*) FROM message_fts WHERE message_fts MATCH 'phosphate'"
+        ).scalar_one()
+    assert found == 1
+
+
 def test_query_syntax_typed_by_staff_is_just_words(signed_in, people):  # noqa: F811
     for query in [
         '"',
