@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,10 @@ from inbox.config import Settings
 FIELDS = ("name", "email", "subject", "message")
 OPTIONAL_FIELDS = ("page", "next", "form_token", "website")
 HONEYPOT = "website"  # invisible to people; bots fill it in
-_KEEP_IN_MESSAGE = {"\n", "\t"}
+# Unicode's control characters (category Cc) and lone surrogates (Cs: they cannot be stored or
+# sent). Format characters (Cf) stay: emoji joiners, right-to-left marks. Long text keeps \n, \t.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _LINE_BREAKS = {"\r", "\n", "\u2028", "\u2029", "\x85", "\x0b", "\x0c"}
 
 
@@ -51,15 +55,8 @@ def clean_text(value: str, *, multiline: bool) -> str:
     value = unicodedata.normalize("NFC", value)
     if multiline:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-    kept = []
-    for char in value:
-        category = unicodedata.category(char)
-        if category == "Cs":  # lone surrogates cannot be stored or sent
-            continue
-        if category == "Cc" and not (multiline and char in _KEEP_IN_MESSAGE):
-            continue  # format characters (Cf) stay: emoji joiners, right-to-left marks
-        kept.append(char)
-    return "".join(kept).strip()
+        return _CONTROL_IN_TEXT.sub("", value).strip()
+    return _CONTROL.sub("", value).strip()
 
 
 def parse_submission(
