@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,20 +30,27 @@ def hit(db: Session | Connection, *, key: str, rule: Rule, now: datetime) -> int
     """Count one request against `key`; seconds to wait when over the limit, else None."""
     connection = db.connection() if isinstance(db, Session) else db
     statements = sql.Statements(connection.dialect.name)
-    return count_hit(connection, statements.run, key=key, rule=rule, now=now)
+    return count_hits(connection, statements, [(key, rule)], now=now)
 
 
-def count_hit(
-    connection: Any, run: Callable[..., sql.Rows], *, key: str, rule: Rule, now: datetime
+def count_hits(
+    connection: Any, statements: sql.Statements, hits: list[tuple[str, Rule]], *, now: datetime
 ) -> int | None:
-    """`hit` on any connection the statement runner `run` takes (SQLAlchemy or driver)."""
-    if rule.limit <= 0:
-        return None
+    """Count one request against each (key, rule), in one statement, on any connection the
+    statements take (SQLAlchemy or driver); seconds to wait for the first one over its limit."""
     epoch = int(now.timestamp())
-    window = epoch - epoch % rule.period
-    count = run(connection, sql.RATE_HIT, key=key[:200], window=window).scalar_one()
-    if count > rule.limit:
-        return window + rule.period - epoch
+    counted = [
+        (key[:200], rule, epoch - epoch % rule.period) for key, rule in hits if rule.limit > 0
+    ]
+    if not counted:
+        return None
+    params: dict[str, Any] = {}
+    for index, (key, _, window) in enumerate(counted):
+        params[f"key{index}"], params[f"window{index}"] = key, window
+    counts = dict(statements.rows(connection, sql.rate_hits(len(counted)), **params))
+    for key, rule, window in counted:
+        if counts[key] > rule.limit:
+            return window + rule.period - epoch
     return None
 
 

@@ -6,7 +6,6 @@ connection in the caller's transaction, and builds no ORM objects.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,27 +38,24 @@ class Receipt:
 
 def check_rate_limits(
     connection: Connection | Any,
-    run: Callable[..., sql.Rows],
+    statements: sql.Statements,
     *,
     settings: Settings,
     email: str,
     ip_key: str | None,
     now: datetime,
 ) -> None:
-    """Raise RateLimited (429 with Retry-After) when the address or the client sent too much."""
-    checks = [(f"addr:{email}", settings.rate_limit_address)]
+    """Raise RateLimited (429 with Retry-After) when the client or the address sent too much."""
+    hits = [(f"addr:{email}", ratelimit.Rule.parse(settings.rate_limit_address))]
     if ip_key:
-        checks.insert(0, (f"ip:{ip_key}", settings.rate_limit_ip))
-    for key, rule in checks:
-        wait = ratelimit.count_hit(
-            connection, run, key=key, rule=ratelimit.Rule.parse(rule), now=now
+        hits.insert(0, (f"ip:{ip_key}", ratelimit.Rule.parse(settings.rate_limit_ip)))
+    wait = ratelimit.count_hits(connection, statements, hits, now=now)
+    if wait is not None:
+        raise RateLimited(
+            "You have sent several messages in a short time. "
+            f"Please wait {wait} seconds and send it again.",
+            retry_after=wait,
         )
-        if wait is not None:
-            raise RateLimited(
-                "You have sent several messages in a short time. "
-                f"Please wait {wait} seconds and send it again.",
-                retry_after=wait,
-            )
 
 
 def receive_submission(
@@ -75,14 +71,15 @@ def receive_submission(
     """Rate-limit, classify and store one submission; never drops a legitimate one.
 
     `connection` is a SQLAlchemy Connection, or a driver connection with `statements` given."""
-    run = (statements or sql.Statements(connection.dialect.name)).run
+    statements = statements or sql.Statements(connection.dialect.name)
+    run = statements.run
     ip_key = (
         client_ip_key(settings.secret_key, client.ip)
         if settings.store_client_ip == "hash"
         else client.ip
     )
     check_rate_limits(
-        connection, run, settings=settings, email=submission.email, ip_key=ip_key, now=now
+        connection, statements, settings=settings, email=submission.email, ip_key=ip_key, now=now
     )
     reason = spam_reason(
         submission,

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-_PARAM = re.compile(r"(?<!:):([a-z_]+)")
+_PARAM = re.compile(r"(?<!:):([a-z_0-9]+)")
 
-RATE_HIT = """
-INSERT INTO rate_bucket (key, window_start, count) VALUES (:key, :window, 1)
+
+@cache
+def rate_hits(keys: int) -> str:
+    """Count one request against each of `keys` counters (:key0, :window0, ...) at once."""
+    rows = ", ".join(f"(:key{index}, :window{index}, 1)" for index in range(keys))
+    return f"""
+INSERT INTO rate_bucket (key, window_start, count) VALUES {rows}
 ON CONFLICT (key, window_start) DO UPDATE SET count = rate_bucket.count + 1
-RETURNING count"""
+RETURNING key, count"""
+
 
 RECENT_ORIGINAL = """
 SELECT id, conversation_id, contact_id, urgent FROM message
@@ -92,17 +99,29 @@ class Statements:
 
     def run(self, connection: Connection | Any, sql: str, **params: Any) -> Rows:
         """Execute `sql` with `params`; the first row of the result (if any) is kept."""
+        if isinstance(connection, Connection):
+            result = connection.exec_driver_sql(self._text(sql), self._values(params))
+            return Rows(result.first() if result.returns_rows else None)
+        cursor = connection.execute(self._text(sql), self._values(params))
+        return Rows(cursor.fetchone() if cursor.description else None)
+
+    def rows(self, connection: Connection | Any, sql: str, **params: Any) -> list[Any]:
+        """Execute `sql` with `params`; every row of the result."""
+        if isinstance(connection, Connection):
+            return list(connection.exec_driver_sql(self._text(sql), self._values(params)))
+        return connection.execute(self._text(sql), self._values(params)).fetchall()
+
+    def _text(self, sql: str) -> str:
         text = self._cache.get(sql)
         if text is None:
             text = sql if self.sqlite else _PARAM.sub(r"%(\1)s", sql)
             self._cache[sql] = text
+        return text
+
+    def _values(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.sqlite:
-            params = {key: self._sqlite_value(value) for key, value in params.items()}
-        if isinstance(connection, Connection):
-            result = connection.exec_driver_sql(text, params)
-            return Rows(result.first() if result.returns_rows else None)
-        cursor = connection.execute(text, params)
-        return Rows(cursor.fetchone() if cursor.description else None)
+            return {key: self._sqlite_value(value) for key, value in params.items()}
+        return params
 
     @staticmethod
     def _sqlite_value(value: Any) -> Any:

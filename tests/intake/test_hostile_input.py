@@ -151,3 +151,23 @@ def test_rate_limit_per_ip(runtime, settings, clock):
             for i in range(5)
         ]
     assert codes == [201, 201, 201, 429, 429]
+
+
+def test_both_rate_limits_count_every_attempt_and_the_tighter_one_refuses(runtime, settings, clock):
+    from fastapi.testclient import TestClient
+
+    from inbox.main import create_app
+
+    runtime.settings = settings.model_copy(
+        update={"rate_limit_ip": "4/minute", "rate_limit_address": "2/hour"}
+    )
+    with TestClient(create_app(runtime=runtime), follow_redirects=False) as client:
+        answers = [
+            client.post("/api/v1/messages", json=api_payload(email=f"{who}@example.com"))
+            for who in ("ann", "ann", "ann", "bob", "cat")
+        ]
+    assert [answer.status_code for answer in answers] == [201, 201, 429, 201, 429]
+    # Ann's third is over her address's hourly limit; Cat's is over the client's minute limit
+    assert int(answers[2].headers["retry-after"]) > 60
+    assert 0 < int(answers[4].headers["retry-after"]) <= 60
+    assert len(messages(runtime)) == 3
