@@ -75,7 +75,7 @@ class Message(SQLModel, table=True):
     client_ip: str | None = Field(default=None, max_length=128)  # keyed hash by default
     user_agent: str | None = Field(default=None, max_length=500)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    status: str = Field(default=MessageStatus.ACCEPTED, max_length=16, index=True)
+    status: str = Field(default=MessageStatus.ACCEPTED, max_length=16)
     spam_reason: str | None = Field(default=None, max_length=100)
     duplicate_of_id: int | None = Field(default=None, foreign_key="message.id")
     duplicate_count: int = 0
