@@ -73,7 +73,7 @@ def serve(
     if workers > 1:
         os.environ.setdefault("INBOX_RUN_WORKER", str(settings.run_worker).lower())
         uvicorn.run(
-            "inbox.main:create_app",
+            "inbox.main:create_served_app",
             factory=True,
             host=host,
             port=port,
@@ -84,7 +84,8 @@ def serve(
         return
     from inbox.main import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, access_log=False)
+    web_app = create_app(settings, freeze_gc=True)
+    uvicorn.run(web_app, host=host, port=port, proxy_headers=True, access_log=False)
 
 
 knowledge_cli.register(app)
