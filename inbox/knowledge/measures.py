@@ -39,6 +39,11 @@ _NOT_A_VALUE = frozenset(
 LOOKAHEAD = 5
 
 
+def lab_words(measure: str) -> tuple[str, ...]:
+    """The words that name a lab value in a message ("k", "potassium")."""
+    return tuple(word for word, named in _LABS.items() if named == measure)
+
+
 @dataclass(frozen=True, slots=True)
 class Measurement:
     measure: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inbox.knowledge.cues import cue_words, parse_cue
-from inbox.knowledge.measures import find_measurements
+from inbox.knowledge.measures import find_measurements, lab_words
 from inbox.knowledge.patterns import Doc, Match, Pattern, compile_cues, find_all
 from inbox.knowledge.scope import Scope
 from inbox.knowledge.text import Normaliser
@@ -190,6 +190,10 @@ def urgency_lexicon() -> set[str]:
     return words
 
 
+# a rule with its cues, requirements and exceptions compiled
+_CompiledRule = tuple[UrgencyRule, tuple[Pattern, ...], tuple[Pattern, ...], tuple[Pattern, ...]]
+
+
 class UrgencyAssessor:
     """The urgency rules, compiled once per Knowledge."""
 
@@ -203,23 +207,26 @@ class UrgencyAssessor:
             (rule, compiled(rule.cues), compiled(rule.requires), compiled(rule.unless))
             for rule in URGENCY_RULES
         )
-        self._opening_keys = frozenset().union(
-            *(cue.opening_keys for _, cues, _, _ in self._rules for cue in cues)
-        )
+        # which cues a word can open: a message is checked only against the cues its words open
+        self._cues_opened_by: dict[str, list[tuple[int, Pattern]]] = {}
+        for number, (_, cues, _, _) in enumerate(self._rules):
+            for cue in cues:
+                for key in cue.opening_keys:
+                    self._cues_opened_by.setdefault(key, []).append((number, cue))
+        self._potassium_keys = tuple("=" + word for word in lab_words("potassium"))
 
     def assess(self, doc: Doc) -> tuple[str, ...]:
         """The reasons the message is urgent; empty when it is not."""
-        # Most messages hold no cue word at all: then no rule can fire, and the costlier
-        # negation and tense markers are not worth computing.
-        if self._opening_keys.isdisjoint(doc.index):
-            candidates = []
-        else:
-            candidates = [entry for entry in self._rules if any(c.may_match(doc) for c in entry[1])]
-        potassium = [
-            found
-            for found in find_measurements(doc.tokens)
-            if found.measure == "potassium" and found.value >= VERY_HIGH_POTASSIUM
-        ]
+        # Most messages open no cue at all: then no rule can fire, and the costlier negation
+        # and tense markers are not worth computing.
+        candidates = self._candidates(doc)
+        potassium = []
+        if any(key in doc.index for key in self._potassium_keys):
+            potassium = [
+                found
+                for found in find_measurements(doc.tokens)
+                if found.measure == "potassium" and found.value >= VERY_HIGH_POTASSIUM
+            ]
         if not candidates and not potassium:
             return ()
         markers = self._scope.markers(doc)
@@ -239,6 +246,16 @@ class UrgencyAssessor:
                 reasons.append(f"very high potassium: “{doc.quote(match)}”")
                 break
         return tuple(reasons)
+
+    def _candidates(self, doc: Doc) -> list[_CompiledRule]:
+        """The rules (in their order) with a cue that may match: one it opens, whose every
+        word group has a first word in the message."""
+        numbers: set[int] = set()
+        for key in doc.index:
+            for number, cue in self._cues_opened_by.get(key, ()):
+                if number not in numbers and cue.may_match(doc):
+                    numbers.add(number)
+        return [self._rules[number] for number in sorted(numbers)]
 
     def _current(
         self,
