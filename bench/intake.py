@@ -43,11 +43,12 @@ function init(args)
 end
 request = function()
   counter = counter + 1
-  local tag = id .. "-" .. counter
+  local tag = "RUNPREFIX" .. id .. "-" .. counter
   local body = "name=Bench+Patient&email=p" .. tag .. "%40example.com&subject=cramps+at+the+end"
     .. "&message=Near+the+end+of+session+" .. tag .. "+my+calves+cramp+and+they+took+4+litres+off"
     .. "&page=https%3A%2F%2Fhospital.example%2Fleg-cramps.html&website=&form_token=TOKEN"
-  return wrk.format("POST", "/contact", {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+  local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+  return wrk.format("POST", "/contact", headers, body)
 end
 """
 
@@ -106,7 +107,10 @@ def start_server(kind: str, workdir: Path, port: int) -> subprocess.Popen:
 
 def run_wrk(port: int, seconds: int, connections: int, token: str, workdir: Path) -> dict:
     script = workdir / "post.lua"
-    script.write_text(LUA.replace("TOKEN", token))
+    # a fresh prefix per wrk run: the warm-up's texts must not come back as duplicates (a
+    # folded duplicate is cheaper to store than a new message)
+    run = f"r{time.monotonic_ns() % 10**9}x"
+    script.write_text(LUA.replace("TOKEN", token).replace("RUNPREFIX", run))
     output = subprocess.run(
         [
             "wrk",
@@ -203,7 +207,8 @@ def main() -> None:
     token = issue_form_token(SECRET, now=datetime.now(UTC) - timedelta(minutes=5))
     tool = "wrk" if shutil.which("wrk") else "python client (wrk not installed)"
     print(
-        f"load: {tool}, {args.connections} connections, {args.seconds} s per server, one process each"
+        f"load: {tool}, {args.connections} connections, {args.seconds} s per server,"
+        " one process each"
     )
     results = {
         kind: measure(kind, args.seconds, args.connections, token)
@@ -211,7 +216,8 @@ def main() -> None:
     }
     for kind, figures in results.items():
         print(
-            f"{kind:8s} {figures['rps']:8.0f} req/s   p50 {figures['p50_ms']:7.2f} ms   p99 {figures['p99_ms']:7.2f} ms"
+            f"{kind:8s} {figures['rps']:8.0f} req/s   p50 {figures['p50_ms']:7.2f} ms"
+            f"   p99 {figures['p99_ms']:7.2f} ms"
         )
     inbox, ceiling, naive = results["inbox"], results["ceiling"], results["naive"]
     summary = {

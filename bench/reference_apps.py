@@ -39,7 +39,8 @@ def ceiling() -> Starlette:
     async def contact(request: Request) -> Response:
         form = await request.form()
         connection.execute(
-            "INSERT INTO submission (name, email, subject, body, page, received_at) VALUES (?,?,?,?,?,?)",
+            "INSERT INTO submission (name, email, subject, body, page, received_at)"
+            " VALUES (?,?,?,?,?,?)",
             (
                 form.get("name"),
                 form.get("email"),
