@@ -5,6 +5,8 @@ connections for a fixed time with wrk (Debian's package) or, where wrk is missin
 Python client. Every request carries a different address and text, a valid time-trap token and
 an empty honeypot, so the whole real path runs: validation, spam checks, rate limits (set high
 enough to admit the load), duplicate check, contact/conversation/message inserts.
+The three servers are measured in rounds (two by default), each round in the reverse order of
+the one before, and the means are reported, so that a machine that drifts favours none of them.
 Prints figures, then one JSON line.
 """
 
@@ -199,25 +201,37 @@ def measure(kind: str, seconds: int, connections: int, token: str) -> dict:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _mean(runs: list[dict]) -> dict:
+    return {key: sum(run[key] for run in runs) / len(runs) for key in ("rps", "p50_ms", "p99_ms")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="rounds of the three servers (order reversed each)"
+    )
     args = parser.parse_args()
     token = issue_form_token(SECRET, now=datetime.now(UTC) - timedelta(minutes=5))
     tool = "wrk" if shutil.which("wrk") else "python client (wrk not installed)"
     print(
         f"load: {tool}, {args.connections} connections, {args.seconds} s per server,"
-        " one process each"
+        f" one process each, {args.rounds} rounds"
     )
-    results = {
-        kind: measure(kind, args.seconds, args.connections, token)
-        for kind in ("inbox", "ceiling", "naive")
-    }
+    # inbox, ceiling, naive, then naive, ceiling, inbox, ...: a machine that speeds up or slows
+    # down during the run favours none of them
+    runs: dict[str, list[dict]] = {"inbox": [], "ceiling": [], "naive": []}
+    order = list(runs)
+    for round_number in range(args.rounds):
+        for kind in order if round_number % 2 == 0 else reversed(order):
+            runs[kind].append(measure(kind, args.seconds, args.connections, token))
+    results = {kind: _mean(measured) for kind, measured in runs.items()}
     for kind, figures in results.items():
+        each = ", ".join(f"{run['rps']:.0f}" for run in runs[kind])
         print(
             f"{kind:8s} {figures['rps']:8.0f} req/s   p50 {figures['p50_ms']:7.2f} ms"
-            f"   p99 {figures['p99_ms']:7.2f} ms"
+            f"   p99 {figures['p99_ms']:7.2f} ms   (rounds: {each})"
         )
     inbox, ceiling, naive = results["inbox"], results["ceiling"], results["naive"]
     summary = {
