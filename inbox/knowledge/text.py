@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import snowballstemmer
 from rapidfuzz import process
@@ -76,8 +76,7 @@ COMMON_WORDS = frozenset(
 MAX_CACHE = 50_000
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):  # a tuple: made ~20 times per message, while the patient waits
     norm: str  # lower case, contractions split, misspelling corrected
     stem: str
     start: int  # character offsets of the original word in the message
@@ -125,19 +124,23 @@ class Normaliser:
     def tokens(self, text: str, *, correct: bool = True) -> list[Token]:
         """The tokens of a message, with sentence and clause numbers."""
         tokens: list[Token] = []
+        append = tokens.append
+        words = self._words
         sentence = clause = 0
+        counted = -1  # the sentence that already has a token
         for found in _TOKEN.finditer(text):
-            raw = found.group().lower().replace("’", "'")
+            raw = found.group().lower()  # curly apostrophes: _expand straightens them
             if raw in _SENTENCE_END:
-                if tokens and tokens[-1].sentence == sentence:
+                if counted == sentence:
                     sentence += 1
                     clause += 1
                 continue
             if raw in CLAUSE_WORDS:
                 clause += 1
             start, end = found.span()
-            for norm, stem, value in self._words(raw, correct):
-                tokens.append(Token(norm, stem, start, end, sentence, clause, value))
+            for norm, stem, value in words(raw, correct):
+                append(Token(norm, stem, start, end, sentence, clause, value))
+                counted = sentence
         return tokens
 
     def _words(self, raw: str, correct: bool) -> tuple[tuple[str, str, float | None], ...]:
