@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,10 +21,11 @@ class Rule:
     limit: int  # 0: no limit
     period: int  # seconds
 
-    @classmethod
-    def parse(cls, text: str) -> Rule:
+    @staticmethod
+    @cache  # every submission asks, with one of the few rates in the settings
+    def parse(text: str) -> Rule:
         limit, period = parse_rate(text)
-        return cls(limit=limit, period=period)
+        return Rule(limit=limit, period=period)
 
 
 def hit(db: Session | Connection, *, key: str, rule: Rule, now: datetime) -> int | None:

@@ -96,6 +96,7 @@ class Statements:
     def __init__(self, dialect_name: str):
         self.sqlite = dialect_name == "sqlite"
         self._cache: dict[str, str] = {}
+        self._last_time: tuple[datetime | None, str] = (None, "")
 
     def run(self, connection: Connection | Any, sql: str, **params: Any) -> Rows:
         """Execute `sql` with `params`; the first row of the result (if any) is kept."""
@@ -120,11 +121,13 @@ class Statements:
 
     def _values(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.sqlite:
-            return {key: self._sqlite_value(value) for key, value in params.items()}
+            for key, value in params.items():
+                if isinstance(value, datetime):
+                    params[key] = self._sqlite_time(value)
         return params
 
-    @staticmethod
-    def _sqlite_value(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return value
+    def _sqlite_time(self, value: datetime) -> str:
+        """SQLAlchemy's text form of a UTC timestamp; one submission binds its time 3-4 times."""
+        if value != self._last_time[0]:
+            self._last_time = (value, value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
+        return self._last_time[1]
