@@ -54,3 +54,6 @@ async def test_one_failing_submission_is_refused_alone(runtime):
             .all()
         )
     assert emails == ["p1@example.com", "p2@example.com"]
+    with runtime.engine.connect() as connection:  # nothing of the broken one is left behind
+        contacts = connection.execute(sa.text("SELECT email FROM contact ORDER BY id")).scalars()
+        assert list(contacts) == ["p1@example.com", "p2@example.com"]
