@@ -60,7 +60,7 @@ def create_app(
         finally:
             if background is not None:
                 await background.stop()
-            runtime.engine.dispose()
+            runtime.close()
 
     app = FastAPI(
         title="inbox",

@@ -57,6 +57,12 @@ class Runtime:
         )
         return bool(reasons)
 
+    def close(self) -> None:
+        """Release the process's database connections."""
+        if "intake_writer" in self.__dict__:
+            self.intake_writer.close()
+        self.engine.dispose()
+
     @cached_property
     def sqlite(self) -> bool:
         return is_sqlite(self.settings.database_url)

@@ -4,7 +4,8 @@ Each request hands its validated submission to the writer and waits. The writer 
 submission queued at that moment and stores them in one transaction on one driver connection,
 and should one fail unexpectedly, again one by one: it is refused alone, the others committed.
 On SQLite this runs on the event loop (one writer per process, no lock contention between
-threads); on PostgreSQL in a worker thread, so the loop keeps serving while it waits.
+threads), on a connection of its own whose WAL checkpoints run in a thread (inbox.intake.wal);
+on PostgreSQL in a worker thread, so the loop keeps serving while it waits.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from inbox.errors import InboxError
 from inbox.intake import sql
 from inbox.intake.service import Client, Receipt, receive_submission
 from inbox.intake.validation import Submission
+from inbox.intake.wal import WalCheckpoints
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,14 @@ class IntakeWriter:
         self.statements = sql.Statements("sqlite" if runtime.sqlite else "postgresql")
         self._queue: list[_Pending] = []
         self._busy = False
+        self._held: Any = None  # SQLite: the writer's own connection, kept between batches
+        self.checkpoints = WalCheckpoints(runtime.engine) if runtime.sqlite else None
+
+    def close(self) -> None:
+        """Close the writer's own connection (SQLite); a later batch would open a new one."""
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
     async def store(self, submission: Submission, client: Client, *, urgent: bool) -> Receipt:
         """Queue one submission and wait until it is committed (or refused)."""
@@ -65,8 +75,9 @@ class IntakeWriter:
             while self._queue:
                 batch, self._queue = self._queue, []
                 try:
-                    if self.runtime.sqlite:
+                    if self.checkpoints is not None:
                         self._write(batch)
+                        self.checkpoints.after_commit()
                     else:
                         await anyio.to_thread.run_sync(self._write, batch)
                 except Exception as exc:  # noqa: BLE001 - the database itself failed: tell everyone
@@ -88,9 +99,10 @@ class IntakeWriter:
         rolled back and stored again one transaction per submission, so it is refused alone.
         (Optimistic: savepoints around each one cost about 5% of storing, to guard a rare case.)
         """
-        raw = self.runtime.engine.raw_connection()
+        raw = self._connection()
+        broken = False
         try:
-            connection: Any = raw.driver_connection
+            connection: Any = raw.dbapi_connection
             try:
                 self._begin(connection)
                 for item in batch:
@@ -104,10 +116,23 @@ class IntakeWriter:
             for item in batch:
                 if isinstance(item.outcome, Receipt):
                     item.outcome = None  # not committed after all
-            _rollback(connection_or_none=raw)
+            broken = not _rollback(connection_or_none=raw)
             raise
         finally:
-            raw.close()
+            if raw is not self._held:
+                raw.close()
+            elif broken:
+                self.close()
+
+    def _connection(self) -> Any:
+        if not self.runtime.sqlite:
+            return self.runtime.engine.raw_connection()
+        if self._held is None:
+            raw = self.runtime.engine.raw_connection()
+            raw.detach()  # never back to the pool, where others would inherit the setting below
+            raw.dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # self.checkpoints
+            self._held = raw
+        return self._held
 
     def _store(self, connection: Any, item: _Pending) -> None:
         try:
@@ -149,8 +174,11 @@ class _Unexpected(Exception):
     """One submission failed for a reason other than a refusal (its cause says which)."""
 
 
-def _rollback(*, connection_or_none: Any) -> None:
+def _rollback(*, connection_or_none: Any) -> bool:
+    """Roll back; False when even that failed (the connection is broken: replace it)."""
     try:
         connection_or_none.rollback()
     except Exception:  # noqa: BLE001 - the connection is broken anyway; the pool replaces it
         log.warning("rollback after a failed intake batch failed")
+        return False
+    return True
