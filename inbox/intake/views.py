@@ -77,8 +77,9 @@ async def contact_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 async def contact_submit(request: Request) -> Response:
     """Store the message; 303 to the thank-you page, or the form again with field errors (422).
 
-    The public form's hot path, so a plain Starlette endpoint: it needs no dependency injection
-    and no request model, and FastAPI's per-request machinery for them costs as much as storing.
+    The public form's hot path, so a plain Starlette endpoint, added first by create_app: it
+    needs no dependency injection and no request model, and FastAPI's per-request machinery for
+    them costs as much as storing.
     """
     runtime: Runtime = request.app.state.runtime
     settings = runtime.settings
@@ -113,9 +114,6 @@ async def contact_submit(request: Request) -> Response:
         thanks_location(settings.secret_key, urgent=receipt.urgent, next_url=target),
         status_code=303,
     )
-
-
-router.add_route("/contact", contact_submit, methods=["POST"], name="contact_submit")
 
 
 @lru_cache(maxsize=256)
