@@ -59,6 +59,21 @@ def test_multipart_post_is_accepted(client, runtime, settings, clock):
     assert len(rows(runtime, Message)) == 1
 
 
+def test_url_encoded_and_multipart_posts_store_the_same_text(client, runtime, settings, clock):
+    text = "1+1 = 2 & 50% less?\r\nتشنج 😖 a=b;c"
+    encoded = form_fields(settings, clock, subject="same text", message=text)
+    multipart = form_fields(settings, clock, subject="same text", message="[multipart] " + text)
+    multipart["email"] = "other@example.com"
+    assert client.post("/contact", data=encoded).status_code == 303
+    response = client.post(
+        "/contact", files={key: (None, value) for key, value in multipart.items()}
+    )
+    assert response.status_code == 303
+    first, second = (row["body"] for row in rows(runtime, Message))
+    assert first == text.replace("\r\n", "\n")
+    assert second == "[multipart] " + first
+
+
 def test_next_on_an_allowed_origin_is_followed(client, settings, clock):
     fields = form_fields(settings, clock, next="https://hospital.example/thanks.html")
     response = client.post("/contact", data=fields)
