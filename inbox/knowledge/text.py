@@ -123,9 +123,12 @@ class Normaliser:
 
     def tokens(self, text: str, *, correct: bool = True) -> list[Token]:
         """The tokens of a message, with sentence and clause numbers."""
+        # the hottest loop of the first look at a message: _words' cache is read inline, and
+        # tokens are made with tuple.__new__, skipping the named tuple's Python-level __new__
         tokens: list[Token] = []
         append = tokens.append
-        words = self._words
+        make = tuple.__new__
+        known = self._raw if correct else {}
         sentence = clause = 0
         counted = -1  # the sentence that already has a token
         for found in _TOKEN.finditer(text):
@@ -138,9 +141,9 @@ class Normaliser:
             if raw in CLAUSE_WORDS:
                 clause += 1
             start, end = found.span()
-            for norm, stem, value in words(raw, correct):
-                append(Token(norm, stem, start, end, sentence, clause, value))
-                counted = sentence
+            for norm, stem, value in known.get(raw) or self._words(raw, correct):
+                append(make(Token, (norm, stem, start, end, sentence, clause, value)))
+            counted = sentence
         return tokens
 
     def _words(self, raw: str, correct: bool) -> tuple[tuple[str, str, float | None], ...]:
