@@ -29,11 +29,14 @@ class WalCheckpoints:
 
     def after_commit(self) -> None:
         """Start a checkpoint unless one is running or the last one started under `every` ago."""
+        loop = asyncio.get_running_loop()
+        if self._running is not None and self._running.get_loop() is not loop:
+            self._running = None  # started on an event loop that has since closed (tests)
         now = time.monotonic()
         if self._running is not None or now - self._started < self.every:
             return
         self._started = now
-        self._running = asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
+        self._running = loop.run_in_executor(None, self._checkpoint)
         self._running.add_done_callback(self._finished)
 
     async def wait(self) -> None:
