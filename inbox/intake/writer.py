@@ -109,7 +109,8 @@ class IntakeWriter:
                     self._store(connection, item)
                 self._commit(connection)
             except _Unexpected:
-                _rollback(connection_or_none=raw)
+                if not _rollback(connection_or_none=raw):
+                    raise  # a broken connection: the whole batch fails, the connection is replaced
                 for item in batch:
                     self._store_alone(connection, raw, item)
         except BaseException:
@@ -151,16 +152,17 @@ class IntakeWriter:
             raise _Unexpected from exc
 
     def _store_alone(self, connection: Any, raw: Any, item: _Pending) -> None:
+        """Store one submission in its own transaction; whatever fails is its outcome alone."""
         item.outcome = None
-        self._begin(connection)
         try:
+            self._begin(connection)
             self._store(connection, item)
-        except _Unexpected as failed:
-            log.error("storing one submission failed", exc_info=failed.__cause__)
+            self._commit(connection)
+        except Exception as exc:  # noqa: BLE001 - the others, already committed, stay so
+            cause = exc.__cause__ if isinstance(exc, _Unexpected) else exc
+            log.error("storing one submission failed", exc_info=cause)
             _rollback(connection_or_none=raw)
-            item.outcome = failed.__cause__
-            return
-        self._commit(connection)
+            item.outcome = cause
 
     def _begin(self, connection: Any) -> None:
         if self.runtime.sqlite:
