@@ -128,6 +128,8 @@ class Statements:
 
     def _sqlite_time(self, value: datetime) -> str:
         """SQLAlchemy's text form of a UTC timestamp; one submission binds its time 3-4 times."""
-        if value != self._last_time[0]:
-            self._last_time = (value, value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
-        return self._last_time[1]
+        last, text = self._last_time  # one read: safe should threads ever share the cache
+        if value != last:
+            text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            self._last_time = (value, text)
+        return text
