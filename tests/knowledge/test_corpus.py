@@ -79,7 +79,7 @@ def test_the_native_english_part_is_large_and_mixed(corpus):
     native = [
         row for path, rows in corpus.items() if path.stem.startswith("native") for row in rows
     ]
-    assert len(native) >= 200
+    assert len(native) >= 450
     urgent = sum(row["urgent"] for row in native) / len(native)
     unlabelled = sum(not row["sections"] for row in native) / len(native)
     assert 0.2 <= urgent <= 0.35
