@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,34 @@ class RateLimited(InboxError):
     def __init__(self, message: str, *, retry_after: int):
         super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
         self.retry_after = max(1, retry_after)
+
+
+class DatabaseUnavailable(InboxError):
+    """The database cannot be reached or cannot write now: try again in a minute."""
+
+    status = 503
+    retry_after = 60
+
+    def __init__(
+        self, message: str = "We could not do this just now. Please try again in a minute."
+    ):
+        super().__init__(message, headers={"Retry-After": str(self.retry_after)})
+
+
+class BodyTooLarge(Exception):
+    """Raised while a handler reads a body past the size limit (see middleware.BodySizeLimit)."""
+
+
+# What the database driver raises when the database is down, stalled, locked or full.
+# The driver's own classes too: the intake writer talks to the driver directly.
+DATABASE_FAULTS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sqlite3.OperationalError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 class InvalidInput(InboxError):
@@ -113,7 +145,25 @@ def install_handlers(app: FastAPI) -> None:
             errors.setdefault(".".join(location) or "body", item.get("msg", "invalid"))
         return error_response(request, 422, "Please correct the highlighted fields.", errors=errors)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return Response(status_code=400)
+
+    for fault in DATABASE_FAULTS:
+        app.add_exception_handler(fault, _database_fault)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(request, 500, "Something went wrong on our side. Please try again.")
+
+
+async def _database_fault(request: Request, exc: Exception) -> Response:
+    """A database outage is a 503 the client can retry, handled inside the app so that the
+    server keeps the connection open (an unhandled error makes uvicorn drop it)."""
+    log.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    fault = DatabaseUnavailable()
+    return error_response(request, fault.status, fault.message, headers=fault.headers)

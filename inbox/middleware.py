@@ -6,9 +6,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
-class BodyTooLarge(Exception):
-    pass
+from inbox.errors import BodyTooLarge
 
 
 class BodySizeLimit:

@@ -74,7 +74,7 @@ async def create_message(request: Request, runtime: RuntimeDep) -> JSONResponse:
         raise InboxError("Send the message as JSON (Content-Type: application/json).", status=415)
     try:
         payload: Any = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidInput({"body": "The body is not valid JSON."}) from exc
     if not isinstance(payload, dict):
         raise InvalidInput({"body": "Send one JSON object with name, email, subject and message."})

@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from inbox.deps import RuntimeDep
-from inbox.errors import RateLimited
+from inbox.errors import DATABASE_FAULTS, BodyTooLarge, DatabaseUnavailable, RateLimited
 from inbox.intake.flow import submit
-from inbox.intake.spam import issue_form_token
+from inbox.intake.spam import form_age_seconds, issue_form_token
 from inbox.intake.validation import FIELDS, Limits, parse_submission
 from inbox.runtime import Runtime
 
@@ -21,6 +21,10 @@ router = APIRouter(tags=["public form"], include_in_schema=False)
 
 LABELS = {"name": "Name", "email": "E-mail", "subject": "Subject", "message": "Your message"}
 _THANKS_SALT = "inbox.thanks"
+_NOT_SAVED = (
+    "We could not save your message just now. Please try again in a minute: "
+    "what you wrote is still below."
+)
 THANKS_PATH = "/contact/thanks"
 
 
@@ -42,8 +46,14 @@ def _render_form(
     values: dict[str, str],
     errors: dict[str, str],
     status: int,
+    form_token: str | None = None,
 ) -> HTMLResponse:
+    """The form, with `values` filled in. A form shown again keeps the token it was first served
+    with (when genuine), so correcting a field does not restart the fill-in timer."""
     settings = runtime.settings
+    now = runtime.clock.now()
+    if not form_token or form_age_seconds(settings.secret_key, form_token, now=now) is None:
+        form_token = issue_form_token(settings.secret_key, now=now)
     limits = {
         "name": settings.max_name_length,
         "email": 320,
@@ -53,7 +63,7 @@ def _render_form(
     context: dict[str, Any] = {
         "hospital_name": settings.hospital_name,
         "action": request.url_for("contact_submit").path,
-        "form_token": issue_form_token(settings.secret_key, now=runtime.clock.now()),
+        "form_token": form_token,
         "values": {key: values.get(key, "") for key in (*FIELDS, "page", "next")},
         "errors": errors,
         "labels": LABELS,
@@ -85,6 +95,8 @@ async def contact_submit(request: Request) -> Response:
     settings = runtime.settings
     try:
         raw = await read_form(request)
+    except BodyTooLarge:
+        raise  # answered 413 by the body-size guard
     except Exception:  # noqa: BLE001 - a malformed body is the client's problem, not a 500
         return _render_form(
             request,
@@ -94,16 +106,25 @@ async def contact_submit(request: Request) -> Response:
             errors={"message": "We could not read what your browser sent. Please try again."},
         )
     values = {key: str(raw[key][0]) for key in raw if raw[key] and isinstance(raw[key][0], str)}
+    token = values.get("form_token")
     submission, errors = parse_submission(raw, Limits.from_settings(settings))
     if submission is None:
-        return _render_form(request, runtime, values=values, errors=errors, status=422)
+        return _render_form(
+            request, runtime, values=values, errors=errors, status=422, form_token=token
+        )
     try:
         receipt = await submit(runtime, submission, request=request, channel="form")
-    except RateLimited as exc:
+    except (RateLimited, DatabaseUnavailable, *DATABASE_FAULTS) as exc:
+        refusal = exc if isinstance(exc, RateLimited) else DatabaseUnavailable(_NOT_SAVED)
         response = _render_form(
-            request, runtime, values=values, errors={"message": exc.message}, status=429
+            request,
+            runtime,
+            values=values,
+            errors={"message": refusal.message},
+            status=refusal.status,
+            form_token=token,
         )
-        response.headers.update(exc.headers)
+        response.headers.update(refusal.headers)
         return response
     target = allowed_redirect(submission.next_url, settings.allowed_origins)
     if target and not receipt.urgent:
