@@ -12,6 +12,7 @@ from inbox.knowledge import cli as knowledge_cli
 from inbox.logs import configure_logging
 from inbox.outbox import cli as outbox_cli
 from inbox.privacy import cli as privacy_cli
+from inbox.serving import uvicorn_options
 from inbox.staff import cli as staff_cli
 
 app = typer.Typer(
@@ -80,12 +81,20 @@ def serve(
             workers=workers,
             proxy_headers=True,
             access_log=False,
+            **uvicorn_options(max_connections=settings.max_connections),
         )
         return
     from inbox.main import create_app
 
     web_app = create_app(settings, freeze_gc=True)
-    uvicorn.run(web_app, host=host, port=port, proxy_headers=True, access_log=False)
+    uvicorn.run(
+        web_app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        access_log=False,
+        **uvicorn_options(max_connections=settings.max_connections),
+    )
 
 
 knowledge_cli.register(app)
