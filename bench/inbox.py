@@ -141,7 +141,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict:
     print(f"\n== {name}: {args.conversations:,} conversations", flush=True)
     started = time.perf_counter()
     upgrade(url)
-    engine = create_db_engine(url, pooled=False)
+    engine = create_db_engine(url, pooled=False, bounded=False)
     try:
         loaded = fill(engine, name, args.conversations)
     finally:

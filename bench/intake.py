@@ -86,6 +86,7 @@ def start_server(kind: str, workdir: Path, port: int) -> subprocess.Popen:
             INBOX_RUN_WORKER="false",
             INBOX_MAIL_CATCHER="false",
             INBOX_LOG_LEVEL="WARNING",
+            INBOX_ACCESS_LOG="false",  # as the reference servers (--no-access-log)
         )
         command = [str(Path(python).parent / "inbox"), "serve", "--port", str(port)]
     else:

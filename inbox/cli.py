@@ -9,7 +9,7 @@ import typer
 from inbox.config import Settings
 from inbox.db import upgrade
 from inbox.knowledge import cli as knowledge_cli
-from inbox.logs import configure_logging
+from inbox.logs import configure_logging, log_config
 from inbox.outbox import cli as outbox_cli
 from inbox.privacy import cli as privacy_cli
 from inbox.serving import uvicorn_options
@@ -80,7 +80,8 @@ def serve(
             port=port,
             workers=workers,
             proxy_headers=True,
-            access_log=False,
+            access_log=settings.access_log,
+            log_config=log_config(settings.log_level),
             **uvicorn_options(max_connections=settings.max_connections),
         )
         return
@@ -92,7 +93,8 @@ def serve(
         host=host,
         port=port,
         proxy_headers=True,
-        access_log=False,
+        access_log=settings.access_log,
+        log_config=log_config(settings.log_level),
         **uvicorn_options(max_connections=settings.max_connections),
     )
 

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/inbox.db"
     host: str = "127.0.0.1"
     port: int = 8000
+    access_log: bool = True  # one JSON line a request, without the query string
     max_connections: int = 4096  # open client connections per web process; past it a 503
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str = "change-me-in-production"

@@ -73,8 +73,11 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_db_engine(url: str, *, pool_size: int = 10, pooled: bool = True) -> Engine:
-    """An engine for `url`; SQLite files get their folder created, WAL and a busy timeout."""
+def create_db_engine(
+    url: str, *, pool_size: int = 10, pooled: bool = True, bounded: bool = True
+) -> Engine:
+    """An engine for `url`; SQLite files get their folder created, WAL and a busy timeout.
+    `bounded=False` (migrations, bulk loads) lifts PostgreSQL's statement and lock timeouts."""
     url = normalise_url(url)
     pooling: dict[str, Any] = (
         {"pool_size": pool_size, "max_overflow": pool_size} if pooled else {"poolclass": NullPool}
@@ -86,11 +89,71 @@ def create_db_engine(url: str, *, pool_size: int = 10, pooled: bool = True) -> E
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
             **pooling,
         )
         _configure_sqlite(engine)
+        _strip_nul_characters(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **pooling)
+    engine = sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args=POSTGRESQL_CONNECT_ARGS if bounded else POSTGRESQL_UNBOUNDED_CONNECT_ARGS,
+        **({"pool_timeout": POOL_TIMEOUT_SECONDS} if pooled else {}),
+        **pooling,
+    )
+    _strip_nul_characters(engine)
+    return engine
+
+
+# A request never waits long for PostgreSQL: connecting, a statement, a transaction left open
+# and a dead peer are all bounded (the keepalives notice a silent network within ~25 s).
+POOL_TIMEOUT_SECONDS = 5
+POSTGRESQL_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "options": (
+        "-c statement_timeout=30000 -c lock_timeout=10000"
+        " -c idle_in_transaction_session_timeout=60000"
+    ),
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15000,
+}
+POSTGRESQL_UNBOUNDED_CONNECT_ARGS = {
+    key: value for key, value in POSTGRESQL_CONNECT_ARGS.items() if key != "options"
+}
+
+
+def _strip_nul_characters(engine: Engine) -> None:
+    """PostgreSQL cannot store a NUL character in text (and it cuts SQLite text short in other
+    tools): strip it from every text parameter, on both databases alike."""
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _without_nul(
+        _connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+    ) -> tuple[str, Any]:
+        rows = parameters if many else (parameters,)
+        if any(_has_nul(row) for row in rows):
+            cleaned = [_strip_nul(row) for row in rows]
+            parameters = cleaned if many else cleaned[0]
+        return statement, parameters
+
+
+def _has_nul(row: Any) -> bool:
+    values = row.values() if isinstance(row, dict) else row or ()
+    return any(isinstance(value, str) and "\x00" in value for value in values)
+
+
+def _strip_nul(row: Any) -> Any:
+    def clean(value: Any) -> Any:
+        return value.replace("\x00", "") if isinstance(value, str) else value
+
+    if isinstance(row, dict):
+        return {key: clean(value) for key, value in row.items()}
+    return type(row)(clean(value) for value in row)
 
 
 def _configure_sqlite(engine: Engine) -> None:

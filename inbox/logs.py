@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 from datetime import UTC, datetime
+from typing import Any
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,11 +24,43 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class AccessLineWithoutQuery(logging.Filter):
+    """uvicorn's access lines without the query string (it may carry addresses or tokens)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].partition("?")[0], *args[3:])
+        return True
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """One logging set-up (a `logging.config.dictConfig` dict) for the commands and for uvicorn,
+    its web processes included: JSON lines on stderr, library chatter at WARNING."""
+    level = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"no_query": {"()": AccessLineWithoutQuery}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "json"},
+            "access": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["no_query"],
+            },
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "uvicorn": {"level": level},
+            "uvicorn.error": {"level": level},
+            "uvicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+            "alembic": {"level": "WARNING"},
+        },
+    }
+
+
 def configure_logging(level: str) -> None:
-    """Send JSON lines to stderr; keep library chatter (migrations) at WARNING."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    """Send JSON lines to stderr (see `log_config`)."""
+    logging.config.dictConfig(log_config(level))
