@@ -91,3 +91,11 @@ def test_the_native_english_part_is_large_and_mixed(corpus):
     unlabelled = sum(not row["sections"] for row in native) / len(native)
     assert 0.2 <= urgent <= 0.35
     assert 0.1 <= unlabelled <= 0.4
+
+
+def test_the_corpus_holds_over_a_thousand_messages_in_many_languages(corpus):
+    rows = [row for rows in corpus.values() for row in rows]
+    assert len(rows) >= 1000
+    languages = {row.get("lang", "en").split("-")[0] for row in rows}
+    assert {"en", "hi", "tl", "pcm", "id", "ar", "zh", "es"} <= languages
+    assert 0.2 <= sum(row["urgent"] for row in rows) / len(rows) <= 0.35
