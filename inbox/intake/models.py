@@ -82,12 +82,3 @@ class Message(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     urgent: bool = False  # first look at intake; the drafting triage has the final word
     drafted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # None: draft pending
-
-
-class RateBucket(SQLModel, table=True):
-    """A fixed-window counter for one rate-limit key, shared by every process."""
-
-    __tablename__ = "rate_bucket"
-    key: str = Field(primary_key=True, max_length=200)
-    window_start: int = Field(primary_key=True)  # epoch seconds
-    count: int = 0

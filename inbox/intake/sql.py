@@ -8,22 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 _PARAM = re.compile(r"(?<!:):([a-z_0-9]+)")
-
-
-@cache
-def rate_hits(keys: int) -> str:
-    """Count one request against each of `keys` counters (:key0, :window0, ...) at once."""
-    rows = ", ".join(f"(:key{index}, :window{index}, 1)" for index in range(keys))
-    return f"""
-INSERT INTO rate_bucket (key, window_start, count) VALUES {rows}
-ON CONFLICT (key, window_start) DO UPDATE SET count = rate_bucket.count + 1
-RETURNING key, count"""
 
 
 RECENT_ORIGINAL = """

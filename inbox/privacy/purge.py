@@ -21,13 +21,13 @@ from inbox.config import Settings
 from inbox.followups.daily import run_daily
 from inbox.followups.models import FollowUp, FollowUpState
 from inbox.intake.models import Conversation, ConversationState
-from inbox.intake.ratelimit import purge_windows
 from inbox.outbox.models import MailState, OutboxMail
 from inbox.privacy.deletion import (
     conversations_being_sent,
     delete_conversations,
     delete_orphan_contacts,
 )
+from inbox.ratelimit import purge_windows
 
 if TYPE_CHECKING:
     from inbox.runtime import Runtime

@@ -1,49 +1,21 @@
-"""Staff accounts: creation, sign-in with throttling, password changes, disabling.
+"""Staff accounts: creation, password changes, disabling (signing in is in `signin`).
 
-Services flush and never commit: the request (or CLI) transaction commits. `authenticate` raises
-after writing its failure count and audit entry, so a caller that wants those kept must catch the
-error and let its transaction commit (the login view does).
+Services flush and never commit: the request (or CLI) transaction commits.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, col, select
 
-from inbox.config import Settings
-from inbox.errors import Conflict, InboxError, InvalidInput, NotFound, RateLimited
-from inbox.intake.models import RateBucket
-from inbox.intake.ratelimit import Rule, hit
-from inbox.intake.spam import client_ip_key
+from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.staff import audit, passwords, sessions
 from inbox.staff.models import Role, StaffUser
 
 log = logging.getLogger(__name__)
-
-LOGIN_WINDOW_SECONDS = 15 * 60
-# An office shares one public IP; its staff mistyping now and then must not lock everyone out,
-# while one IP trying many accounts is still stopped.
-IP_LIMIT_FACTOR = 4
-
-
-class LoginFailed(InboxError):
-    """Wrong e-mail or password (deliberately not saying which)."""
-
-    status = 401
-
-    def __init__(self, message: str = "The e-mail address or the password is not right."):
-        super().__init__(message)
-
-
-class AccountDisabled(LoginFailed):
-    status = 403
-
-    def __init__(self) -> None:
-        super().__init__("This account is disabled. Please ask an administrator.")
 
 
 class StaffNotFound(NotFound):
@@ -114,97 +86,6 @@ def create_staff(
         target_type="staff_user",
         target_id=staff.id,
         detail=f"role={staff.role}",
-        now=now,
-    )
-    return staff
-
-
-def _keys(settings: Settings, *, email: str, ip: str | None) -> list[tuple[str, Rule]]:
-    limit = settings.login_attempts_per_15min
-    account = hashlib.sha256(normalise_email(email).encode()).hexdigest()[:40]
-    keys = [(f"login-account:{account}", Rule(limit=limit, period=LOGIN_WINDOW_SECONDS))]
-    if ip_key := client_ip_key(settings.secret_key, ip):
-        keys.append(
-            (f"login-ip:{ip_key}", Rule(limit=limit * IP_LIMIT_FACTOR, period=LOGIN_WINDOW_SECONDS))
-        )
-    return keys
-
-
-def _wait_seconds(session: Session, *, key: str, rule: Rule, now: datetime) -> int | None:
-    """Seconds until `key` may try again when it already used up its failures, else None."""
-    if rule.limit <= 0:
-        return None
-    epoch = int(now.timestamp())
-    window = epoch - epoch % rule.period
-    bucket = session.get(RateBucket, (key, window))
-    if bucket is not None and bucket.count >= rule.limit:
-        return window + rule.period - epoch
-    return None
-
-
-def authenticate(
-    session: Session,
-    *,
-    settings: Settings,
-    email: str,
-    password: str,
-    ip: str | None,
-    now: datetime,
-) -> StaffUser:
-    """The account for these credentials; raises RateLimited, LoginFailed or AccountDisabled.
-
-    Only failures count towards the limits (per account and per IP, in the database); while a
-    limit holds, even the right password is refused.
-    """
-    keys = _keys(settings, email=email, ip=ip)
-    waits = {
-        key.split(":")[0]: wait
-        for key, rule in keys
-        if (wait := _wait_seconds(session, key=key, rule=rule, now=now))
-    }
-    if waits:
-        log.warning("sign-in throttled by %s", ", ".join(sorted(waits)))
-        raise RateLimited(
-            "Too many failed sign-in attempts. Please wait a few minutes and try again.",
-            retry_after=max(waits.values()),
-        )
-    staff = get_by_email(session, email=email)
-    matches, new_hash = passwords.verify_password(password, staff.password_hash if staff else None)
-    if staff is None or not matches:
-        for key, rule in keys:
-            hit(session, key=key, rule=rule, now=now)
-        audit.record(
-            session,
-            actor=staff or "unknown",
-            action="login_failed",
-            target_type="staff_user",
-            target_id=staff.id if staff else None,
-            detail=f"ip={ip}" if ip else None,
-            now=now,
-        )
-        raise LoginFailed()
-    if not staff.active:
-        audit.record(
-            session,
-            actor=staff,
-            action="login_refused",
-            target_type="staff_user",
-            target_id=staff.id,
-            detail="account disabled",
-            now=now,
-        )
-        raise AccountDisabled()
-    if new_hash:
-        staff.password_hash = new_hash
-    staff.last_login_at = now
-    session.add(staff)
-    audit.record(
-        session,
-        actor=staff,
-        action="login",
-        target_type="staff_user",
-        target_id=staff.id,
-        detail=f"ip={ip}" if ip else None,
         now=now,
     )
     return staff

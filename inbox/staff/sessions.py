@@ -68,7 +68,12 @@ def _unsign(settings: Settings, purpose: str, value: str | None) -> str | None:
 
 
 def start(
-    session: Session, *, staff: StaffUser, now: datetime, settings: Settings
+    session: Session,
+    *,
+    staff: StaffUser,
+    now: datetime,
+    settings: Settings,
+    user_agent: str | None = None,
 ) -> tuple[StaffSession, str]:
     """A new session for `staff` (never reusing an old token): the row and the cookie value."""
     if staff.id is None:
@@ -81,6 +86,7 @@ def start(
         csrf_token=secrets.token_urlsafe(32),
         created_at=now,
         last_seen_at=now,
+        user_agent=user_agent[:200] if user_agent else None,
     )
     session.add(row)
     session.flush()
@@ -113,6 +119,13 @@ def end(session: Session, *, row: StaffSession) -> None:
     """Sign one browser out."""
     session.delete(row)
     session.flush()
+
+
+def end_by_cookie(session: Session, *, cookie: str | None, settings: Settings) -> None:
+    """Sign out the browser holding `cookie`, if it is signed in."""
+    token = _unsign(settings, "session", cookie)
+    if token is not None:
+        session.execute(sa.delete(StaffSession).where(col(StaffSession.id) == _digest(token)))
 
 
 def end_all(session: Session, *, staff: StaffUser) -> None:

@@ -8,12 +8,14 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from inbox.config import Settings
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.errors import InvalidInput, RateLimited
 from inbox.runtime import Runtime
-from inbox.staff import admin, audit, passwords, service, sessions
+from inbox.staff import admin, audit, devices, passwords, service, sessions, signin, throttle
 from inbox.staff.deps import CsrfProtected, CurrentStaff, SignedInDep, staff_context
 from inbox.staff.models import StaffUser
+from inbox.staff.throttle import Client
 
 router = APIRouter(tags=["staff"], include_in_schema=False)
 router.include_router(admin.router)
@@ -78,18 +80,28 @@ def login_form(
     return _login_page(request, runtime, next_url=next, notice=notice)
 
 
+def client_of(request: Request, settings: Settings, *, email: str) -> Client:
+    """The throttle's view of who is signing in: the IP and a known-device token, if any."""
+    account = throttle.account_key(settings, email)
+    return Client(
+        ip=request.client.host if request.client else None,
+        device=devices.known_device(request, settings, account=account),
+    )
+
+
 @router.post("/login")
 def login(
     request: Request,
     runtime: RuntimeDep,
-    session: SessionDep,
-    signed_in: SignedInDep,
     email: FormText = "",
     password: FormText = "",
     csrf_token: FormText = "",
     next: FormText = "",
 ) -> Response:
-    """Check the credentials; on success a fresh session and a 303 to `next` or the inbox."""
+    """Check the credentials; on success a fresh session and a 303 to `next` or the inbox.
+
+    No request transaction: the sign-in steps open their own short ones, and none is open
+    while the password is hashed."""
     settings = runtime.settings
 
     def form_again(error: str, status: int) -> HTMLResponse:
@@ -100,22 +112,39 @@ def login(
     if not email.strip() or not password:
         return form_again("Please enter your e-mail address and your password.", 422)
     now = runtime.clock.now()
-    ip = request.client.host if request.client else None
+    client = client_of(request, settings, email=email)
     try:
-        staff = service.authenticate(
-            session, settings=settings, email=email, password=password, ip=ip, now=now
+        staff = signin.check_password(
+            runtime.engine,
+            settings=settings,
+            email=email,
+            password=password,
+            client=client,
+            now=now,
         )
     except RateLimited as exc:
         refusal = form_again(exc.message, exc.status)
         refusal.headers.update(exc.headers)
         return refusal
-    except service.LoginFailed as exc:
+    except signin.LoginFailed as exc:
         return form_again(exc.message, exc.status)
-    if signed_in is not None:  # never carry a session over a sign-in (fixation)
-        sessions.end(session, row=signed_in.row)
-    _, cookie = sessions.start(session, staff=staff, now=now, settings=settings)
+    cookie = signin.finish(
+        runtime.engine,
+        settings=settings,
+        staff=staff,
+        client=client,
+        replaced_cookie=sessions.session_cookie(request, settings),
+        user_agent=request.headers.get("user-agent"),
+        now=now,
+    )
     response = RedirectResponse(safe_next(next), status_code=303)
     sessions.set_cookie(response, settings=settings, value=cookie)
+    devices.remember_device(
+        response,
+        settings=settings,
+        account=throttle.account_key(settings, email),
+        token=client.device,
+    )
     return response
 
 

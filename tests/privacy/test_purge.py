@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 from inbox.cli import app as cli
 from inbox.db import session_scope
 from inbox.drafting.jobs import draft_pending
-from inbox.intake.models import Contact, Conversation, Message, RateBucket
+from inbox.intake.models import Contact, Conversation, Message
 from inbox.outbox.models import OutboxMail
 from inbox.privacy.purge import purge_job
+from inbox.ratelimit import RateBucket
 from inbox.review import actions
 from tests.followups.support import reply_sent, staff_member
 

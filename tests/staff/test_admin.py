@@ -103,7 +103,7 @@ def test_admin_disables_and_enables_an_account(app, client, admin, staff):
 
         assert disabled.status_code == 303
         assert nurse.get("/account/password").status_code == 303
-        assert sign_in(nurse, email=staff.email).status_code == 403
+        assert sign_in(nurse, email=staff.email).status_code == 401
         assert (
             client.post(f"/admin/staff/{staff.id}/enable", data={"csrf_token": token}).status_code
             == 303

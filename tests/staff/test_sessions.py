@@ -43,7 +43,8 @@ def test_disabling_an_account_ends_its_sessions(client, runtime, staff):
     assert client.get("/account/password").status_code == 303
 
 
-def test_disabled_account_cannot_sign_in(client, runtime, staff):
+def test_disabled_account_answers_exactly_like_a_wrong_password(client, runtime, staff):
+    wrong = sign_in(client, email=staff.email, password="not the password at all")
     with session_scope(runtime.engine) as session:
         account = service.get_by_email(session, email=staff.email)
         service.set_active(
@@ -52,9 +53,14 @@ def test_disabled_account_cannot_sign_in(client, runtime, staff):
 
     response = sign_in(client, email=staff.email)
 
-    assert response.status_code == 403
-    assert "disabled" in response.text
+    assert response.status_code == wrong.status_code == 401
+    assert "disabled" not in response.text
+    assert _alert(response.text) == _alert(wrong.text)
     assert "inbox_session" not in response.headers.get("set-cookie", "")
+
+
+def _alert(html: str) -> str:
+    return html[html.index('role="alert"') :].split("</div>")[0]
 
 
 def test_changing_the_password_signs_out_other_browsers_only(app, client, staff):
