@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     hospital_name: str = "Kidney Disease Hospital"
     hospital_contact: str = "patient-service@kidney-hospital.example"
     signature: str = "The Patient Service Team"
+    emergency_number: str = "999"  # named in the emergency line of every page and mail to patients
 
     # --- delivery
     smtp_host: str = ""

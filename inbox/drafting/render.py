@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -69,6 +70,7 @@ class MailRenderer:
         signature: str,
         site_base_url: str,
         public_url: str,
+        emergency_number: str,
     ) -> None:
         self._env = build_environment(templates_dir=templates_dir)
         self._inliner = css_inline.CSSInliner(
@@ -78,6 +80,7 @@ class MailRenderer:
             "hospital_name": hospital_name,
             "hospital_contact": hospital_contact,
             "signature": signature,
+            "emergency_number": emergency_number,
             "site_base_url": site_base_url.rstrip("/"),
             "public_url": public_url.rstrip("/"),
             "staff_placeholder": STAFF_PLACEHOLDER,
@@ -95,6 +98,7 @@ class MailRenderer:
             signature=settings.signature,
             site_base_url=settings.site_base_url,
             public_url=settings.public_url,
+            emergency_number=settings.emergency_number,
         )
 
     def render(self, template: str, **context: Any) -> RenderedMail:
@@ -107,6 +111,13 @@ class MailRenderer:
         text = format_plain_text(text=self._env.get_template(f"{template}.txt").render(values))
         html = self._inliner.inline(self._env.get_template(f"{template}.html").render(values))
         return RenderedMail(subject=subject, text=text, html=html)
+
+    @cached_property
+    def emergency_line(self) -> str:
+        """The one-line emergency instruction of every patient mail, as plain text (the JSON
+        API gives it to the site's own thank-you page)."""
+        template = self._env.get_template("_emergency_line.txt")
+        return " ".join(template.render(self._base).split())
 
     def render_reply(
         self,

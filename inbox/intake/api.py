@@ -36,6 +36,9 @@ class MessageOut(BaseModel):
     id: int = Field(description="The stored message's id")
     status: str = Field(description="accepted, duplicate (folded into an earlier identical one)")
     urgent: bool = Field(description="True when the message may describe an emergency")
+    emergency_instruction: str = Field(
+        description="One line to show the writer whatever `urgent` says: what to do in an emergency"
+    )
 
 
 class ValidationProblem(BaseModel):
@@ -93,6 +96,7 @@ async def create_message(request: Request, runtime: RuntimeDep) -> JSONResponse:
         id=receipt.duplicate_of or receipt.message_id,
         status="accepted" if receipt.status == "spam" else receipt.status,
         urgent=receipt.urgent,
+        emergency_instruction=runtime.renderer.emergency_line,
     )
     return JSONResponse(body.model_dump(), status_code=201)
 

@@ -62,6 +62,7 @@ def _render_form(
     }
     context: dict[str, Any] = {
         "hospital_name": settings.hospital_name,
+        "emergency_number": settings.emergency_number,
         "action": request.url_for("contact_submit").path,
         "form_token": form_token,
         "values": {key: values.get(key, "") for key in (*FIELDS, "page", "next")},
@@ -126,9 +127,9 @@ async def contact_submit(request: Request) -> Response:
         )
         response.headers.update(refusal.headers)
         return response
+    # Always our own thank-you page, never straight back to `next`: it carries the emergency
+    # line whatever the triage said, and links back to the article.
     target = allowed_redirect(submission.next_url, settings.allowed_origins)
-    if target and not receipt.urgent:
-        return RedirectResponse(target, status_code=303)
     return RedirectResponse(
         thanks_location(settings.secret_key, urgent=receipt.urgent, next_url=target),
         status_code=303,
@@ -164,13 +165,15 @@ def thanks_location(secret_key: str, *, urgent: bool, next_url: str | None) -> s
 
 @router.get(THANKS_PATH, name="contact_thanks", response_class=HTMLResponse)
 async def contact_thanks(request: Request, runtime: RuntimeDep, t: str = "") -> HTMLResponse:
-    """Confirmation; shows emergency advice when the message looked urgent."""
+    """Confirmation with the emergency line; fuller emergency advice when the message looked
+    urgent."""
     try:
         ticket = URLSafeSerializer(runtime.settings.secret_key, salt=_THANKS_SALT).loads(t)
     except BadSignature:
         ticket = {}
     context = {
         "hospital_name": runtime.settings.hospital_name,
+        "emergency_number": runtime.settings.emergency_number,
         "urgent": bool(ticket.get("u")),
         "next_url": allowed_redirect(ticket.get("n"), runtime.settings.allowed_origins),
     }

@@ -31,6 +31,7 @@ RECEIVED_AT = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
 CONVERSATION = "https://inbox.kidney-hospital.example/inbox/conversations/42"
 EMERGENCY_ACTION = "call your local emergency number or go to the nearest emergency department"
 DO_NOT_WAIT = "Do not wait for your next dialysis session"
+EMERGENCY_LINE = "call 112 or your local emergency number now. Do not wait for our reply."
 HOSTILE = '<script>alert(1)</script> {{ 7*7 }} {% raw %} {# note #} </p><a href="x">'
 
 
@@ -70,6 +71,7 @@ def renderer() -> MailRenderer:
         signature="The Patient Service Team",
         site_base_url=SITE,
         public_url="https://inbox.kidney-hospital.example",
+        emergency_number="112",
     )
 
 
@@ -230,13 +232,15 @@ def test_routine_reply_has_no_emergency_opening(renderer: MailRenderer) -> None:
     assert mail.text.split("\n")[2] == "Dear Karim,"
 
 
-def test_every_patient_mail_says_it_is_no_substitute_for_emergency_care(
+def test_every_patient_mail_carries_the_emergency_line_with_the_configured_number(
     renderer: MailRenderer,
 ) -> None:
     mails = every_mail(renderer, name="Karim", question="Why?")
     for kind, mail in mails.items():
         patient = not kind.startswith(("staff_alert", "digest"))
-        assert ("cannot replace emergency care" in mail.text) is patient, kind
+        assert (EMERGENCY_LINE in " ".join(mail.text.split())) is patient, kind
+        assert ("data-emergency-line" in mail.html) is patient, kind
+        assert ("call <strong>112</strong> or your local emergency number" in mail.html) is patient
         assert ("The Patient Service Team" in mail.html) is patient, kind
 
 

@@ -10,6 +10,12 @@ from inbox.followups.daily import digest_job
 from inbox.outbox.models import MailKind
 from tests.followups.support import EMAIL, URGENT, deliver, mails, submit
 
+EMERGENCY_LINE = (
+    "If this is an emergency (chest pain or pressure, struggling to breathe, a face, arm or "
+    "speech that suddenly changes, heavy bleeding, a collapse or a fit), call 999 or your local "
+    "emergency number now. Do not wait for our reply."
+)
+
 
 def _plain(received) -> str:
     """The text part with its line folding undone."""
@@ -30,6 +36,20 @@ def test_acknowledgement_confirms_receipt_with_unsubscribe_headers(client, runti
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+def test_acknowledgement_of_a_routine_message_carries_the_emergency_line_in_both_parts(
+    client, runtime, smtp_server
+):
+    assert submit(client)["urgent"] is False
+    draft_pending(runtime)
+    deliver(runtime)
+    [ack] = smtp_server.received
+    assert EMERGENCY_LINE in _plain(ack)
+    html = ack.parsed().get_body(("html",)).get_content()
+    line = " ".join(html.split("data-emergency-line", 1)[1].split("</p>", 1)[0].split())
+    assert "chest pain or pressure, struggling to breathe" in line and "heavy bleeding" in line
+    assert "call <strong>999</strong> or your local emergency number now" in line
+
+
 def test_acknowledgement_of_an_urgent_message_says_to_seek_emergency_care(
     client, runtime, smtp_server
 ):
@@ -40,6 +60,7 @@ def test_acknowledgement_of_an_urgent_message_says_to_seek_emergency_care(
     text = _plain(ack)
     assert "PLEASE READ THIS FIRST" in text
     assert "emergency department straight away" in text
+    assert EMERGENCY_LINE in text
     assert "chest" not in ack.parsed()["Subject"].lower()  # no health details in the subject
 
 

@@ -20,6 +20,9 @@ def test_valid_json_gives_201_with_id_and_status(client, runtime):
     assert body["status"] == "accepted"
     assert body["id"] == stored(runtime)[0]["id"]
     assert stored(runtime)[0]["channel"] == "api"
+    # the site's own thank-you page gets the emergency line to show, whatever the triage said
+    assert body["urgent"] is False
+    assert "call 999 or your local emergency number now" in body["emergency_instruction"]
 
 
 def test_invalid_json_fields_give_422_per_field(client, runtime):

@@ -74,11 +74,14 @@ def test_url_encoded_and_multipart_posts_store_the_same_text(client, runtime, se
     assert second == "[multipart] " + first
 
 
-def test_next_on_an_allowed_origin_is_followed(client, settings, clock):
+def test_next_on_an_allowed_origin_is_linked_from_our_thank_you_page(client, settings, clock):
     fields = form_fields(settings, clock, next="https://hospital.example/thanks.html")
     response = client.post("/contact", data=fields)
     assert response.status_code == 303
-    assert response.headers["location"] == "https://hospital.example/thanks.html"
+    # our page first, so the emergency line is seen whatever the triage said
+    assert response.headers["location"].startswith("/contact/thanks")
+    page = client.get(response.headers["location"]).text
+    assert 'href="https://hospital.example/thanks.html"' in page
 
 
 def test_next_elsewhere_is_ignored_no_open_redirect(client, settings, clock):
@@ -221,9 +224,22 @@ def test_urgent_message_gets_emergency_advice_on_the_thank_you_page(client, sett
     assert 'href="https://hospital.example/thanks.html"' in page
 
 
-def test_routine_message_gets_no_emergency_advice(client, settings, clock):
+def test_routine_message_still_sees_the_emergency_line_on_the_thank_you_page(
+    client, settings, clock
+):
+    settings.emergency_number = "112"
     response = client.post("/contact", data=form_fields(settings, clock))
-    assert "may describe an emergency" not in client.get(response.headers["location"]).text
+    page = client.get(response.headers["location"]).text
+    assert "may describe an emergency" not in page  # no fuller advice for a routine question
+    line = page.split('data-testid="emergency-line">', 1)[1].split("</p>", 1)[0]
+    assert "chest pain" in line and "struggling to breathe" in line and "heavy bleeding" in line
+    assert "call 112 or your local emergency number now" in line
+    assert "Do not wait for our reply" in line
+
+
+def test_a_forged_ticket_still_sees_the_emergency_line(client):
+    page = client.get("/contact/thanks?t=forged.ticket").text
+    assert 'data-testid="emergency-line"' in page
 
 
 def test_tampered_thank_you_ticket_shows_the_plain_page(client):
