@@ -9,7 +9,9 @@ A cue is one string:
 - ``take|pull|remove``              alternatives, separated by ``|``;
 - ``sodium|salt + bath|dialysate``  groups joined by ``+`` must all appear near each other
                                     (same sentence, within the section's window of words),
-                                    in any order.
+                                    in any order;
+- ``@face + @droop``                a word class of the concept lexicon (data/lexicon.toml):
+                                    any of its phrases (one ``@class`` per alternative).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"^=?[^\W_]+(?:'[^\W_]+)?$")
+_CLASS = re.compile(r"^@[a-z][a-z0-9_]*$")
 
 Phrase = tuple[str, ...]
 Group = tuple[Phrase, ...]
@@ -38,6 +41,9 @@ def parse_cue(text: str) -> Cue:
             words = tuple(raw_phrase.lower().split())
             if not words:
                 raise CueSyntaxError(f"empty alternative in cue {text!r}")
+            if len(words) == 1 and _CLASS.match(words[0]):
+                alternatives.append(words)
+                continue
             for word in words:
                 if not _WORD.match(word):
                     raise CueSyntaxError(f"{word!r} in cue {text!r} is not a plain word")
@@ -47,5 +53,16 @@ def parse_cue(text: str) -> Cue:
 
 
 def cue_words(cue: Cue) -> set[str]:
-    """Every word of a parsed cue, without the exact-match marker."""
-    return {word.lstrip("=") for group in cue for phrase in group for word in phrase}
+    """Every word of a parsed cue, without the exact-match marker (class names left out)."""
+    return {
+        word.lstrip("=")
+        for group in cue
+        for phrase in group
+        for word in phrase
+        if not word.startswith("@")
+    }
+
+
+def cue_classes(cue: Cue) -> set[str]:
+    """The lexicon classes a parsed cue refers to (without the '@')."""
+    return {phrase[0][1:] for group in cue for phrase in group if phrase[0].startswith("@")}

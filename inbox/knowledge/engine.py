@@ -3,30 +3,55 @@
 ``RuleEngine.of(knowledge).assess(subject=..., text=..., page=...)`` returns a ``RuleResult``
 (results.py): ranked sections with evidence and scores, the red-flag concepts found (each with
 its tier, urgent or possible, and the patient's words), the language of the message and whether
-it needs a human reader. ``assess_urgency`` is the cheap part for the thank-you page. Other
-layers (the learned model, combined in service.py) use these results; they do not reach into the
-engine's parts.
+it needs a human reader. ``assess_urgency`` is the cheap part for the thank-you page (no
+section matching, no language detection). ``explain`` shows every step for editors. Other
+layers (the learned model, combined in service.py) use these results; they do not reach into
+the engine's parts.
+
+The engine holds no words: they are the article files and the data files under data/.
 """
 
 from __future__ import annotations
 
-from inbox.knowledge.loader import Knowledge
-from inbox.knowledge.matcher import SectionMatcher, knowledge_lexicon
-from inbox.knowledge.measures import MEASURES
-from inbox.knowledge.patterns import Doc
-from inbox.knowledge.results import URGENT, ConceptHit, RuleResult, SectionMatch, UrgencyResult
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from inbox.knowledge.context import ContextRulesCompiled, DocContext
+from inbox.knowledge.cues import cue_classes, cue_words, parse_cue
+from inbox.knowledge.language import LanguageReader
+from inbox.knowledge.loader import Knowledge, KnowledgeFileError
+from inbox.knowledge.matcher import SectionMatcher
+from inbox.knowledge.measures import Measurement, MeasureReader
+from inbox.knowledge.patterns import Doc, class_keys
+from inbox.knowledge.redflags import RedFlagFinder, SignTrace
+from inbox.knowledge.results import RuleResult, UrgencyResult
+from inbox.knowledge.rulebook import DATA_DIR, Rulebook, load_rulebook
 from inbox.knowledge.text import Normaliser
-from inbox.knowledge.triage import UrgencyAssessor, urgency_lexicon
+from inbox.knowledge.vocabulary import SectionVocabulary
 
 
 class RuleEngine:
-    """Everything the rules compile from one Knowledge (and the data files), built once."""
+    """Everything the rules compile from one Knowledge and the data files, built once."""
 
-    def __init__(self, knowledge: Knowledge) -> None:
-        lexicon = knowledge_lexicon(knowledge) | urgency_lexicon() | set(MEASURES)
-        self._normaliser = Normaliser(lexicon)
-        self._matcher = SectionMatcher(knowledge, self._normaliser)
-        self._urgency = UrgencyAssessor(self._normaliser)
+    def __init__(self, knowledge: Knowledge, *, data_dir: Path = DATA_DIR) -> None:
+        rulebook = load_rulebook(data_dir)
+        _check_class_names(knowledge, rulebook)
+        self.rulebook = rulebook
+        self.normaliser = Normaliser(rulebook.text, _vocabulary(knowledge, rulebook))
+        classes = class_keys(
+            {name: item.words for name, item in rulebook.lexicon.classes.items()},
+            self.normaliser,
+        )
+        self.context = ContextRulesCompiled(rulebook.context, self.normaliser, classes)
+        self.measures = MeasureReader(rulebook.measures, self.normaliser)
+        self.redflags = RedFlagFinder(rulebook.redflags.concepts, self.normaliser, classes)
+        vocabulary = SectionVocabulary(knowledge, self.normaliser, classes)
+        self.matcher = SectionMatcher(
+            knowledge, self.normaliser, classes, rulebook.filters, vocabulary
+        )
+        self.languages = LanguageReader(rulebook.languages, self.normaliser)
 
     @classmethod
     def of(cls, knowledge: Knowledge) -> RuleEngine:
@@ -39,24 +64,120 @@ class RuleEngine:
 
     def assess(self, *, subject: str, text: str, page: str | None = None) -> RuleResult:
         """Sections, red flags, language and whether a reader is needed."""
-        doc = self._doc(subject, text)
-        sections = tuple(
-            SectionMatch(found.section_id, found.score, found.evidence)
-            for found in self._matcher.match(doc, page=page)
+        doc, context, measurements = self._read(subject, text)
+        concepts = self.redflags.find(doc, context, measurements)
+        filtered = self.matcher.filtered(doc, context)
+        sections = (
+            () if filtered else tuple(self.matcher.match(doc, context, measurements, page=page))
         )
-        return RuleResult(concepts=self._concepts(doc), sections=sections)
+        language = self.languages.judge(doc, detect=True)
+        return RuleResult(
+            concepts=concepts,
+            language=language.language,
+            needs_reader=language.needs_reader,
+            sections=sections,
+            filtered=filtered,
+        )
 
     def assess_urgency(self, *, subject: str, text: str) -> UrgencyResult:
-        """Only the red flags (and language): cheap enough for the thank-you page."""
-        return UrgencyResult(concepts=self._concepts(self._doc(subject, text)))
+        """Only the red flags: cheap enough for the thank-you page."""
+        doc, context, measurements = self._read(subject, text)
+        concepts = self.redflags.find(doc, context, measurements)
+        language = self.languages.judge(doc, detect=False)
+        return UrgencyResult(
+            concepts=concepts, language=language.language, needs_reader=language.needs_reader
+        )
 
-    def _doc(self, subject: str, text: str) -> Doc:
+    def explain(self, *, subject: str, text: str) -> dict[str, Any]:
+        """Every step of the rules on one message, for `inbox knowledge explain`."""
+        doc, context, measurements = self._read(subject, text)
+        trace: list[SignTrace] = []
+        concepts = self.redflags.find(doc, context, measurements, trace)
+        language = self.languages.judge(doc, detect=True)
+        filtered = self.matcher.filtered(doc, context)
+        sections = [] if filtered else self.matcher.match(doc, context, measurements)
+        return {
+            "language": language.language,
+            "known_share": language.known_share,
+            "needs_reader": language.needs_reader,
+            "tokens": [
+                {"word": doc.text[token.start : token.end], "norm": token.norm, "stem": token.stem}
+                for token in doc.tokens
+            ],
+            "context": [
+                {
+                    "category": trigger.category,
+                    "direction": trigger.direction,
+                    "words": doc.quote_span(trigger.first, trigger.last),
+                }
+                for trigger in context().triggers
+            ],
+            "measurements": [
+                {
+                    "measure": item.measure,
+                    "value": round(item.value, 2),
+                    "words": doc.quote_span(item.first, item.last),
+                }
+                for item in measurements()
+            ],
+            "red_flags": [
+                {"concept": item.concept_id, "words": item.quote, "decision": item.decision}
+                for item in trace
+            ],
+            "urgent": [hit.reason for hit in concepts if hit.tier == "urgent"],
+            "possible": [hit.reason for hit in concepts if hit.tier != "urgent"],
+            "filtered": filtered,
+            "sections": [
+                {
+                    "section": match.section_id,
+                    "score": match.score,
+                    "evidence": list(match.evidence),
+                }
+                for match in sections
+            ],
+            # the learned layer adds its contributions here (service.py)
+            "model": None,
+        }
+
+    def _read(
+        self, subject: str, text: str
+    ) -> tuple[Doc, Callable[[], DocContext], Callable[[], list[Measurement]]]:
         body = f"{subject}\n{text}"
-        return Doc(body, self._normaliser.tokens(body), body_start=len(subject) + 1)
+        doc = Doc(body, self.normaliser.tokens(body), body_start=len(subject) + 1)
+        # the context and the numbers are worked out only when something asks for them
+        context = cache(lambda: self.context.read(doc))
+        measurements = cache(lambda: self.measures.find(doc.tokens))
+        return doc, context, measurements
 
-    def _concepts(self, doc: Doc) -> tuple[ConceptHit, ...]:
-        hits = []
-        for reason in self._urgency.assess(doc):
-            label, _, quote = reason.partition(": “")
-            hits.append(ConceptHit(label, label, URGENT, quote.rstrip("”")))
-        return tuple(hits)
+
+def _vocabulary(knowledge: Knowledge, rulebook: Rulebook) -> set[str]:
+    """Every word the rules use: the targets of spelling correction."""
+    cues: list[str] = []
+    for section in knowledge.sections():
+        cues += [cue for cue, _ in section.cues]
+        for measure in section.measures:
+            cues += [cue for cue in (measure.near, measure.unless) if cue]
+    for item in rulebook.lexicon.classes.values():
+        cues += item.words
+    for rule in rulebook.context.rules:
+        cues += rule.triggers
+    filters = rulebook.filters
+    for item in (filters.advertising, filters.administrative, filters.thanks, filters.symptoms):
+        cues += item.cues
+    words: set[str] = set()
+    for cue in cues:
+        words |= cue_words(parse_cue(cue))
+    return words | set(rulebook.measures.units) | set(rulebook.measures.labs)
+
+
+def _check_class_names(knowledge: Knowledge, rulebook: Rulebook) -> None:
+    known = set(rulebook.lexicon.classes)
+    for article in knowledge.articles:
+        for section in article.sections:
+            for cue, _ in section.cues:
+                unknown = cue_classes(parse_cue(cue)) - known
+                if unknown:
+                    raise KnowledgeFileError(
+                        f"article {article.id}: section {section.id}: cues: unknown lexicon"
+                        f" class @{sorted(unknown)[0]} (see data/lexicon.toml)"
+                    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -9,7 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from inbox.knowledge.cues import CueSyntaxError, parse_cue
-from inbox.knowledge.measures import MEASURES
+from inbox.knowledge.rulebook import KnowledgeFileError, measure_names
+
+__all__ = [
+    "Article",
+    "Example",
+    "Knowledge",
+    "KnowledgeFileError",
+    "MeasureCue",
+    "Section",
+    "load_knowledge",
+]
 
 WEIGHTS = {"strong": 1.0, "medium": 0.6, "weak": 0.4}
 DEFAULT_WINDOW = 7
@@ -19,10 +30,6 @@ _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _ARTICLE_KEYS = {"id", "title", "path", "sections"}
 _SECTION_KEYS = {"id", "title", "anchor", "summary", "window", "cues", "measures", "unless"}
 _MEASURE_KEYS = {"measure", "min", "max", "near", "unless", "weight"}
-
-
-class KnowledgeFileError(Exception):
-    """An article file that cannot be used; the message names the file and the field."""
 
 
 @dataclass(frozen=True)
@@ -54,12 +61,24 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Example:
+    """A labelled message kept beside an article (``<article>.examples.jsonl``)."""
+
+    id: str
+    subject: str
+    text: str
+    sections: frozenset[str]
+    urgent: bool
+
+
+@dataclass(frozen=True)
 class Article:
     id: str
     title: str
     path: str
     url: str
     sections: tuple[Section, ...]
+    examples: tuple[Example, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,12 +133,19 @@ def _load_article(path: Path, base: str) -> Article:
     raw_sections = data.get("sections")
     if not isinstance(raw_sections, list) or not raw_sections:
         raise KnowledgeFileError(f"{path}: sections: at least one [[sections]] table is needed")
+    examples = _load_examples(path.parent / f"{path.stem}.examples.jsonl")
+    with_examples = {section_id for example in examples for section_id in example.sections}
     sections: list[Section] = []
     for index, raw in enumerate(raw_sections):
         where = f"sections[{index}]"
         if not isinstance(raw, dict):
             raise KnowledgeFileError(f"{path}: {where}: must be a table")
-        sections.append(_load_section(path, where, raw, article_id, base + article_path))
+        section = _load_section(path, where, raw, article_id, base + article_path)
+        if not section.cues and not section.measures and section.id not in with_examples:
+            raise KnowledgeFileError(
+                f"{path}: {where}.cues: a section needs at least one cue (or examples)"
+            )
+        sections.append(section)
     anchors = [section.anchor for section in sections]
     for index, anchor in enumerate(anchors):
         if anchor in anchors[:index]:
@@ -130,7 +156,36 @@ def _load_article(path: Path, base: str) -> Article:
         path=article_path,
         url=base + article_path,
         sections=tuple(sections),
+        examples=examples,
     )
+
+
+def _load_examples(path: Path) -> tuple[Example, ...]:
+    """The labelled examples beside an article, if it has any."""
+    if not path.exists():
+        return ()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise KnowledgeFileError(f"{path}: cannot be read: {error}") from error
+    examples: list[Example] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            examples.append(
+                Example(
+                    id=str(row["id"]),
+                    subject=str(row.get("subject") or ""),
+                    text=str(row["message"]),
+                    sections=frozenset(str(item) for item in row.get("sections") or ()),
+                    urgent=bool(row.get("urgent", False)),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+            raise KnowledgeFileError(f"{path}: line {number}: not an example ({error})") from error
+    return tuple(examples)
 
 
 def _load_section(
@@ -147,8 +202,6 @@ def _load_section(
         _load_measure(path, f"{where}.measures[{index}]", item)
         for index, item in enumerate(_list(path, f"{where}.measures", raw.get("measures", [])))
     )
-    if not cues and not measures:
-        raise KnowledgeFileError(f"{path}: {where}.cues: a section needs at least one cue")
     unless = _list(path, f"{where}.unless", raw.get("unless", []))
     for index, cue in enumerate(unless):
         _cue(path, f"{where}.unless[{index}]", cue)
@@ -183,8 +236,9 @@ def _load_measure(path: Path, where: str, raw: object) -> MeasureCue:
         raise KnowledgeFileError(f"{path}: {where}: must be a table")
     _no_unknown_keys(path, where + ".", raw, _MEASURE_KEYS)
     measure = raw.get("measure")
-    if measure not in MEASURES:
-        raise KnowledgeFileError(f"{path}: {where}.measure: must be one of {', '.join(MEASURES)}")
+    known = measure_names()
+    if measure not in known:
+        raise KnowledgeFileError(f"{path}: {where}.measure: must be one of {', '.join(known)}")
     bounds: list[float | None] = []
     for key in ("min", "max"):
         value = raw.get(key)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from inbox.knowledge.cues import parse_cue
 from inbox.knowledge.text import Normaliser, Token
+
+Keys = tuple[str, ...]  # the word keys of one phrase: stems, or "=word" for exact words
+ClassKeys = Mapping[str, tuple[Keys, ...]]  # lexicon class name -> its phrases' keys
 
 MAX_EVIDENCE_TOKENS = 8
 
@@ -40,6 +44,10 @@ class Doc:
             return self._slice(match.first, match.last)
         return " … ".join(self._slice(first, last) for first, last in sorted(match.spans))
 
+    def quote_span(self, first: int, last: int) -> str:
+        """The words of the message from one token to another."""
+        return self._slice(first, last)
+
     def _slice(self, first: int, last: int) -> str:
         return " ".join(self.text[self.tokens[first].start : self.tokens[last].end].split())
 
@@ -47,12 +55,27 @@ class Doc:
 class Pattern:
     """One cue, compiled against a normaliser, that finds its matches in a Doc."""
 
-    def __init__(self, cue: str, normaliser: Normaliser, *, window: int) -> None:
+    def __init__(
+        self,
+        cue: str,
+        normaliser: Normaliser,
+        *,
+        window: int,
+        classes: ClassKeys | None = None,
+        groups: Sequence[tuple[Keys, ...]] | None = None,
+    ) -> None:
         self.cue = cue
         self.window = window
-        self.groups = tuple(
-            tuple(_keys(phrase, normaliser) for phrase in group) for group in parse_cue(cue)
-        )
+        if groups is None:
+            groups = tuple(
+                tuple(
+                    keys
+                    for phrase in group
+                    for keys in _phrase_keys(phrase, normaliser, classes or {})
+                )
+                for group in parse_cue(cue)
+            )
+        self.groups = tuple(tuple(group) for group in groups)
         # The first word of every alternative, per group: a cheap test that rules most cues out.
         self._first_keys = tuple(frozenset(keys[0] for keys in group) for group in self.groups)
 
@@ -117,10 +140,36 @@ class Pattern:
 
 
 def compile_cues(
-    cues: tuple[str, ...], normaliser: Normaliser, *, window: int
+    cues: Sequence[str], normaliser: Normaliser, *, window: int, classes: ClassKeys | None = None
 ) -> tuple[Pattern, ...]:
     """Every cue of a list, compiled with the same window."""
-    return tuple(Pattern(cue, normaliser, window=window) for cue in cues)
+    return tuple(Pattern(cue, normaliser, window=window, classes=classes) for cue in cues)
+
+
+def class_keys(
+    classes: Mapping[str, Sequence[str]], normaliser: Normaliser
+) -> dict[str, tuple[Keys, ...]]:
+    """The word keys of every phrase of every lexicon class."""
+    return {
+        name: tuple(
+            dict.fromkeys(keys for phrase in phrases if (keys := phrase_keys(phrase, normaliser)))
+        )
+        for name, phrases in classes.items()
+    }
+
+
+def phrase_keys(phrase: str, normaliser: Normaliser) -> Keys:
+    """The word keys of one phrase of plain words."""
+    return _keys(tuple(phrase.lower().split()), normaliser)
+
+
+def _phrase_keys(
+    phrase: tuple[str, ...], normaliser: Normaliser, classes: ClassKeys
+) -> tuple[Keys, ...]:
+    if len(phrase) == 1 and phrase[0].startswith("@"):
+        return classes.get(phrase[0][1:], ())
+    keys = _keys(phrase, normaliser)
+    return (keys,) if keys else ()
 
 
 def find_all(patterns: tuple[Pattern, ...], doc: Doc) -> list[Match]:

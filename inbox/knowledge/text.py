@@ -1,4 +1,9 @@
-"""Turning a message into tokens: lower case, contractions, number words, misspellings, stems."""
+"""Turning a message into tokens: lower case, contractions, number words, misspellings, stems.
+
+The words it needs (contractions, number words) come from data/text.toml. A word is corrected
+towards the rules' vocabulary only when it is rare in everyday text (wordfreq's Zipf frequency),
+so that adding vocabulary can never rewrite a common word.
+"""
 
 from __future__ import annotations
 
@@ -8,71 +13,13 @@ from typing import NamedTuple
 import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+from wordfreq import zipf_frequency
 
-_TOKEN = re.compile(r"\d+(?:\.\d+|,\d{1,2}(?!\d))?|[^\W\d_]+(?:['’][^\W\d_]+)*|[.!?;\n]|/")
+from inbox.knowledge.rulebook import TextRules
+
+_TOKEN = re.compile(r"\d+(?:\.\d+|,\d{1,2}(?!\d))?|[^\W\d_]+(?:['’][^\W\d_]+)*|[.!?;\n]|[,:/]")
 _SENTENCE_END = frozenset(".!?;\n")
-CLAUSE_WORDS = frozenset({"but", "however", "although", "though", "whereas", "except"})
-NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
-    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90,
-}  # fmt: skip
-_CONTRACTIONS = {
-    "can't": ("can", "not"), "cannot": ("can", "not"), "cant": ("can", "not"),
-    "won't": ("will", "not"), "wont": ("will", "not"), "ain't": ("is", "not"),
-    "i'm": ("i", "am"), "im": ("i", "am"), "it's": ("it", "is"), "he's": ("he", "is"),
-    "she's": ("she", "is"), "let's": ("let", "us"),
-}  # fmt: skip
-_NOT_BASES = frozenset(
-    {
-        "do", "does", "did", "is", "was", "were", "are", "have", "has", "had", "could",
-        "would", "should", "must", "need"
-    }
-)  # fmt: skip
-_SUFFIXES = ("'s", "'ve", "'ll", "'d", "'re")
-# Common words that are never treated as misspellings of a cue word.
-STOPWORDS = frozenset(
-    {
-        "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any",
-        "are", "as", "at", "be", "because", "been", "before", "being", "below", "between",
-        "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during",
-        "each", "few", "for", "from", "further", "had", "has", "have", "having", "he",
-        "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it",
-        "its", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off",
-        "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she",
-        "should", "so", "some", "such", "than", "that", "the", "their", "them", "then",
-        "there", "these", "they", "this", "those", "through", "to", "too", "under", "until",
-        "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who",
-        "whom", "why", "will", "with", "would", "you", "your", "yours", "thanks", "thank",
-        "please", "hello", "dear", "doctor", "sorry", "always", "never", "every", "since",
-        "still", "whose"
-    }
-)  # fmt: skip
-# Everyday words one or two letters away from a cue word ("later"/"liter", "state"/"stage",
-# "charged"/"changed"), found by running the normaliser over ordinary English prose.
-COMMON_WORDS = frozenset(
-    {
-        "string", "charge", "charged", "charges", "state", "states", "block", "blocked",
-        "timer", "world", "header", "cases", "whole", "stated", "facet", "three", "breach",
-        "known", "remote", "stating", "tables", "tiled", "theme", "width", "angle",
-        "angles", "fails", "curve", "starred", "attach", "strand", "strands", "pairs",
-        "flush", "white", "decay", "alike", "starter", "skipper", "parsing", "parsed",
-        "paint", "blank", "skill", "bloom", "breadth", "hints", "reset", "marking",
-        "filler", "failing", "newer", "thirty", "overt", "recovery", "movie", "weaver",
-        "chance", "stars", "tried", "stepping", "shout", "woods", "haven", "stale", "quirk",
-        "meant", "maker", "whale", "abort", "worms", "later", "plain", "clamp", "selling",
-        "filling", "listing", "least", "alter", "logger", "clause", "smart", "grain",
-        "usable", "stage", "lasting", "visiting", "tailed", "tries", "trial", "trials",
-        "plant", "plants", "stand", "stands", "start", "starts", "sweet", "steady", "water",
-        "waters", "wheel", "cover", "lover", "mover", "lower", "tower", "power", "sight",
-        "light", "might", "fight", "night", "right", "tight", "chart", "charts", "stake",
-        "steak", "share", "shave", "brain", "brand", "grand", "bread", "break", "bring",
-        "bride", "pride", "price", "prize", "spend", "spent", "sheet", "shirt", "short",
-        "shore", "store", "storm", "stone", "stove", "drive", "drove", "dress", "press",
-        "cross", "crowd", "brown", "frown", "front", "fruit", "trust", "truth", "youth",
-        "worth", "north", "south", "mouth", "month"
-    }
-)  # fmt: skip
+_PAUSE = frozenset(",:")
 MAX_CACHE = 50_000
 
 
@@ -82,25 +29,32 @@ class Token(NamedTuple):  # a tuple: made ~20 times per message, while the patie
     start: int  # character offsets of the original word in the message
     end: int
     sentence: int
-    clause: int
+    pause: bool  # a comma or colon comes right before this token
     value: float | None  # the number, for numeric tokens
 
 
 class Normaliser:
-    """Tokenises text; corrects words close to the cue lexicon; caches stems and corrections."""
+    """Tokenises text; corrects rare words close to the lexicon; caches stems and corrections."""
 
-    def __init__(self, lexicon: set[str]) -> None:
+    def __init__(self, rules: TextRules, lexicon: set[str]) -> None:
+        self._rules = rules
+        self._contractions = {key: tuple(value) for key, value in rules.contractions.items()}
+        self._not_bases = frozenset(rules.negated_verbs.bases)
+        self._suffixes = tuple(rules.negated_verbs.suffixes)
+        self._numbers = dict(rules.numbers)
         self._stemmer = snowballstemmer.stemmer("english")
         self._stems: dict[str, str] = {}
         self._corrections: dict[str, str] = {}
+        self._zipf: dict[str, float] = {}
         self._raw: dict[str, tuple[tuple[str, str, float | None], ...]] = {}
-        self._lexicon = frozenset(word for word in lexicon if word.isalpha())
-        self._lexicon_stems = frozenset(self.stem(word) for word in self._lexicon)
+        self.lexicon = frozenset(word for word in lexicon if word.isalpha())
+        self._lexicon_stems = frozenset(self.stem(word) for word in self.lexicon)
         buckets: dict[tuple[str, int], list[str]] = {}
-        for word in sorted(self._lexicon):
-            if len(word) >= 4:
+        for word in sorted(self.lexicon):
+            if len(word) >= rules.spelling.min_length:
                 buckets.setdefault((word[0], len(word)), []).append(word)
         self._buckets = buckets
+        self.zipf("the")  # loads the frequency tables now, not on the first message
 
     def stem(self, word: str) -> str:
         """The Snowball stem of a lower-case word (numbers are their own stem)."""
@@ -112,37 +66,50 @@ class Normaliser:
             self._stems[word] = found
         return found
 
+    def zipf(self, word: str) -> float:
+        """How common the word is in everyday text (Zipf scale: 3 is once per million words)."""
+        found = self._zipf.get(word)
+        if found is None:
+            found = zipf_frequency(word, self._rules.spelling.language)
+            if len(self._zipf) > MAX_CACHE:
+                self._zipf.clear()
+            self._zipf[word] = found
+        return found
+
     def words(self, text: str) -> list[str]:
         """The normalised words of a cue phrase (no spelling correction)."""
         out: list[str] = []
         for raw in text.lower().split():
             exact = raw.startswith("=")
-            for word in _expand(raw.lstrip("=")):
+            for word in self._expand(raw.lstrip("=")):
                 out.append("=" + word if exact else word)
         return out
 
     def tokens(self, text: str, *, correct: bool = True) -> list[Token]:
-        """The tokens of a message, with sentence and clause numbers."""
+        """The tokens of a message, with sentence numbers and pauses (commas)."""
         # the hottest loop of the first look at a message: _words' cache is read inline, and
         # tokens are made with tuple.__new__, skipping the named tuple's Python-level __new__
         tokens: list[Token] = []
         append = tokens.append
         make = tuple.__new__
         known = self._raw if correct else {}
-        sentence = clause = 0
+        sentence = 0
         counted = -1  # the sentence that already has a token
+        pause = False
         for found in _TOKEN.finditer(text):
             raw = found.group().lower()  # curly apostrophes: _expand straightens them
             if raw in _SENTENCE_END:
                 if counted == sentence:
                     sentence += 1
-                    clause += 1
+                pause = False
                 continue
-            if raw in CLAUSE_WORDS:
-                clause += 1
+            if raw in _PAUSE:
+                pause = True
+                continue
             start, end = found.span()
             for norm, stem, value in known.get(raw) or self._words(raw, correct):
-                append(make(Token, (norm, stem, start, end, sentence, clause, value)))
+                append(make(Token, (norm, stem, start, end, sentence, pause, value)))
+                pause = False
             counted = sentence
         return tokens
 
@@ -151,8 +118,8 @@ class Normaliser:
         found = self._raw.get(key)
         if found is None:
             words = []
-            for word in _expand(raw):
-                if correct and len(word) >= 5 and word.isalpha():
+            for word in self._expand(raw):
+                if correct and word.isalpha() and len(word) >= self._rules.spelling.min_length:
                     word = self.correct(word)
                 value = _number(word)
                 norm = word if value is None else _format(value)
@@ -170,10 +137,9 @@ class Normaliser:
             return found
         found = word
         if (
-            word not in STOPWORDS
-            and word not in COMMON_WORDS
-            and word not in self._lexicon
+            word not in self.lexicon
             and self.stem(word) not in self._lexicon_stems
+            and self.zipf(word) < self._rules.spelling.keep_at_zipf
         ):
             limit = 1 if len(word) <= 6 else 2
             choices = [
@@ -189,6 +155,25 @@ class Normaliser:
         self._corrections[word] = found
         return found
 
+    def _expand(self, word: str) -> tuple[str, ...]:
+        word = word.replace("’", "'")
+        if word in self._contractions:
+            return self._contractions[word]
+        verbs = self._rules.negated_verbs
+        if word.endswith(verbs.ending):
+            return (word[: -len(verbs.ending)] or verbs.particle, verbs.particle)
+        if (
+            word.endswith(verbs.loose_ending)
+            and word[: -len(verbs.loose_ending)] in self._not_bases
+        ):
+            return (word[: -len(verbs.loose_ending)], verbs.particle)
+        for suffix in self._suffixes:
+            if word.endswith(suffix):
+                return (word[: -len(suffix)],)
+        if word in self._numbers:
+            return (_format(self._numbers[word]),)
+        return (word,)
+
 
 def _plausible_typo(word: str, target: str, distance: float) -> bool:
     """Typos keep the first two letters or only swap letters; real words often do not.
@@ -200,22 +185,6 @@ def _plausible_typo(word: str, target: str, distance: float) -> bool:
     if distance > 1 and not same_letters:
         return False
     return same_letters or word[:2] == target[:2]
-
-
-def _expand(word: str) -> tuple[str, ...]:
-    word = word.replace("’", "'")
-    if word in _CONTRACTIONS:
-        return _CONTRACTIONS[word]
-    if word.endswith("n't"):
-        return (word[:-3] or "not", "not")
-    if word.endswith("nt") and word[:-2] in _NOT_BASES:
-        return (word[:-2], "not")
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix):
-            return (word[: -len(suffix)],)
-    if word in NUMBER_WORDS:
-        return (str(NUMBER_WORDS[word]),)
-    return (word,)
 
 
 def _number(word: str) -> float | None:
