@@ -142,7 +142,17 @@ class DocContext:
         ):
             return False  # the trigger is part of the phrase ("can not lift")
         rule = self.compiled.rules[trigger.rule]
-        stops = self.compiled.categories[trigger.category].stop_at
+        category = self.compiled.categories[trigger.category]
+        stops = category.stop_at
+        if (
+            stops
+            and category.opening_crosses_stops
+            and (
+                trigger.first == 0
+                or tokens[trigger.first - 1].sentence != tokens[trigger.first].sentence
+            )
+        ):
+            stops = []
         forward = trigger.direction in ("forward", "bidirectional")
         backward = trigger.direction in ("backward", "bidirectional")
         for first, last in match.spans:

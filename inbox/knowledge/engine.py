@@ -39,7 +39,11 @@ class RuleEngine:
         rulebook = load_rulebook(data_dir)
         _check_class_names(knowledge, rulebook)
         self.rulebook = rulebook
-        self.normaliser = Normaliser(rulebook.text, _vocabulary(knowledge, rulebook))
+        self.normaliser = Normaliser(
+            rulebook.text,
+            _vocabulary(knowledge, rulebook),
+            always_targets=_article_words(knowledge),
+        )
         classes = class_keys(
             {name: item.words for name, item in rulebook.lexicon.classes.items()},
             self.normaliser,
@@ -150,13 +154,26 @@ class RuleEngine:
         return doc, context, measurements
 
 
-def _vocabulary(knowledge: Knowledge, rulebook: Rulebook) -> set[str]:
-    """Every word the rules use: the targets of spelling correction."""
+def _article_cues(knowledge: Knowledge) -> list[str]:
     cues: list[str] = []
     for section in knowledge.sections():
         cues += [cue for cue, _ in section.cues]
         for measure in section.measures:
             cues += [cue for cue in (measure.near, measure.unless) if cue]
+    return cues
+
+
+def _article_words(knowledge: Knowledge) -> set[str]:
+    """The words of the articles' cues."""
+    words: set[str] = set()
+    for cue in _article_cues(knowledge):
+        words |= cue_words(parse_cue(cue))
+    return words
+
+
+def _vocabulary(knowledge: Knowledge, rulebook: Rulebook) -> set[str]:
+    """Every word the rules use: the words the engine knows, and targets of correction."""
+    cues = _article_cues(knowledge)
     for item in rulebook.lexicon.classes.values():
         cues += item.words
     for rule in rulebook.context.rules:

@@ -43,6 +43,7 @@ def _cues(values: list[str]) -> list[str]:
 class Spelling(_Strict):
     language: str = "en"
     keep_at_zipf: float = Field(3.0, ge=0, le=8)
+    min_target_zipf: float = Field(2.0, ge=0, le=8)
     min_length: int = Field(4, ge=3, le=10)
 
 
@@ -66,6 +67,7 @@ class Category(_Strict):
     blocks: list[TargetKind] = []
     cancelled_by: dict[Name, CancelMode] = {}
     stop_at: list[Annotated[str, Field(min_length=1, max_length=1)]] = []
+    opening_crosses_stops: bool = False  # "Last year, I fainted": a sentence opener reaches on
 
 
 class NumberRange(_Strict):

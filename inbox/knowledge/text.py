@@ -36,7 +36,9 @@ class Token(NamedTuple):  # a tuple: made ~20 times per message, while the patie
 class Normaliser:
     """Tokenises text; corrects rare words close to the lexicon; caches stems and corrections."""
 
-    def __init__(self, rules: TextRules, lexicon: set[str]) -> None:
+    def __init__(
+        self, rules: TextRules, lexicon: set[str], *, always_targets: set[str] = frozenset()
+    ) -> None:
         self._rules = rules
         self._contractions = {key: tuple(value) for key, value in rules.contractions.items()}
         self._not_bases = frozenset(rules.negated_verbs.bases)
@@ -49,9 +51,15 @@ class Normaliser:
         self._raw: dict[str, tuple[tuple[str, str, float | None], ...]] = {}
         self.lexicon = frozenset(word for word in lexicon if word.isalpha())
         self._lexicon_stems = frozenset(self.stem(word) for word in self.lexicon)
+        # correction targets: the articles' words, and the rules' words that are in use in
+        # English (so that a rare word is never "corrected" into another language's word)
+        spelling = rules.spelling
         buckets: dict[tuple[str, int], list[str]] = {}
         for word in sorted(self.lexicon):
-            if len(word) >= rules.spelling.min_length:
+            if len(word) >= spelling.min_length and (
+                word in always_targets
+                or zipf_frequency(word, spelling.language) >= spelling.min_target_zipf
+            ):
                 buckets.setdefault((word[0], len(word)), []).append(word)
         self._buckets = buckets
         self.zipf("the")  # loads the frequency tables now, not on the first message
