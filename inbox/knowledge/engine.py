@@ -99,7 +99,9 @@ class RuleEngine:
         concepts = self.redflags.find(doc, context, measurements, trace)
         language = self.languages.judge(doc, detect=True)
         filtered = self.matcher.filtered(doc, context)
-        sections = [] if filtered else self.matcher.match(doc, context, measurements)
+        sections = (
+            [] if filtered else self.matcher.match(doc, context, measurements, concepts=concepts)
+        )
         return {
             "language": language.language,
             "known_share": language.known_share,
@@ -189,8 +191,15 @@ def _vocabulary(knowledge: Knowledge, rulebook: Rulebook) -> set[str]:
 
 def _check_class_names(knowledge: Knowledge, rulebook: Rulebook) -> None:
     known = set(rulebook.lexicon.classes)
+    concept_ids = {concept.id for concept in rulebook.redflags.concepts}
     for article in knowledge.articles:
         for section in article.sections:
+            for concept in section.concepts:
+                if concept not in concept_ids:
+                    raise KnowledgeFileError(
+                        f"article {article.id}: section {section.id}: concepts: unknown"
+                        f" red-flag concept {concept!r} (see data/redflags.toml)"
+                    )
             for cue, _ in section.cues:
                 unknown = cue_classes(parse_cue(cue)) - known
                 if unknown:

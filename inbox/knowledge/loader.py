@@ -28,7 +28,17 @@ DEFAULT_WINDOW = 7
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _ARTICLE_KEYS = {"id", "title", "path", "sections"}
-_SECTION_KEYS = {"id", "title", "anchor", "summary", "window", "cues", "measures", "unless"}
+_SECTION_KEYS = {
+    "id",
+    "title",
+    "anchor",
+    "summary",
+    "window",
+    "cues",
+    "measures",
+    "unless",
+    "concepts",
+}
 _MEASURE_KEYS = {"measure", "min", "max", "near", "unless", "weight"}
 
 
@@ -58,6 +68,8 @@ class Section:
     # phrases that, overlapping a cue's match, cancel it ("sudden worst headache" is not the
     # headache of an efficient session)
     unless: tuple[str, ...] = ()
+    # red-flag concepts (data/redflags.toml) that, found now, are a strong cue for the section
+    concepts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,6 +217,9 @@ def _load_section(
     unless = _list(path, f"{where}.unless", raw.get("unless", []))
     for index, cue in enumerate(unless):
         _cue(path, f"{where}.unless[{index}]", cue)
+    concepts = _list(path, f"{where}.concepts", raw.get("concepts", []))
+    for index, concept in enumerate(concepts):
+        _ident(path, f"{where}.concepts[{index}]", concept)
     return Section(
         id=section_id,
         article_id=article_id,
@@ -216,6 +231,7 @@ def _load_section(
         measures=measures,
         window=window,
         unless=tuple(unless),
+        concepts=tuple(concepts),
     )
 
 

@@ -15,7 +15,7 @@ from inbox.knowledge.context import DocContext
 from inbox.knowledge.loader import Knowledge, MeasureCue
 from inbox.knowledge.measures import Measurement
 from inbox.knowledge.patterns import ClassKeys, Doc, Match, Pattern, compile_cues
-from inbox.knowledge.results import SectionMatch
+from inbox.knowledge.results import ConceptHit, SectionMatch
 from inbox.knowledge.rulebook import Filter, Filters
 from inbox.knowledge.text import Normaliser
 from inbox.knowledge.vocabulary import SectionVocabulary
@@ -23,6 +23,7 @@ from inbox.knowledge.vocabulary import SectionVocabulary
 THRESHOLD = 0.999  # a strong cue, or a medium and a weak one, or several weak ones
 MAX_SECTIONS = 3
 PAGE_BONUS = 0.2  # breaks ties in favour of the article the form was posted under
+CONCEPT_WEIGHT = 1.0  # a red flag the section names counts as a strong cue
 CUES, MEASURES, PLAIN = "cues", "measures", "filters"  # kinds of finding (context.toml)
 
 
@@ -41,6 +42,7 @@ class _CompiledSection:
     measures: tuple[_CompiledMeasure, ...]
     window: int
     unless: tuple[Pattern, ...] = ()
+    concepts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class SectionMatcher:
                 unless=compile_cues(
                     section.unless, normaliser, window=section.window, classes=classes
                 ),
+                concepts=frozenset(section.concepts),
             )
             for article in knowledge.articles
             for section in article.sections
@@ -117,6 +120,7 @@ class SectionMatcher:
         context: Callable[[], DocContext],
         measurements: Callable[[], list[Measurement]],
         *,
+        concepts: tuple[ConceptHit, ...] = (),
         page: str | None = None,
     ) -> list[SectionMatch]:
         """Up to three sections, best first, each with the words that led to it."""
@@ -124,6 +128,10 @@ class SectionMatcher:
         scored: list[tuple[float, int, SectionMatch]] = []
         for order, section in enumerate(self._sections):
             total, evidence = self._score(doc, section, context, measurements)
+            for hit in concepts:
+                if hit.concept_id in section.concepts:
+                    total += CONCEPT_WEIGHT
+                    _add(evidence, hit.quote)
             extra, words = vocabulary.get(section.id, (0.0, ()))
             if extra:
                 total += extra
@@ -158,14 +166,18 @@ class SectionMatcher:
         total = 0.0
         evidence: list[str] = []
         cancels = [found for pattern in section.unless for found in pattern.find(doc)]
+        counted: set[int] = set()  # words already counted: a cue adding no new word adds nothing
         for pattern, weight in section.cues:
             for match in pattern.find(doc):
+                words = {p for first, last in match.spans for p in range(first, last + 1)}
                 if (
-                    not any(_overlap(match, other) for other in cancels)
+                    not words <= counted
+                    and not any(_overlap(match, other) for other in cancels)
                     and context().decide(match, CUES).counts
                     and not _too_small(doc, match, section, measurements())
                 ):
                     total += weight
+                    counted |= words
                     _add(evidence, doc.quote(match))
                     break
         if section.measures:

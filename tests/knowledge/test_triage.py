@@ -322,7 +322,7 @@ def test_triage_is_deterministic(knowledge):
 
 
 def test_the_page_breaks_ties_towards_its_own_article(knowledge):
-    text = "I am stage 4 and want to stay well as long as possible. Is chinese medicine any use?"
+    text = "I am stage 4. Is chinese medicine any use?"
     stage4 = knowledge.section(STAGE4)
     assert stage4 is not None
     plain = triage_message(knowledge, subject="q", text=text)
