@@ -9,6 +9,7 @@ import typer
 from inbox.config import Settings
 from inbox.db import upgrade
 from inbox.knowledge import cli as knowledge_cli
+from inbox.knowledge import editor as knowledge_editor
 from inbox.logs import configure_logging, log_config
 from inbox.outbox import cli as outbox_cli
 from inbox.privacy import cli as privacy_cli
@@ -100,6 +101,7 @@ def serve(
 
 
 knowledge_cli.register(app)
+knowledge_editor.register(app)
 outbox_cli.register(app)
 privacy_cli.register(app)
 staff_cli.register(app)

@@ -72,7 +72,9 @@ class RuleEngine:
         concepts = self.redflags.find(doc, context, measurements)
         filtered = self.matcher.filtered(doc, context)
         sections = (
-            () if filtered else tuple(self.matcher.match(doc, context, measurements, page=page))
+            ()
+            if filtered
+            else tuple(self.matcher.match(doc, context, measurements, concepts=concepts, page=page))
         )
         language = self.languages.judge(doc, detect=True)
         return RuleResult(

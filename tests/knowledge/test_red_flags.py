@@ -1,0 +1,151 @@
+"""Red flags by concept: what the body is doing, in several languages, in its context."""
+
+from __future__ import annotations
+
+import pytest
+
+from inbox.config import Settings
+from inbox.knowledge.engine import RuleEngine
+from inbox.knowledge.loader import Knowledge, load_knowledge
+from inbox.knowledge.service import assess_urgency, triage_message
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> Knowledge:
+    settings = Settings()
+    return load_knowledge(settings.knowledge_dir(), site_base_url="https://hospital.example")
+
+
+# (message, the concept's label that staff must read) — none of them names the condition
+DESCRIBED = [
+    ("Her mouth droops on the right since twenty minutes.", "stroke sign"),
+    ("His face is pulled to one side and he is dribbling.", "stroke sign"),
+    ("Mum suddenly can't hold a spoon, it keeps falling from her hand.", "stroke sign"),
+    ("His eyes rolled up and his whole body went stiff and jerking.", "seizure"),
+    ("She grabbed her head, says something burst inside it.", "sudden severe headache"),
+    ("Dad slid off the chair after dialysis and is grey.", "collapse or fainting"),
+    ("His chest is bubbling and rattling when he breathes.", "breathing trouble"),
+    ("Nan is not waking properly since this morning.", "collapse or fainting"),
+    ("Grandad is muddled and does not know where he is.", "new confusion or drowsiness"),
+    ("I can't lie flat, I have to sleep sitting up in a chair.", "breathing trouble"),
+    ("Like an elephant sitting on my chest since I got home.", "chest pain or pressure"),
+    ("The lab rang: K 7.2 and my legs feel like jelly.", "very high potassium"),
+    ("Took 4.5 off today and now my pressure is 70/40 and I feel faint.", "very low blood"),
+    ("My fistula keeps bleeding, it has soaked through two dressings.", "heavy bleeding"),
+    ("Shivering under three blankets and burning hot, she has a neck line.", "fever or rigors"),
+    # Hinglish, Tagalog, Nigerian Pidgin, Indonesian and Malay
+    ("papa ka muh ek taraf tedha ho gaya hai, bol nahi pa rahe", "stroke sign"),
+    ("mummy ko saans nahi aa rahi, let nahi pa rahi", "breathing trouble"),
+    ("Si lola biglang hindi makahinga, nakaupo lang buong gabi", "breathing trouble"),
+    ("Hinimatay si tatay pagkatapos ng dialysis", "collapse or fainting"),
+    ("My papa mouth don turn one side and e no fit talk", "stroke sign"),
+    ("Ibu saya sesak napas dan dada terasa berat seperti ditekan", "breathing trouble"),
+    ("Darah dari fistula tidak berhenti sejak satu jam", "heavy bleeding"),
+    ("Ayah saya tiba-tiba pengsan lepas dialisis", "collapse or fainting"),
+    # grammar-light English of Chinese and Arabic speakers
+    ("my father hand no power, mouth go one side, since morning", "stroke sign"),
+    ("he chest very pain and no can breathe", "chest pain or pressure"),
+]
+
+
+@pytest.mark.parametrize(("text", "label"), DESCRIBED)
+def test_a_red_flag_told_as_what_the_body_does_is_urgent_and_named(knowledge, text, label):
+    result = triage_message(knowledge, subject="help", text=text)
+    assert result.urgent
+    assert any(reason.startswith(label) for reason in result.urgency_reasons), (
+        result.urgency_reasons
+    )
+
+
+def test_the_reason_quotes_the_patients_own_words(knowledge):
+    reasons = assess_urgency(knowledge, subject="mum", text="Her mouth droops on one side.")
+    assert reasons == ("stroke sign: “mouth droops”",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No chest pain, no breathlessness, speech fine, no weakness. Just the cramps.",
+        "Last spring he had a mini stroke; he is well now. Will the cramps stop?",
+        "I'm terrified of having a stroke like my uncle did. I feel fine.",
+        "Can low sodium cause seizures in dialysis patients?",
+        "My mouth droops a little since my stroke in 2019, it has not changed.",
+        "I had a bleed in the brain two years ago and recovered. Is dialysis safe?",
+        "My potassium was 7.0 last year but it is fine now.",
+        "Walang chest pain, hindi nahihirapan huminga, pulikat lang.",
+        "seene mein koi dard nahi hai, saans bhi theek hai",
+        "I no get chest pain, na only my leg dey catch me.",
+        "Tidak ada sesak, hanya kram di akhir HD.",
+    ],
+)
+def test_negated_past_feared_and_general_red_flags_are_not_urgent(knowledge, text):
+    result = triage_message(knowledge, subject="question", text=text)
+    assert not result.urgent, result.urgency_reasons
+
+
+def test_a_weak_combination_is_a_possible_emergency_not_a_sure_one(knowledge):
+    result = triage_message(
+        knowledge, subject="dad", text="Dad keeps falling to one side when he walks."
+    )
+    assert result.urgent and result.possible
+    assert result.urgency_reasons[0].startswith("possible stroke sign")
+
+
+def test_a_message_in_a_language_the_rules_cannot_read_needs_a_reader(knowledge):
+    result = triage_message(
+        knowledge,
+        subject="mi mamá",
+        text="Mi mamá tiene un dolor fuerte y no sabemos qué hacer, por favor ayúdenos pronto.",
+    )
+    assert result.needs_reader
+    assert result.language == "es"
+    english = triage_message(knowledge, subject="q", text="My legs cramp at the end of dialysis.")
+    assert not english.needs_reader and english.language == "en"
+
+
+def test_a_tagalog_message_is_read_not_sent_to_a_reader(knowledge):
+    result = triage_message(
+        knowledge, subject="lola", text="Si lola po ay hindi makahinga at nahimatay kanina."
+    )
+    assert result.urgent
+    assert not result.needs_reader
+
+
+def test_numbers_without_units_are_read_from_their_context(knowledge):
+    removed = triage_message(
+        knowledge, subject="q", text="They took 4.5 off me in three hours and I cramped."
+    )
+    bath = triage_message(knowledge, subject="q", text="They run everyone on a 133 bath here.")
+    assert "fluid-removal-too-fast" in {match.section_id for match in removed.sections}
+    assert "low-sodium-dialysate" in {match.section_id for match in bath.sections}
+
+
+def test_a_gain_counts_relative_to_a_small_body(knowledge):
+    small = triage_message(
+        knowledge,
+        subject="q",
+        text="I weigh only 41 kg and I gain 2 kg between sessions, then cramp at the end.",
+    )
+    assert "fluid-removal-too-fast" in {match.section_id for match in small.sections}
+    usual = triage_message(
+        knowledge, subject="q", text="I gain 2 kg between sessions, then cramp at the end."
+    )
+    assert "fluid-removal-too-fast" not in {match.section_id for match in usual.sections}
+
+
+def test_a_ruled_out_cause_is_not_evidence_for_it(knowledge):
+    result = triage_message(
+        knowledge,
+        subject="q",
+        text="My gains are the same as always, about 2 kg. What else can cause the cramps?",
+    )
+    assert "fluid-removal-too-fast" not in {match.section_id for match in result.sections}
+    assert "other-causes" in {match.section_id for match in result.sections}
+
+
+def test_spelling_correction_never_rewrites_a_common_word(knowledge):
+    normaliser = RuleEngine.of(knowledge).normaliser
+    assert "graft" in normaliser.lexicon  # an access word of the rules
+    assert normaliser.correct("grant") == "grant"
+    assert normaliser.correct("grafft") == "graft"
+    assert normaliser.correct("dialisys") == "dialysis"
