@@ -42,9 +42,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from inbox.clock import FrozenClock  # noqa: E402
 from inbox.config import Settings  # noqa: E402
+from inbox.conversations.models import Contact, Conversation, Message  # noqa: E402
 from inbox.db import create_db_engine, normalise_url, session_scope, upgrade  # noqa: E402
 from inbox.drafting.models import Draft  # noqa: E402
-from inbox.intake.models import Contact, Conversation, Message  # noqa: E402
 from inbox.main import create_app  # noqa: E402
 from inbox.review import search  # noqa: E402
 from inbox.runtime import build_runtime  # noqa: E402

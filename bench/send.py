@@ -43,8 +43,8 @@ import sqlalchemy as sa  # noqa: E402
 
 from inbox.clock import FrozenClock  # noqa: E402
 from inbox.config import Settings  # noqa: E402
+from inbox.conversations.models import Contact, Conversation, ConversationState  # noqa: E402
 from inbox.db import create_db_engine, normalise_url, session_scope, upgrade  # noqa: E402
-from inbox.intake.models import Contact, Conversation, ConversationState  # noqa: E402
 from inbox.outbox import events  # noqa: E402
 from inbox.outbox.models import MailKind, MailState, OutboxMail  # noqa: E402
 from inbox.outbox.sender import SmtpTarget  # noqa: E402

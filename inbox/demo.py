@@ -9,7 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from inbox.intake.models import Message
+from inbox.conversations.models import Message
 from inbox.intake.service import Client, receive_submission
 from inbox.intake.validation import Submission
 from inbox.runtime import Runtime

@@ -4,13 +4,20 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 from inbox import ratelimit
+from inbox.conversations import models as conversations_models
 from inbox.drafting import models as drafting_models
 from inbox.followups import models as followups_models
-from inbox.intake import models as intake_models
 from inbox.outbox import models as outbox_models
 from inbox.staff import models as staff_models
 
-DOMAINS = (ratelimit, intake_models, staff_models, drafting_models, outbox_models, followups_models)
+DOMAINS = (
+    ratelimit,
+    conversations_models,
+    staff_models,
+    drafting_models,
+    outbox_models,
+    followups_models,
+)
 
 
 def metadata() -> MetaData:

@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from inbox.conversations.models import Conversation, Message
 from inbox.demo import DEMO_EMAIL, DEMO_MESSAGES, seed_demo
-from inbox.intake.models import Conversation, Message
 
 
 def test_demo_seed_creates_a_login_and_messages_once(runtime, client):

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from inbox.config import Settings
-from inbox.intake.models import Message
+from inbox.conversations.models import Message
 from inbox.intake.spam import issue_form_token
 from inbox.main import create_app
 from inbox.runtime import build_runtime

@@ -12,10 +12,10 @@ import logging
 
 import sqlalchemy as sa
 
+from inbox.conversations.models import Message, MessageStatus
 from inbox.db import session_scope
 from inbox.drafting.service import draft_message
 from inbox.followups.notices import after_triage
-from inbox.intake.models import Message, MessageStatus
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
 from inbox.drafting.edited import compose_edited
 from inbox.drafting.models import Draft, Note
 from inbox.drafting.render import STAFF_PLACEHOLDER, RenderedMail
 from inbox.errors import Conflict, InvalidInput, NotFound
-from inbox.intake.models import Conversation, ConversationState, Message, MessageStatus
 from inbox.outbox.models import MailKind, OutboxMail
 
 if TYPE_CHECKING:

@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from inbox.conversations.models import Contact, Conversation, ConversationState, Message
 from inbox.db import session_scope
 from inbox.drafting.models import Draft
 from inbox.followups.models import PLAN_SEQUENCE, FollowUp, FollowUpState
 from inbox.followups.service import audit, is_suppressed, pending_follow_up, schedule_follow_ups
 from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
-from inbox.intake.models import Contact, Conversation, ConversationState, Message
 from inbox.outbox.models import MailKind, OutboxMail
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from inbox.config import Settings
+from inbox.conversations.models import Conversation
 from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.followups.models import (
     PLAN_SEQUENCE,
@@ -25,7 +26,6 @@ from inbox.followups.models import (
     SuppressionReason,
 )
 from inbox.followups.schedule import follow_up_times
-from inbox.intake.models import Conversation
 
 if TYPE_CHECKING:
     from inbox.staff.models import StaffUser

@@ -14,9 +14,9 @@ from sqlalchemy.engine import Connection
 
 from inbox import ratelimit
 from inbox.config import Settings
+from inbox.conversations.models import ConversationState, MessageStatus
 from inbox.errors import RateLimited
 from inbox.intake import sql
-from inbox.intake.models import ConversationState, MessageStatus
 from inbox.intake.spam import client_ip_key, fingerprint, spam_reason
 from inbox.intake.validation import Submission
 

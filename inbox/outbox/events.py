@@ -17,9 +17,9 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from inbox.conversations.models import Conversation, ConversationState
 from inbox.db import UTCDateTime
 from inbox.followups.events import on_deliveries as followups_on_deliveries
-from inbox.intake.models import Conversation, ConversationState
 from inbox.outbox.models import AttemptOutcome, MailKind
 
 _conversation = Conversation.__table__  # type: ignore[attr-defined]

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from inbox.conversations.models import Contact, Conversation, Message
 from inbox.drafting.models import Draft, Note
 from inbox.followups.models import FollowUp
-from inbox.intake.models import Contact, Conversation, Message
 from inbox.outbox.models import DeliveryAttempt, MailState, OutboxMail
 
 CHUNK = 500  # ids per statement (SQLite's bound-parameter limit, PostgreSQL's plan size)

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from inbox.config import Settings
+from inbox.conversations.models import Conversation, ConversationState
 from inbox.followups.daily import run_daily
 from inbox.followups.models import FollowUp, FollowUpState
-from inbox.intake.models import Conversation, ConversationState
 from inbox.outbox.models import MailState, OutboxMail
 from inbox.privacy.deletion import (
     conversations_being_sent,

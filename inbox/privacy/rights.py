@@ -20,11 +20,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
+from inbox.conversations.models import Contact, Conversation, Message
 from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict
 from inbox.followups.models import FollowUp, Suppression, SuppressionReason
 from inbox.followups.service import normalise_address
-from inbox.intake.models import Contact, Conversation, Message
 from inbox.outbox.models import CaughtMail, DeliveryAttempt, MailState, OutboxMail
 from inbox.privacy.deletion import conversations_being_sent, delete_conversations
 from inbox.ratelimit import RateBucket

@@ -15,13 +15,19 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from inbox.conversations.models import (
+    Contact,
+    Conversation,
+    ConversationState,
+    Message,
+    MessageStatus,
+)
 from inbox.drafting.models import Draft, Note
 from inbox.drafting.service import audit_conversation as _audit
 from inbox.drafting.service import draft_message, get_draft
 from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.followups.notices import after_triage
 from inbox.followups.service import cancel_follow_ups
-from inbox.intake.models import Contact, Conversation, ConversationState, Message, MessageStatus
 from inbox.outbox.models import DeliveryAttempt, MailKind, OutboxMail
 from inbox.staff.models import AuditEntry, StaffUser
 
@@ -167,7 +173,7 @@ def close_conversation(
 ) -> None:
     """Close the conversation: nothing more to do for it."""
     open_states = tuple(
-        set(ConversationState.ALL) - {ConversationState.CLOSED, ConversationState.SPAM}
+        set(ConversationState) - {ConversationState.CLOSED, ConversationState.SPAM}
     )
     conversation = _move(
         session, conversation_id=conversation_id, staff=staff, now=now, action="close",

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from inbox.intake.models import Conversation, ConversationState, Message, MessageStatus
+from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
 
 CONVERSATION = Conversation.__table__
 MESSAGE = Message.__table__

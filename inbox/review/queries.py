@@ -17,9 +17,15 @@ from enum import Enum
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from inbox.conversations.models import (
+    Contact,
+    Conversation,
+    ConversationState,
+    Message,
+    MessageStatus,
+)
 from inbox.drafting.models import Draft
 from inbox.errors import InboxError
-from inbox.intake.models import Contact, Conversation, ConversationState, Message, MessageStatus
 from inbox.outbox.models import MailState, OutboxMail
 from inbox.review import search
 

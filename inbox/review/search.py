@@ -16,7 +16,7 @@ import re
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from inbox.intake.models import Message
+from inbox.conversations.models import Message
 from inbox.runtime import Runtime
 
 MESSAGE = Message.__table__

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from inbox.intake.models import ConversationState
+from inbox.conversations.models import ConversationState
 from tests.review.test_list import add_conversation
 from tests.review.test_list_failures import add_mail
 from tests.staff.factories import PASSWORD, make_staff

@@ -19,8 +19,8 @@ from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
 from inbox.config import Settings
+from inbox.conversations.models import Message
 from inbox.db import session_scope
-from inbox.intake.models import Message
 from inbox.knowledge.service import triage_message
 from inbox.main import create_app
 from inbox.runtime import Runtime, build_runtime

@@ -10,13 +10,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from inbox.conversations.models import Message
 from inbox.db import session_scope
 from inbox.drafting import service as drafting
 from inbox.drafting.jobs import draft_pending
 from inbox.drafting.render import STAFF_PLACEHOLDER
 from inbox.followups.delivery import send_due_follow_ups
 from inbox.followups.models import FollowUp
-from inbox.intake.models import Message
 from inbox.outbox.models import OutboxMail
 from inbox.outbox.sender import SmtpTarget
 from inbox.outbox.worker import Worker

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from inbox.conversations.models import Contact, Conversation, ConversationState
 from inbox.db import session_scope
 from inbox.followups.delivery import claim_due, send_due_follow_ups
 from inbox.followups.models import FollowUp, FollowUpState
-from inbox.intake.models import Contact, Conversation, ConversationState
 from inbox.outbox.models import MailKind, OutboxMail
 from tests.followups.support import deliver, follow_ups, mails
 

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import sqlalchemy as sa
 
-from inbox.intake.models import Message
+from inbox.conversations.models import Message
 from tests.factories import form_fields
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from inbox.intake.models import Contact, Conversation, Message
+from inbox.conversations.models import Contact, Conversation, Message
 from tests.factories import form_fields
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from inbox.intake.models import Message
+from inbox.conversations.models import Message
 from inbox.ratelimit import RateBucket
 from tests.factories import api_payload, form_fields
 

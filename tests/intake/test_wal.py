@@ -8,8 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from inbox.config import Settings
+from inbox.conversations.models import Message
 from inbox.db import upgrade
-from inbox.intake.models import Message
 from inbox.intake.service import Client
 from inbox.runtime import build_runtime
 from tests.intake.test_writer import submission

@@ -6,7 +6,7 @@ import asyncio
 
 import sqlalchemy as sa
 
-from inbox.intake.models import Message
+from inbox.conversations.models import Message
 from inbox.intake.service import Client
 from inbox.intake.validation import Submission
 from inbox.intake.writer import IntakeWriter

@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from inbox.clock import FrozenClock
 from inbox.config import Settings
+from inbox.conversations.models import Contact, Conversation, ConversationState
 from inbox.db import session_scope
-from inbox.intake.models import Contact, Conversation, ConversationState
 from inbox.outbox import service
 from inbox.outbox.compose import MailParts, build_message
 from inbox.outbox.models import MailKind, OutboxMail

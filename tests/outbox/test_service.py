@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
+from inbox.conversations.models import Conversation, ConversationState
 from inbox.db import session_scope
-from inbox.intake.models import Conversation, ConversationState
 from inbox.outbox import service
 from inbox.outbox.models import MailState
 from tests.outbox.conftest import enqueue, enqueue_committed, load_mail, make_conversation

@@ -9,9 +9,9 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from inbox.cli import app as cli
+from inbox.conversations.models import Contact, Conversation, Message
 from inbox.db import session_scope
 from inbox.drafting.jobs import draft_pending
-from inbox.intake.models import Contact, Conversation, Message
 from inbox.outbox.models import OutboxMail
 from inbox.privacy.purge import purge_job
 from inbox.ratelimit import RateBucket

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from inbox.intake.models import ConversationState
+from inbox.conversations.models import ConversationState
 from inbox.review import dashboard
 from tests.review.test_list import add_conversation, signed_in  # noqa: F401
 

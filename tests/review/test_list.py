@@ -9,9 +9,9 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
+from inbox.conversations.models import Contact, Conversation, ConversationState, Message
 from inbox.db import session_scope
 from inbox.drafting.models import Draft
-from inbox.intake.models import Contact, Conversation, ConversationState, Message
 from inbox.review import queries
 from tests.staff.factories import make_staff, sign_in
 
@@ -134,7 +134,7 @@ def test_review_tab_lists_urgent_first_then_longest_waiting(signed_in, runtime):
 def test_each_tab_shows_only_its_conversations(signed_in, runtime):
     now = runtime.clock.now()
     made = {}
-    for index, state in enumerate(ConversationState.ALL):
+    for index, state in enumerate(ConversationState):
         for urgent in (False, True):
             made[(state, urgent)] = add_conversation(
                 runtime, state=state, urgent=urgent, at=now - timedelta(minutes=index * 2 + urgent)

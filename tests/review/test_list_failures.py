@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from inbox.conversations.models import Conversation, ConversationState
 from inbox.db import session_scope
-from inbox.intake.models import Conversation, ConversationState
 from inbox.outbox.models import MailKind, MailState, OutboxMail
 from inbox.outbox.service import enqueue_mail
 from inbox.staff.models import AuditEntry

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from inbox.conversations.models import ConversationState, Message
 from inbox.db import session_scope
-from inbox.intake.models import ConversationState, Message
 from inbox.review import search
 from tests.review.test_list import add_conversation, listed_ids, next_link, signed_in  # noqa: F401
 
@@ -214,7 +214,7 @@ def test_postgresql_search_uses_the_gin_index(runtime):
         pytest.skip("PostgreSQL only: SQLite searches its FTS5 table")
     from sqlmodel import Session
 
-    from inbox.intake.models import Conversation
+    from inbox.conversations.models import Conversation
 
     with Session(runtime.engine) as session:
         condition = search.conversation_filter(session, ["cramps"], Conversation.__table__.c.id)

@@ -1,8 +1,9 @@
-"""Tables of intake: who wrote (contact), the thread (conversation), each submission (message)."""
+"""Tables of conversations: who wrote (contact), the thread (conversation), each message."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -10,17 +11,18 @@ from sqlmodel import Field, SQLModel
 from inbox.db import UTCDateTime, utcnow
 
 
-class ConversationState:
+class ConversationState(StrEnum):
+    """Where a conversation stands; only `inbox.conversations.lifecycle` changes it."""
+
     REVIEW = "review"  # needs a reply drafted/approved by staff
     QUEUED = "queued"  # reply approved, in the outbox
     SENT = "sent"  # reply accepted by the SMTP relay
     FAILED = "failed"  # reply failed permanently; staff may re-queue
     CLOSED = "closed"
     SPAM = "spam"
-    ALL = (REVIEW, QUEUED, SENT, FAILED, CLOSED, SPAM)
 
 
-class MessageStatus:
+class MessageStatus(StrEnum):
     ACCEPTED = "accepted"
     SPAM = "spam"
     DUPLICATE = "duplicate"  # folded into an identical earlier submission
