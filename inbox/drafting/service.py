@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from inbox.conversations import lifecycle
 from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
 from inbox.drafting.edited import compose_edited
 from inbox.drafting.models import Draft, Note
@@ -236,8 +237,7 @@ def approve_reply(
         send_after=now,
         now=now,
     )
-    conversation.state = ConversationState.QUEUED
-    conversation.updated_at = now
+    lifecycle.queue_reply(conversation, now=now)
     audit_conversation(
         session,
         staff=staff,
@@ -311,10 +311,7 @@ def _apply(
 
 def _locked_conversation(session: Session, *, conversation_id: int) -> Conversation:
     """The conversation row, locked on PostgreSQL so that drafting it is one writer at a time."""
-    conversation = session.get(Conversation, conversation_id, with_for_update=True)
-    if conversation is None:
-        raise NotFound("This conversation does not exist.")
-    return conversation
+    return lifecycle.locked(session, conversation_id=conversation_id)
 
 
 def _unanswered(session: Session, draft: Draft) -> bool:

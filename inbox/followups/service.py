@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from inbox.config import Settings
 from inbox.conversations.models import Conversation
+from inbox.db import UTCDateTime
 from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.followups.models import (
     PLAN_SEQUENCE,
@@ -29,6 +31,9 @@ from inbox.followups.schedule import follow_up_times
 
 if TYPE_CHECKING:
     from inbox.staff.models import StaffUser
+
+
+PATIENT_WROTE_AGAIN = "patient wrote again"
 
 
 class FollowUpNotFound(NotFound):
@@ -145,9 +150,42 @@ def schedule_follow_ups(
     return follow_ups
 
 
-def cancel_follow_ups(session: Session, *, conversation_id: int, reason: str, now: datetime) -> int:
-    """Cancel the conversation's pending follow-ups (closed, spam…); returns how many."""
-    return _cancel(session, col(FollowUp.conversation_id) == conversation_id, reason, now)
+_PENDING_SQL = ", ".join(f"'{state}'" for state in FollowUpState.PENDING)
+CANCEL_FOR_CONVERSATION = f"""
+UPDATE follow_up SET state = '{FollowUpState.CANCELLED}', cancel_reason = :reason,
+  updated_at = :now, lease_owner = NULL, lease_expires_at = NULL
+WHERE conversation_id = :conversation_id AND state IN ({_PENDING_SQL})"""
+"""Cancel a conversation's pending follow-ups, scheduled and claimed alike (a claimed one is only
+marked sent by its worker while still claimed). The one statement for it: `cancel_follow_ups`
+runs it in a Session, the intake hot path on its own connection (`cancel_when_patient_writes`).
+Every caller holds the conversation's row lock, so two cancellations of it take turns."""
+_cancel_for_conversation = sa.text(CANCEL_FOR_CONVERSATION).bindparams(
+    sa.bindparam("now", type_=UTCDateTime())
+)
+
+
+def cancel_follow_ups(
+    session: Session, *, conversation_id: int, reason: str, now: datetime
+) -> None:
+    """Cancel the conversation's pending follow-ups (closed, a newer reply, the patient wrote)."""
+    session.flush()
+    session.execute(
+        _cancel_for_conversation,
+        {"conversation_id": conversation_id, "reason": reason[:100], "now": now},
+    )
+    for item in list(session.identity_map.values()):
+        if isinstance(item, FollowUp) and item.conversation_id == conversation_id:
+            session.expire(item)
+
+
+def cancel_when_patient_writes(
+    connection: Any, run: Callable[..., object], *, conversation_id: int, now: datetime
+) -> None:
+    """The intake hot path's call: the patient wrote again, so no "are you better?" mail."""
+    run(
+        connection, CANCEL_FOR_CONVERSATION, conversation_id=conversation_id,
+        reason=PATIENT_WROTE_AGAIN, now=now,
+    )  # fmt: skip
 
 
 def cancel_follow_ups_for_address(
@@ -159,8 +197,8 @@ def cancel_follow_ups_for_address(
 
 def _cancel(session: Session, condition: sa.ColumnElement[bool], reason: str, now: datetime) -> int:
     # A claimed follow-up is cancelled too: the worker only marks it sent if it is still claimed.
-    # Rows are locked in id order first, so that two cancellations that overlap (a close and an
-    # unsubscribe) wait for each other instead of deadlocking.
+    # Rows are locked in id order first: an address's follow-ups span conversations whose locks
+    # are not held, so two cancellations that overlap wait for each other instead of deadlocking.
     ids = session.exec(
         select(FollowUp.id)
         .where(condition)

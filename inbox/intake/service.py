@@ -14,8 +14,10 @@ from sqlalchemy.engine import Connection
 
 from inbox import ratelimit
 from inbox.config import Settings
-from inbox.conversations.models import ConversationState, MessageStatus
+from inbox.conversations import lifecycle
+from inbox.conversations.models import MessageStatus
 from inbox.errors import RateLimited
+from inbox.followups.service import cancel_when_patient_writes
 from inbox.intake import sql
 from inbox.intake.spam import client_ip_key, fingerprint, spam_reason
 from inbox.intake.validation import Submission
@@ -108,7 +110,11 @@ def receive_submission(
     if reason is None:
         since = now - timedelta(minutes=settings.duplicate_window_minutes)
         original = run(
-            connection, sql.RECENT_ORIGINAL, fingerprint=row["fingerprint"], since=since
+            connection,
+            sql.RECENT_ORIGINAL,
+            fingerprint=row["fingerprint"],
+            since=since,
+            accepted=MessageStatus.ACCEPTED.value,
         ).first()
         if original is not None:
             return _fold_duplicate(connection, run, row=row, original=original)
@@ -117,24 +123,16 @@ def receive_submission(
         connection, sql.UPSERT_CONTACT, email=submission.email, name=submission.name, now=now
     ).scalar_one()
     if reason is not None:
-        conversation_id = run(
-            connection,
-            sql.NEW_CONVERSATION,
-            contact_id=contact_id,
-            subject=submission.subject[:300],
-            state=ConversationState.SPAM,
-            urgent=False,
-            now=now,
-        ).scalar_one()
-    else:
-        conversation_id = _join_or_open_conversation(
-            connection,
-            run,
-            contact_id=contact_id,
-            subject=submission.subject,
-            now=now,
-            urgent=urgent,
+        conversation_id = lifecycle.open_as_spam(
+            connection, run, contact_id=contact_id, subject=submission.subject, now=now
         )
+    else:
+        conversation_id, joined = lifecycle.join_or_open(
+            connection, run, contact_id=contact_id, subject=submission.subject, now=now,
+            urgent=urgent,
+        )  # fmt: skip
+        if joined:  # they write again: no "are you better?" mail
+            cancel_when_patient_writes(connection, run, conversation_id=conversation_id, now=now)
     row.update(
         contact_id=contact_id,
         conversation_id=conversation_id,
@@ -167,23 +165,3 @@ def _fold_duplicate(connection: Connection, run, *, row: dict, original) -> Rece
         urgent=bool(original[3]),
         duplicate_of=original[0],
     )
-
-
-def _join_or_open_conversation(
-    connection: Connection, run, *, contact_id: int, subject: str, now: datetime, urgent: bool
-) -> int:
-    """A new message from someone with an open conversation joins it and puts it back in review."""
-    existing = run(connection, sql.OPEN_CONVERSATION, contact_id=contact_id).scalar()
-    if existing is None:
-        return run(
-            connection,
-            sql.NEW_CONVERSATION,
-            contact_id=contact_id,
-            subject=subject[:300],
-            state=ConversationState.REVIEW,
-            urgent=urgent,
-            now=now,
-        ).scalar_one()
-    run(connection, sql.REOPEN_CONVERSATION, id=existing, now=now, urgent=urgent)
-    run(connection, sql.CANCEL_FOLLOW_UPS, id=existing)  # they write again: no "are you better?"
-    return existing

@@ -17,7 +17,7 @@ _PARAM = re.compile(r"(?<!:):([a-z_0-9]+)")
 
 RECENT_ORIGINAL = """
 SELECT id, conversation_id, contact_id, urgent FROM message
-WHERE fingerprint = :fingerprint AND received_at >= :since AND status = 'accepted'
+WHERE fingerprint = :fingerprint AND received_at >= :since AND status = :accepted
 ORDER BY id LIMIT 1"""
 
 COUNT_DUPLICATE = "UPDATE message SET duplicate_count = duplicate_count + 1 WHERE id = :id"
@@ -26,26 +26,6 @@ UPSERT_CONTACT = """
 INSERT INTO contact (email, name, created_at) VALUES (:email, :name, :now)
 ON CONFLICT (email) DO UPDATE SET name = excluded.name
 RETURNING id"""
-
-OPEN_CONVERSATION = """
-SELECT id FROM conversation
-WHERE contact_id = :contact_id AND state IN ('review', 'queued', 'sent', 'failed')
-ORDER BY id DESC LIMIT 1"""
-
-NEW_CONVERSATION = """
-INSERT INTO conversation
-  (contact_id, subject, state, urgent, created_at, updated_at, last_message_at)
-VALUES (:contact_id, :subject, :state, :urgent, :now, :now, :now)
-RETURNING id"""
-
-REOPEN_CONVERSATION = """
-UPDATE conversation SET state = 'review', last_message_at = :now, updated_at = :now,
-  urgent = (urgent OR :urgent)
-WHERE id = :id"""
-
-CANCEL_FOLLOW_UPS = """
-UPDATE follow_up SET state = 'cancelled', cancel_reason = 'patient wrote again'
-WHERE conversation_id = :id AND state = 'scheduled'"""
 
 INSERT_MESSAGE = """
 INSERT INTO message (conversation_id, contact_id, name, email, subject, body, source_page, channel,

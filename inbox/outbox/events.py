@@ -14,15 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
-from inbox.conversations.models import Conversation, ConversationState
-from inbox.db import UTCDateTime
+from inbox.conversations import lifecycle
 from inbox.followups.events import on_deliveries as followups_on_deliveries
 from inbox.outbox.models import AttemptOutcome, MailKind
-
-_conversation = Conversation.__table__  # type: ignore[attr-defined]
 
 
 class DeliveredMail(Protocol):
@@ -58,39 +54,14 @@ def after_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
     followups_on_deliveries(session, deliveries)  # follow-ups, suppression: batched statements
 
 
-_held_conversation = (_conversation.c.id == sa.bindparam("b_id")) & (  # no IN: executemany
-    (_conversation.c.state == ConversationState.QUEUED)
-    | (_conversation.c.state == ConversationState.FAILED)
-)
-_when = sa.bindparam("b_at", type_=UTCDateTime())
-# A queued reply's conversation becomes sent (first_reply_at set once) or failed. A conversation
-# that has moved on meanwhile (the patient wrote again, staff closed it) is left as it is.
-_conversation_sent = (
-    sa.update(_conversation)
-    .where(_held_conversation)
-    .values(
-        state=ConversationState.SENT,
-        updated_at=_when,
-        first_reply_at=sa.func.coalesce(_conversation.c.first_reply_at, _when),
-    )
-)
-_conversation_failed = (
-    sa.update(_conversation)
-    .where(_held_conversation)
-    .values(state=ConversationState.FAILED, updated_at=_when)
-)
-
-
 def _update_conversations(session: Session, deliveries: Sequence[Delivery]) -> None:
-    rows: dict[str, list[dict[str, object]]] = {AttemptOutcome.SENT: [], AttemptOutcome.FAILED: []}
+    rows: dict[str, list[tuple[int, datetime]]] = {
+        AttemptOutcome.SENT: [],
+        AttemptOutcome.FAILED: [],
+    }
     for delivery in deliveries:
         mail = delivery.mail
         if mail.kind == MailKind.REPLY and mail.conversation_id is not None:
-            rows[delivery.outcome].append({"b_id": mail.conversation_id, "b_at": delivery.at})
-    connection = session.connection()
-    for statement, params in (
-        (_conversation_sent, rows[AttemptOutcome.SENT]),
-        (_conversation_failed, rows[AttemptOutcome.FAILED]),
-    ):
-        if params:
-            connection.execute(statement, params)
+            rows[delivery.outcome].append((mail.conversation_id, delivery.at))
+    lifecycle.replies_sent(session, rows[AttemptOutcome.SENT])
+    lifecycle.replies_failed(session, rows[AttemptOutcome.FAILED])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from inbox.conversations import lifecycle
 from inbox.conversations.models import (
     Contact,
     Conversation,
@@ -25,7 +26,7 @@ from inbox.conversations.models import (
 from inbox.drafting.models import Draft, Note
 from inbox.drafting.service import audit_conversation as _audit
 from inbox.drafting.service import draft_message, get_draft
-from inbox.errors import Conflict, InvalidInput, NotFound
+from inbox.errors import InvalidInput, NotFound
 from inbox.followups.notices import after_triage
 from inbox.followups.service import cancel_follow_ups
 from inbox.outbox.models import DeliveryAttempt, MailKind, OutboxMail
@@ -161,43 +162,28 @@ def discard_as_spam(
     session: Session, *, conversation_id: int, staff: StaffUser, now: datetime
 ) -> None:
     """Mark the conversation as spam: out of the inbox, never answered, purged later."""
-    conversation = _move(
-        session, conversation_id=conversation_id, staff=staff, now=now, action="discard",
-        to=ConversationState.SPAM, allowed=(ConversationState.REVIEW, ConversationState.FAILED),
-    )  # fmt: skip
-    conversation.urgent = False
+    conversation = lifecycle.locked(session, conversation_id=conversation_id)
+    lifecycle.discard_as_spam(conversation, now=now)
+    _audit(session, staff=staff, action="discard", conversation_id=conversation_id, now=now)
 
 
 def close_conversation(
     session: Session, *, conversation_id: int, staff: StaffUser, now: datetime
 ) -> None:
-    """Close the conversation: nothing more to do for it."""
-    open_states = tuple(
-        set(ConversationState) - {ConversationState.CLOSED, ConversationState.SPAM}
-    )
-    conversation = _move(
-        session, conversation_id=conversation_id, staff=staff, now=now, action="close",
-        to=ConversationState.CLOSED, allowed=open_states,
-    )  # fmt: skip
-    conversation.closed_at = now
+    """Close the conversation: nothing more to do for it; its follow-ups are cancelled."""
+    conversation = lifecycle.locked(session, conversation_id=conversation_id)
+    lifecycle.close(conversation, now=now)
+    _audit(session, staff=staff, action="close", conversation_id=conversation_id, now=now)
     cancel_follow_ups(session, conversation_id=conversation_id, reason="closed", now=now)
 
 
 def reopen_conversation(
     session: Session, *, conversation_id: int, staff: StaffUser, now: datetime
 ) -> None:
-    """Put a closed or spam conversation back into review. Messages the spam filter caught
-    in it are legitimate after all: they become accepted and are drafted."""
-    conversation = _move(
-        session, conversation_id=conversation_id, staff=staff, now=now, action="reopen",
-        to=ConversationState.REVIEW, allowed=(ConversationState.CLOSED, ConversationState.SPAM),
-    )  # fmt: skip
-    conversation.closed_at = None
-    session.execute(
-        sa.update(Message)
-        .where(Message.conversation_id == conversation_id, Message.status == MessageStatus.SPAM)
-        .values(status=MessageStatus.ACCEPTED, drafted_at=None)
-    )
+    """Put a closed or spam conversation back into review (its spam-marked messages with it)."""
+    conversation = lifecycle.locked(session, conversation_id=conversation_id)
+    lifecycle.reopen_by_staff(session, conversation, now=now)
+    _audit(session, staff=staff, action="reopen", conversation_id=conversation_id, now=now)
 
 
 def requeue_failed_mail(
@@ -206,13 +192,13 @@ def requeue_failed_mail(
     """Send a failed mail of this conversation again (same Message-ID)."""
     from inbox.outbox.service import requeue_mail
 
-    conversation = _conversation(session, conversation_id=conversation_id)
+    conversation = lifecycle.locked(session, conversation_id=conversation_id)
     mail = session.get(OutboxMail, mail_id)
     if mail is None or mail.conversation_id != conversation_id:
         raise NotFound("This mail does not belong to this conversation.")
     requeue_mail(session, mail_id=mail_id, now=now)
     if mail.kind == MailKind.REPLY and conversation.state == ConversationState.FAILED:
-        _set_state(conversation, ConversationState.QUEUED, now=now)
+        lifecycle.queue_reply(conversation, now=now)
     _audit(
         session,
         staff=staff,
@@ -227,7 +213,7 @@ def add_note(
     session: Session, *, conversation_id: int, body: str, staff: StaffUser, now: datetime
 ) -> Note:
     """An internal note for colleagues; never sent to the patient."""
-    _conversation(session, conversation_id=conversation_id)
+    lifecycle.locked(session, conversation_id=conversation_id)
     body = body.replace("\r\n", "\n").strip()
     if not body:
         raise InvalidInput({"note": "Please write the note first."})
@@ -280,29 +266,3 @@ def _mails(session: Session, *, conversation_id: int) -> list[MailView]:
         ):
             attempts.setdefault(attempt.mail_id, []).append(attempt)
     return [MailView(mail=mail, attempts=attempts.get(mail.id or 0, [])) for mail in mails]
-
-
-def _conversation(session: Session, *, conversation_id: int) -> Conversation:
-    conversation = session.get(Conversation, conversation_id, with_for_update=True)
-    if conversation is None:
-        raise NotFound("This conversation does not exist.")
-    return conversation
-
-
-def _move(
-    session: Session, *, conversation_id: int, staff: StaffUser, now: datetime, action: str,
-    to: str, allowed: tuple[str, ...],
-) -> Conversation:  # fmt: skip
-    """Move the conversation to state `to` if it is in one of the `allowed` states; audited."""
-    conversation = _conversation(session, conversation_id=conversation_id)
-    if conversation.state not in allowed:
-        done = {"discard": "discarded as spam", "close": "closed", "reopen": "reopened"}[action]
-        raise Conflict(f"This conversation is {conversation.state}, so it cannot be {done}.")
-    _set_state(conversation, to, now=now)
-    _audit(session, staff=staff, action=action, conversation_id=conversation_id, now=now)
-    return conversation
-
-
-def _set_state(conversation: Conversation, state: str, *, now: datetime) -> None:
-    conversation.state = state
-    conversation.updated_at = now

@@ -1,0 +1,247 @@
+"""The one place that changes `conversation.state`.
+
+    patient writes     (none) -> review        open, or join the contact's open conversation
+                       queued | sent | failed -> review (reopen on the patient's message)
+    spam submission    (none) -> spam
+    staff approve      review | failed -> queued   (queue_reply; re-queue of a failed reply)
+    delivery           queued | failed -> sent | failed   (replies_sent, replies_failed)
+    staff close        review | queued | sent | failed -> closed
+    staff reopen       closed | spam -> review
+    staff discard      review | failed -> spam
+
+Two ways in, one set of rules: the ORM functions take a Session (staff actions, inbound mail,
+the worker) and the intake hot path runs the same SQL text through its own driver-level runner
+(`join_or_open`, `open_as_spam` take a `Run`). Callers own the transaction; nothing here commits.
+Follow-ups are not touched here: whoever reopens a conversation also cancels its follow-ups
+(`inbox.followups.service.cancel_follow_ups`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
+from inbox.db import UTCDateTime
+from inbox.errors import Conflict, NotFound
+
+State = ConversationState
+
+OPEN_STATES = (State.REVIEW, State.QUEUED, State.SENT, State.FAILED)
+"""A patient's new message joins the contact's newest conversation in one of these states."""
+
+_FROM = {
+    "queue": (State.REVIEW, State.FAILED),
+    "discard": (State.REVIEW, State.FAILED),
+    "close": OPEN_STATES,
+    "reopen": (State.CLOSED, State.SPAM),
+}
+_DONE = {"discard": "discarded as spam", "close": "closed", "reopen": "reopened", "queue": "queued"}
+
+
+class ConversationNotFound(NotFound):
+    pass
+
+
+class ConversationStateConflict(Conflict):
+    """The conversation is not in a state this change starts from."""
+
+
+def _sql_states(states: Sequence[State]) -> str:
+    return ", ".join(f"'{state.value}'" for state in states)
+
+
+# --- the SQL, written once: the intake hot path and the ORM functions below both run it
+
+OPEN_CONVERSATION = f"""
+SELECT id FROM conversation
+WHERE contact_id = :contact_id AND state IN ({_sql_states(OPEN_STATES)})
+ORDER BY id DESC LIMIT 1"""
+
+NEW_CONVERSATION = """
+INSERT INTO conversation
+  (contact_id, subject, state, urgent, created_at, updated_at, last_message_at)
+VALUES (:contact_id, :subject, :state, :urgent, :now, :now, :now)
+RETURNING id"""
+
+REOPEN_ON_MESSAGE = f"""
+UPDATE conversation SET state = '{State.REVIEW.value}', last_message_at = :now, updated_at = :now,
+  urgent = (urgent OR :urgent)
+WHERE id = :id"""
+
+
+class Rows(Protocol):
+    def scalar(self) -> Any: ...
+    def scalar_one(self) -> Any: ...
+
+
+class Run(Protocol):
+    """Runs one SQL text with `:name` parameters on a connection (intake's `Statements.run`)."""
+
+    def __call__(self, connection: Any, sql: str, /, **params: Any) -> Rows: ...
+
+
+def join_or_open(
+    connection: Any, run: Run, *, contact_id: int, subject: str, now: datetime, urgent: bool
+) -> tuple[int, bool]:
+    """The conversation a patient's new message belongs to: the contact's open one, put back in
+    review, or a new one. Returns (conversation id, whether an existing one was joined)."""
+    existing = run(connection, OPEN_CONVERSATION, contact_id=contact_id).scalar()
+    if existing is None:
+        return open_conversation(
+            connection, run, contact_id=contact_id, subject=subject, now=now, urgent=urgent
+        ), False
+    run(connection, REOPEN_ON_MESSAGE, id=existing, now=now, urgent=urgent)
+    return int(existing), True
+
+
+def open_conversation(
+    connection: Any, run: Run, *, contact_id: int, subject: str, now: datetime, urgent: bool,
+    state: State = State.REVIEW,
+) -> int:  # fmt: skip
+    """A new conversation in review (or in spam, for a submission the filter caught)."""
+    return int(
+        run(
+            connection, NEW_CONVERSATION, contact_id=contact_id, subject=subject[:300],
+            state=state.value, urgent=urgent and state == State.REVIEW, now=now,
+        ).scalar_one()
+    )  # fmt: skip
+
+
+def open_as_spam(connection: Any, run: Run, *, contact_id: int, subject: str, now: datetime) -> int:
+    """A conversation for a submission the spam filter caught: kept, out of the inbox."""
+    return open_conversation(
+        connection, run, contact_id=contact_id, subject=subject, now=now, urgent=False,
+        state=State.SPAM,
+    )  # fmt: skip
+
+
+class _SessionRows:
+    def __init__(self, result: sa.Result[Any]):
+        self.row = result.first() if result.returns_rows else None
+
+    def scalar(self) -> Any:
+        return None if self.row is None else self.row[0]
+
+    def scalar_one(self) -> Any:
+        if self.row is None:
+            raise LookupError("the statement returned no row")
+        return self.row[0]
+
+
+def _run_in_session(session: Session, sql: str, /, **params: Any) -> _SessionRows:
+    types = {key: UTCDateTime() for key, value in params.items() if isinstance(value, datetime)}
+    statement = sa.text(sql).bindparams(*(sa.bindparam(key, type_=t) for key, t in types.items()))
+    return _SessionRows(session.connection().execute(statement, params))
+
+
+def receive_message(
+    session: Session, *, contact_id: int, subject: str, now: datetime, urgent: bool
+) -> tuple[Conversation, bool]:
+    """`join_or_open` in a Session (inbound mail, demo): the conversation, loaded fresh, and
+    whether it was an existing one."""
+    session.flush()
+    conversation_id, joined = join_or_open(
+        session, _run_in_session, contact_id=contact_id, subject=subject, now=now, urgent=urgent
+    )  # type: ignore[arg-type]
+    conversation = session.get(Conversation, conversation_id, populate_existing=True)
+    assert conversation is not None
+    return conversation, joined
+
+
+def reopen_on_message(
+    session: Session, *, conversation_id: int, now: datetime, urgent: bool = False
+) -> Conversation:
+    """A patient wrote into this very conversation (a reply by e-mail): back to review, whatever
+    state it was in, spam excepted (a spam conversation stays where the filter put it)."""
+    conversation = locked(session, conversation_id=conversation_id)
+    if conversation.state != State.SPAM:
+        conversation.state = State.REVIEW
+        conversation.closed_at = None
+    conversation.urgent = conversation.urgent or urgent
+    conversation.last_message_at = conversation.updated_at = now
+    session.flush()
+    return conversation
+
+
+def locked(session: Session, *, conversation_id: int) -> Conversation:
+    """The conversation row, locked (on PostgreSQL) for the rest of the transaction."""
+    conversation = session.get(Conversation, conversation_id, with_for_update=True)
+    if conversation is None:
+        raise ConversationNotFound("This conversation does not exist.")
+    return conversation
+
+
+def _move(conversation: Conversation, change: str, to: State, *, now: datetime) -> None:
+    if conversation.state not in _FROM[change]:
+        raise ConversationStateConflict(
+            f"This conversation is {conversation.state}, so it cannot be {_DONE[change]}."
+        )
+    conversation.state = to
+    conversation.updated_at = now
+
+
+# --- staff and the outbox
+
+
+def queue_reply(conversation: Conversation, *, now: datetime) -> None:
+    """A reply was approved (or a failed one re-queued): it waits in the outbox."""
+    _move(conversation, "queue", State.QUEUED, now=now)
+
+
+def close(conversation: Conversation, *, now: datetime) -> None:
+    """Staff close the conversation: nothing more to do for it."""
+    _move(conversation, "close", State.CLOSED, now=now)
+    conversation.closed_at = now
+
+
+def discard_as_spam(conversation: Conversation, *, now: datetime) -> None:
+    """Staff mark the conversation as spam: out of the inbox, never answered, purged later."""
+    _move(conversation, "discard", State.SPAM, now=now)
+    conversation.urgent = False
+
+
+def reopen_by_staff(session: Session, conversation: Conversation, *, now: datetime) -> None:
+    """Staff put a closed or spam conversation back into review. Messages the spam filter caught
+    in it are legitimate after all: they become accepted, and so are drafted."""
+    _move(conversation, "reopen", State.REVIEW, now=now)
+    conversation.closed_at = None
+    session.execute(
+        sa.update(Message)
+        .where(col(Message.conversation_id) == conversation.id)
+        .where(col(Message.status) == MessageStatus.SPAM)
+        .values(status=MessageStatus.ACCEPTED, drafted_at=None)
+    )
+
+
+_table = Conversation.__table__  # type: ignore[attr-defined]
+_when = sa.bindparam("b_at", type_=UTCDateTime())
+_held = (_table.c.id == sa.bindparam("b_id")) & _table.c.state.in_((State.QUEUED, State.FAILED))
+# A conversation that moved on meanwhile (the patient wrote again, staff closed it) stays as it is.
+_sent = (
+    sa.update(_table)
+    .where(_held)
+    .values(
+        state=State.SENT,
+        updated_at=_when,
+        first_reply_at=sa.func.coalesce(_table.c.first_reply_at, _when),
+    )
+)
+_failed = sa.update(_table).where(_held).values(state=State.FAILED, updated_at=_when)
+
+
+def replies_sent(session: Session, sent: Sequence[tuple[int, datetime]]) -> None:
+    """Replies (conversation id, when) were accepted by the relay: their conversations are sent
+    (one statement for the whole batch)."""
+    if sent:
+        session.connection().execute(_sent, [{"b_id": id_, "b_at": at} for id_, at in sent])
+
+
+def replies_failed(session: Session, failed: Sequence[tuple[int, datetime]]) -> None:
+    """Replies (conversation id, when) failed for good: their conversations are failed."""
+    if failed:
+        session.connection().execute(_failed, [{"b_id": id_, "b_at": at} for id_, at in failed])
