@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from inbox.db import session_scope
 from inbox.drafting.jobs import draft_pending
-from inbox.followups.delivery import send_due_follow_ups
+from inbox.followups.delivery import claim_due, send_due_follow_ups
 from inbox.followups.models import FollowUpState
 from inbox.followups.service import get_suppression
 from inbox.outbox.models import MailKind
@@ -96,6 +96,28 @@ def test_patient_writing_again_cancels_the_follow_up(client, runtime, clock, smt
     again = submit(client, message="The cramps came back yesterday, worse than before.")
     assert again["conversation_id"] == conversation_id
     _nothing_sent_at_due_time(runtime, clock, smtp_server, conversation_id, "wrote again")
+
+
+def test_patient_writing_while_a_worker_holds_the_follow_up_cancels_it(
+    client, runtime, clock, smtp_server
+):
+    conversation_id = reply_sent(client, runtime)
+    clock.advance(WEEK)
+    [(follow_up_id, _)] = claim_due(
+        runtime.engine, owner="slow-worker", now=clock.now(), lease=timedelta(minutes=2), limit=5
+    )
+    assert follow_ups(runtime, conversation_id)[0].state == FollowUpState.CLAIMED
+    submit(client, message="The cramps came back yesterday, worse than before.")
+    [follow_up] = follow_ups(runtime, conversation_id)
+    assert follow_up.id == follow_up_id
+    assert (follow_up.state, follow_up.cancel_reason) == (
+        FollowUpState.CANCELLED,
+        "patient wrote again",
+    )
+    clock.advance(timedelta(minutes=5))  # the lease runs out: nobody sends it after all
+    send_due_follow_ups(runtime)
+    deliver(runtime)
+    assert _follow_up_mails(smtp_server) == []
 
 
 def test_unsubscribe_get_changes_nothing_then_post_cancels(client, runtime, clock, smtp_server):
