@@ -117,7 +117,7 @@ def _render_figures(
     settings: Settings, knowledge: Knowledge, messages: list[dict], repeat: int
 ) -> dict:
     try:
-        from inbox.drafting.render import MailRenderer
+        from inbox.mails.render import MailRenderer
     except ImportError:
         return {}
     renderer = MailRenderer.from_settings(settings)

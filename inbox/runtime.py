@@ -13,10 +13,10 @@ from inbox.config import Settings
 from inbox.db import create_db_engine, is_sqlite
 
 if TYPE_CHECKING:
-    from inbox.drafting.render import MailRenderer
     from inbox.intake.validation import Submission
     from inbox.intake.writer import IntakeWriter
     from inbox.knowledge.loader import Knowledge
+    from inbox.mails.render import MailRenderer
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Runtime:
     @cached_property
     def renderer(self) -> MailRenderer:
         """Renders every mail from the templates in email_templates/ (or the override)."""
-        from inbox.drafting.render import MailRenderer
+        from inbox.mails.render import MailRenderer
 
         return MailRenderer.from_settings(self.settings)
 

@@ -23,10 +23,10 @@ from sqlmodel import Session, select
 
 from inbox.conversations import lifecycle
 from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
-from inbox.drafting.edited import compose_edited
 from inbox.drafting.models import Draft, Note
-from inbox.drafting.render import STAFF_PLACEHOLDER, RenderedMail
 from inbox.errors import Conflict, InvalidInput, NotFound
+from inbox.mails.edited import compose_edited
+from inbox.mails.render import STAFF_PLACEHOLDER, RenderedMail
 from inbox.outbox.models import MailKind, OutboxMail
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
-from inbox.drafting.render import DigestItem
 from inbox.followups.service import is_suppressed
 from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
+from inbox.mails.render import DigestItem
 from inbox.outbox.models import MailKind, OutboxMail
 
 if TYPE_CHECKING:

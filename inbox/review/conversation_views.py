@@ -20,9 +20,9 @@ from sqlmodel import Session
 
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.drafting import service as drafting
-from inbox.drafting.edited import compose_edited
 from inbox.errors import InboxError, InvalidInput, NotFound
 from inbox.followups.views import conversation_context as followups_context
+from inbox.mails.edited import compose_edited
 from inbox.review import actions
 from inbox.runtime import Runtime
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context

@@ -16,8 +16,8 @@ from inbox.db import session_scope
 from inbox.drafting import service
 from inbox.drafting.jobs import draft_pending
 from inbox.drafting.models import Draft, Note
-from inbox.drafting.render import STAFF_PLACEHOLDER
 from inbox.errors import Conflict, InvalidInput
+from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import MailState, OutboxMail
 from inbox.runtime import Runtime
 from inbox.staff.models import AuditEntry, StaffUser

@@ -14,9 +14,9 @@ from inbox.conversations.models import Message
 from inbox.db import session_scope
 from inbox.drafting import service as drafting
 from inbox.drafting.jobs import draft_pending
-from inbox.drafting.render import STAFF_PLACEHOLDER
 from inbox.followups.delivery import send_due_follow_ups
 from inbox.followups.models import FollowUp
+from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import OutboxMail
 from inbox.outbox.sender import SmtpTarget
 from inbox.outbox.worker import Worker

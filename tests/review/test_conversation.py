@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from inbox.conversations.models import Conversation, ConversationState, Message
 from inbox.db import session_scope
 from inbox.drafting.models import Draft
-from inbox.drafting.render import STAFF_PLACEHOLDER
+from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import MailState, OutboxMail
 from inbox.outbox.service import enqueue_mail
 from inbox.staff.models import AuditEntry

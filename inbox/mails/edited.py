@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from html import escape
 
-from inbox.drafting.render import RenderedMail
-from inbox.drafting.wrapping import format_plain_text
 from inbox.errors import InvalidInput
+from inbox.mails.render import RenderedMail
+from inbox.mails.wrapping import format_plain_text
 
 MAX_SUBJECT = 300
 MAX_TEXT = 20000

@@ -13,14 +13,14 @@ import pytest
 from jinja2 import UndefinedError
 
 from inbox.config import REPO_DIR, Settings
-from inbox.drafting.render import (
+from inbox.knowledge.loader import Section
+from inbox.mails.render import (
     STAFF_PLACEHOLDER,
     DigestItem,
     MailRenderer,
     RenderedMail,
     TemplateProblem,
 )
-from inbox.knowledge.loader import Section
 
 TEMPLATES = REPO_DIR / "email_templates"
 SITE = "https://www.kidney-hospital.example"

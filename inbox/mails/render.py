@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import css_inline
 
-from inbox.drafting.environment import build_environment
-from inbox.drafting.wrapping import format_plain_text
+from inbox.mails.environment import build_environment
+from inbox.mails.wrapping import format_plain_text
 
 if TYPE_CHECKING:
     from inbox.config import Settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inbox.drafting.wrapping import format_plain_text, wrap_text
+from inbox.mails.wrapping import format_plain_text, wrap_text
 
 URL = "https://www.kidney-hospital.example/" + "a" * 90 + "#section"
 
