@@ -21,11 +21,11 @@ from inbox.followups import views as followup_views
 from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
 from inbox.middleware import BodySizeLimit, SecurityHeaders
-from inbox.outbox import runner
 from inbox.outbox import views as outbox_views
 from inbox.review import views as review_views
 from inbox.runtime import Runtime, build_runtime
 from inbox.staff import views as staff_views
+from inbox.worker import start_background
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.knowledge  # noqa: B018 - a bad article file stops the start-up, naming the file
         runtime.renderer  # noqa: B018
-        background = await runner.start_background(runtime) if settings.run_worker else None
+        background = await start_background(runtime) if settings.run_worker else None
         if freeze_gc:
             gc.collect()
             gc.freeze()

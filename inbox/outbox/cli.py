@@ -53,7 +53,7 @@ def worker(
 
 
 async def _work(runtime: Runtime, concurrency: int | None) -> None:
-    from inbox.outbox.runner import start_background
+    from inbox.worker import start_background
 
     background = await start_background(runtime, concurrency=concurrency)
     loop = asyncio.get_running_loop()

@@ -18,8 +18,8 @@ from inbox.cli import app as cli_app
 from inbox.main import create_app
 from inbox.outbox.catcher import list_caught
 from inbox.outbox.models import MailState
-from inbox.outbox.runner import start_background
 from inbox.runtime import build_runtime
+from inbox.worker import start_background
 from tests.outbox.conftest import bulk_queue, enqueue_committed, load_mail
 
 INBOX_COMMAND = [sys.executable, "-c", "from inbox.cli import app; app()"]
