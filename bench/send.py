@@ -49,8 +49,8 @@ from inbox.outbox import events  # noqa: E402
 from inbox.outbox.models import MailKind, MailState, OutboxMail  # noqa: E402
 from inbox.outbox.sender import SmtpTarget  # noqa: E402
 from inbox.outbox.service import enqueue_mail  # noqa: E402
-from inbox.outbox.worker import Worker  # noqa: E402
 from inbox.runtime import build_runtime  # noqa: E402
+from inbox.worker import build_worker as Worker  # noqa: E402 - with the delivery listeners
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SUBJECT = "Your question to the Kidney Disease Hospital"

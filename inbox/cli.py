@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import typer
 
 from inbox.config import Settings
 from inbox.db import upgrade
+from inbox.demo import seed_demo
 from inbox.knowledge import cli as knowledge_cli
 from inbox.knowledge import editor as knowledge_editor
 from inbox.logs import configure_logging, log_config
+from inbox.main import create_app
 from inbox.outbox import cli as outbox_cli
 from inbox.privacy import cli as privacy_cli
+from inbox.runtime import build_runtime
 from inbox.serving import uvicorn_options
 from inbox.staff import cli as staff_cli
+from inbox.worker import run_until_signalled
 
 app = typer.Typer(
     help="inbox: the service behind the hospital's Leave Message form.", no_args_is_help=True
@@ -45,6 +50,23 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 
 
 @app.command()
+def worker(
+    concurrency: int = typer.Option(None, help="SMTP connections (INBOX_WORKER_CONCURRENCY)."),
+) -> None:
+    """Run the delivery worker (and the periodic jobs) until SIGTERM or Ctrl-C."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    def started(worker_id: str) -> None:
+        typer.echo(f"worker {worker_id} started", err=True)
+
+    try:
+        asyncio.run(run_until_signalled(runtime, concurrency=concurrency, started=started))
+    finally:
+        runtime.engine.dispose()
+
+
+@app.command()
 def serve(
     host: str = typer.Option(None, help="Interface to listen on (INBOX_HOST)."),
     port: int = typer.Option(None, help="Port to listen on (INBOX_PORT)."),
@@ -62,9 +84,6 @@ def serve(
     if migrate and settings.migrate_on_start:
         upgrade(settings.database_url)
     if settings.demo_seed:
-        from inbox.demo import seed_demo
-        from inbox.runtime import build_runtime
-
         demo_runtime = build_runtime(settings)
         login = seed_demo(demo_runtime)
         demo_runtime.engine.dispose()
@@ -86,8 +105,6 @@ def serve(
             **uvicorn_options(max_connections=settings.max_connections),
         )
         return
-    from inbox.main import create_app
-
     web_app = create_app(settings, freeze_gc=True)
     uvicorn.run(
         web_app,

@@ -1,6 +1,9 @@
-"""Background work: the delivery worker (with other domains' periodic jobs) and, when no SMTP host
-is configured, the built-in mail catcher. `inbox serve` starts it in its lifespan (unless
-INBOX_RUN_WORKER=false); `inbox worker` runs the same thing as its own process.
+"""The worker's composition root: which periodic jobs every worker runs, who listens to the
+outcomes of deliveries, and the built-in mail catcher when no SMTP host is configured.
+
+`inbox serve` starts it in its lifespan (unless INBOX_RUN_WORKER=false); `inbox worker` runs the
+same thing as its own process. This module and the app factory (`inbox.main`) are the only ones
+that know every domain: the outbox sends and announces outcomes, and knows nobody who listens.
 """
 
 from __future__ import annotations
@@ -8,26 +11,83 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlmodel import Session
+
+from inbox.config import Settings
+from inbox.conversations import lifecycle
+from inbox.drafting.jobs import draft_pending
+from inbox.followups.daily import digest_job
+from inbox.followups.delivery import send_due_follow_ups
+from inbox.followups.events import FollowUpListener
 from inbox.outbox.catcher import MailCatcher
+from inbox.outbox.events import Delivery, DeliveryListener
+from inbox.outbox.models import MailKind
 from inbox.outbox.sender import SmtpTarget
-from inbox.outbox.worker import Worker
+from inbox.outbox.worker import Job, Worker
+from inbox.privacy.purge import purge_job
+from inbox.review.search import index_job
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-def background_jobs(runtime: Runtime) -> list[Callable[[Runtime], int]]:
-    """Periodic jobs of other domains that every worker runs each tick (drafting pending messages,
-    follow-ups due, purges, digests): sync functions taking the runtime and returning how much
-    work they did. Domains append theirs here."""
-    from inbox.drafting.jobs import draft_pending  # drafting: triage and draft new messages
-    from inbox.followups.jobs import JOBS as followup_jobs  # follow-ups due, digest, purge
-    from inbox.review.search import index_job  # SQLite: full-text index of new messages
+def periodic_jobs() -> list[Job]:
+    """What every worker runs each tick, in this order: sync functions taking the runtime and
+    returning how much work they did (0: nothing to do)."""
+    return [
+        draft_pending,  # triage and draft new messages, acknowledge, alert staff
+        index_job,  # SQLite: full-text index of new messages
+        send_due_follow_ups,
+        digest_job,  # once a day
+        purge_job,  # once a day
+    ]
 
-    return [draft_pending, index_job, *followup_jobs]
+
+class ReplyOutcomes:
+    """A reply's conversation follows its mail: sent, or failed for good."""
+
+    def on_sent(self, session: Session, deliveries: Sequence[Delivery]) -> None:
+        lifecycle.replies_sent(session, _replies(deliveries))
+
+    def on_failed(self, session: Session, deliveries: Sequence[Delivery]) -> None:
+        lifecycle.replies_failed(session, _replies(deliveries))
+
+
+def _replies(deliveries: Sequence[Delivery]) -> list[tuple[int, datetime]]:
+    return [
+        (d.mail.conversation_id, d.at)
+        for d in deliveries
+        if d.mail.kind == MailKind.REPLY and d.mail.conversation_id is not None
+    ]
+
+
+def delivery_listeners(settings: Settings) -> list[DeliveryListener]:
+    """Who hears of final delivery outcomes, in this order: the conversation first (follow-ups
+    are only scheduled for a conversation that is still `sent`)."""
+    return [ReplyOutcomes(), FollowUpListener(settings)]
+
+
+def build_worker(
+    runtime: Runtime,
+    *,
+    target: SmtpTarget | None = None,
+    concurrency: int | None = None,
+    jobs: Sequence[Job] = (),
+) -> Worker:
+    """A delivery worker with every delivery listener; periodic `jobs` only when given (tests and
+    benchmarks drive the jobs themselves)."""
+    return Worker(
+        runtime,
+        target=target,
+        jobs=jobs,
+        listeners=delivery_listeners(runtime.settings),
+        concurrency=concurrency,
+    )
 
 
 @dataclass
@@ -68,11 +128,25 @@ async def start_background(runtime: Runtime, *, concurrency: int | None = None) 
             send_timeout=settings.smtp_send_timeout,
             mails_per_connection=settings.mails_per_connection,
         )
-    worker = Worker(runtime, target=target, jobs=background_jobs(runtime), concurrency=concurrency)
+    worker = build_worker(runtime, target=target, jobs=periodic_jobs(), concurrency=concurrency)
     task = asyncio.create_task(worker.run(), name=f"outbox-worker-{worker.worker_id}")
     task.add_done_callback(_log_crash)
     log.info("worker %s sending to %s:%d", worker.worker_id, target.host, target.port)
     return Background(worker=worker, task=task, catcher=catcher)
+
+
+async def run_until_signalled(
+    runtime: Runtime, *, concurrency: int | None = None, started: Callable[[str], object] = print
+) -> None:
+    """`inbox worker`: run the background work until SIGTERM or SIGINT, then stop cleanly;
+    `started(worker_id)` is called once it runs."""
+    background = await start_background(runtime, concurrency=concurrency)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, background.worker.stop)
+    started(background.worker.worker_id)
+    await background.wait()
+    await background.stop()
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

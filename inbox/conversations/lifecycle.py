@@ -36,11 +36,13 @@ OPEN_STATES = (State.REVIEW, State.QUEUED, State.SENT, State.FAILED)
 
 _FROM = {
     "queue": (State.REVIEW, State.FAILED),
+    "fail": (State.QUEUED,),
     "discard": (State.REVIEW, State.FAILED),
     "close": OPEN_STATES,
     "reopen": (State.CLOSED, State.SPAM),
 }
-_DONE = {"discard": "discarded as spam", "close": "closed", "reopen": "reopened", "queue": "queued"}
+_DONE = {"discard": "discarded as spam", "close": "closed", "reopen": "reopened", "queue": "queued",
+         "fail": "failed"}  # fmt: skip
 
 
 class ConversationNotFound(NotFound):
@@ -191,6 +193,11 @@ def _move(conversation: Conversation, change: str, to: State, *, now: datetime) 
 def queue_reply(conversation: Conversation, *, now: datetime) -> None:
     """A reply was approved (or a failed one re-queued): it waits in the outbox."""
     _move(conversation, "queue", State.QUEUED, now=now)
+
+
+def reply_failed(conversation: Conversation, *, now: datetime) -> None:
+    """The queued reply failed for good before any worker had it (it could not be built)."""
+    _move(conversation, "fail", State.FAILED, now=now)
 
 
 def close(conversation: Conversation, *, now: datetime) -> None:

@@ -27,7 +27,7 @@ from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.mails.edited import compose_edited
 from inbox.mails.render import STAFF_PLACEHOLDER, RenderedMail
-from inbox.outbox.models import MailKind, OutboxMail
+from inbox.outbox.models import MailKind, MailState, OutboxMail
 
 if TYPE_CHECKING:
     from inbox.runtime import Runtime
@@ -238,6 +238,8 @@ def approve_reply(
         now=now,
     )
     lifecycle.queue_reply(conversation, now=now)
+    if mail.state == MailState.FAILED:  # it could not be built: staff see why on the page
+        lifecycle.reply_failed(conversation, now=now)
     audit_conversation(
         session,
         staff=staff,

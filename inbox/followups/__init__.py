@@ -4,7 +4,7 @@ and the worker's once-a-day jobs (digest; the purge lives in inbox.privacy).
     schedule.py     when follow-ups fall due (delays, quiet hours)
     service.py      schedule, cancel, move, list; the suppression list
     delivery.py     the worker's job: claim due follow-ups, hand each to the outbox once
-    events.py       reactions to delivery outcomes (plan follow-ups, suppress on bounce)
+    events.py       the delivery listener: schedule after a sent reply, suppress on bounce
     notices.py      acknowledgement, urgent staff alert, daily digest
     unsubscribe.py  signed tokens, links and List-Unsubscribe headers
     daily.py        once-a-day jobs shared by every worker

@@ -23,8 +23,8 @@ from sqlmodel import Session, col, select
 from inbox.conversations.models import Contact, Conversation, ConversationState, Message
 from inbox.db import session_scope
 from inbox.drafting.models import Draft
-from inbox.followups.models import PLAN_SEQUENCE, FollowUp, FollowUpState
-from inbox.followups.service import audit, is_suppressed, pending_follow_up, schedule_follow_ups
+from inbox.followups.models import FollowUp, FollowUpState
+from inbox.followups.service import audit, is_suppressed, pending_follow_up
 from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
 from inbox.outbox.models import MailKind, OutboxMail
 
@@ -88,10 +88,7 @@ def send_due_follow_ups(runtime: Runtime, *, owner: str | None = None) -> int:
                     if _take(session, follow_up_id, conversation_id, owner=owner, now=now):
                         follow_up = session.get(FollowUp, follow_up_id)
                         assert follow_up is not None
-                        if follow_up.sequence == PLAN_SEQUENCE:
-                            _carry_out_plan(session, runtime=runtime, plan=follow_up, now=now)
-                        else:
-                            deliver(session, runtime=runtime, follow_up=follow_up, now=now)
+                        deliver(session, runtime=runtime, follow_up=follow_up, now=now)
                         handled += 1
             except Exception:
                 # The lease runs out and another run tries again; the others go on meanwhile.
@@ -113,20 +110,6 @@ def _take(
         .values(state=FollowUpState.SENT, lease_owner=None, lease_expires_at=None, updated_at=now)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
-
-
-def _carry_out_plan(session: Session, *, runtime: Runtime, plan: FollowUp, now: datetime) -> None:
-    """Replace a plan row by the follow-ups of INBOX_FOLLOWUP_DELAYS after the reply's send time
-    (unless the conversation moved on meanwhile, or the address is suppressed)."""
-    conversation = session.get(Conversation, plan.conversation_id)
-    session.delete(plan)
-    session.flush()
-    if conversation is None or conversation.state != ConversationState.SENT:
-        return
-    schedule_follow_ups(
-        session, settings=runtime.settings, conversation_id=plan.conversation_id,
-        recipient=plan.recipient, sent_at=plan.due_at, now=now,
-    )  # fmt: skip
 
 
 def deliver(

@@ -1,12 +1,12 @@
-"""Reactions to mails' final delivery outcomes (called from `inbox.outbox.events`).
+"""The follow-ups' delivery listener (registered by `inbox.worker`, settings in hand).
 
-- A reply was sent: a *plan* row (sequence 0, due at once) is written in the same transaction;
-  the worker's follow-up job turns it into the follow-ups of INBOX_FOLLOWUP_DELAYS, counted
-  from the time the reply was sent. (The delivery outcome is recorded where no settings are at
-  hand; the plan row keeps the hand-over durable and claimable like any follow-up.)
+- A reply was sent: the follow-ups of INBOX_FOLLOWUP_DELAYS are scheduled from the moment it was
+  sent, replacing pending ones of an earlier reply; none when the conversation moved on meanwhile
+  (the patient wrote again, staff closed it) or the address gets no automatic mail.
+- A mail to a patient was sent: a bounce entry of its address is lifted.
 - A mail to a patient failed for good: the address is suppressed (reason "bounced") and its
-  pending follow-ups cancelled; a later mail to it that does get through lifts the bounce entry.
-  A mail that could not even be built (raw is None) says nothing about the address.
+  pending follow-ups cancelled. A mail that could not even be built (raw is None) says nothing
+  about the address.
 
 This runs inside the worker's batch transaction for every mail it sends, so a batch costs a
 fixed number of statements (executemany), whatever its size; only failures go one by one.
@@ -15,84 +15,112 @@ fixed number of statements (executemany), whatever its size; only failures go on
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from inbox.config import Settings
+from inbox.conversations.models import Conversation, ConversationState
 from inbox.db import UTCDateTime
-from inbox.followups.models import (
-    PLAN_SEQUENCE,
-    FollowUp,
-    FollowUpState,
-    Suppression,
-    SuppressionReason,
-)
-from inbox.followups.service import normalise_address, suppress
-from inbox.outbox.models import AttemptOutcome, MailKind
+from inbox.followups.models import FollowUp, FollowUpState, Suppression, SuppressionReason
+from inbox.followups.schedule import follow_up_times
+from inbox.followups.service import cancel_for_conversations, normalise_address, suppress
+from inbox.outbox.events import Delivery
+from inbox.outbox.models import MailKind
 
 PATIENT_KINDS = (MailKind.REPLY, MailKind.ACKNOWLEDGEMENT, MailKind.FOLLOW_UP)
+CHUNK = 500  # values per IN list (SQLite's bound-parameter limit)
 _follow_up = FollowUp.__table__  # type: ignore[attr-defined]
 _suppression = Suppression.__table__  # type: ignore[attr-defined]
+_conversation = Conversation.__table__  # type: ignore[attr-defined]
 _when = sa.bindparam("b_at", type_=UTCDateTime())
-_plan = sa.insert(_follow_up).values(
+_schedule = sa.insert(_follow_up).values(
     conversation_id=sa.bindparam("b_conversation"),
     recipient=sa.bindparam("b_recipient"),
-    sequence=PLAN_SEQUENCE,
-    due_at=_when,
+    sequence=sa.bindparam("b_sequence"),
+    due_at=sa.bindparam("b_due", type_=UTCDateTime()),
     state=FollowUpState.SCHEDULED,
     created_at=_when,
     updated_at=_when,
 )
 
 
-class Outcome(Protocol):
-    """One mail's final outcome (`inbox.outbox.events.Delivery` fits)."""
-
-    @property
-    def mail(self) -> Any: ...
-    @property
-    def outcome(self) -> str: ...
-    @property
-    def at(self) -> datetime: ...
+def _chunks(values: Sequence[str] | Sequence[int]) -> list[list]:
+    ordered = sorted(set(values))
+    return [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]
 
 
-def on_deliveries(session: Session, deliveries: Sequence[Outcome]) -> None:
-    """React to a batch of final outcomes, in the transaction that records them."""
-    sent = [
-        d for d in deliveries if d.mail.kind in PATIENT_KINDS and d.outcome == AttemptOutcome.SENT
-    ]
-    connection = session.connection()
-    addresses = sorted({normalise_address(d.mail.recipient) for d in sent})
-    for start in range(0, len(addresses), 500):  # one statement per batch (SQLite's bind limit)
-        connection.execute(
-            sa.delete(_suppression)
-            .where(_suppression.c.email.in_(addresses[start : start + 500]))
-            .where(_suppression.c.reason == SuppressionReason.BOUNCED)
-        )
-    plans = [
-        {"b_conversation": d.mail.conversation_id, "b_recipient": address, "b_at": d.at}
-        for d in sent
-        if d.mail.kind == MailKind.REPLY and d.mail.conversation_id is not None
-        for address in (normalise_address(d.mail.recipient),)
-    ]
-    if plans:
-        connection.execute(_plan, plans)
-    for delivery in deliveries:
-        mail = delivery.mail
-        failed = delivery.outcome == AttemptOutcome.FAILED and mail.kind in PATIENT_KINDS
-        if failed and getattr(mail, "raw", b"") is not None:
-            suppress(
-                session, email=mail.recipient, reason=SuppressionReason.BOUNCED, now=delivery.at
+class FollowUpListener:
+    """Schedules follow-ups after sent replies and keeps the suppression list up to date."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def on_sent(self, session: Session, deliveries: Sequence[Delivery]) -> None:
+        """Lift bounce entries of delivered addresses; schedule follow-ups after replies."""
+        sent = [d for d in deliveries if d.mail.kind in PATIENT_KINDS]
+        connection = session.connection()
+        for addresses in _chunks([normalise_address(d.mail.recipient) for d in sent]):
+            connection.execute(
+                sa.delete(_suppression)
+                .where(_suppression.c.email.in_(addresses))
+                .where(_suppression.c.reason == SuppressionReason.BOUNCED)
             )
+        replies = [
+            d for d in sent if d.mail.kind == MailKind.REPLY and d.mail.conversation_id is not None
+        ]
+        if replies:
+            self._schedule(session, replies)
 
+    def on_failed(self, session: Session, deliveries: Sequence[Delivery]) -> None:
+        """Suppress the address of a patient's mail that failed for good."""
+        for delivery in deliveries:
+            mail = delivery.mail
+            if mail.kind in PATIENT_KINDS and mail.raw is not None:
+                suppress(
+                    session, email=mail.recipient, reason=SuppressionReason.BOUNCED, now=delivery.at
+                )
 
-class _One:
-    def __init__(self, mail: Any, outcome: str, at: datetime) -> None:
-        self.mail, self.outcome, self.at = mail, outcome, at
-
-
-def on_delivery(session: Session, *, mail: Any, outcome: str, now: datetime) -> None:
-    """React to one mail's final outcome (see `on_deliveries`)."""
-    on_deliveries(session, [_One(mail, outcome, now)])
+    def _schedule(self, session: Session, replies: Sequence[Delivery]) -> None:
+        connection = session.connection()
+        latest: dict[int, Delivery] = {}
+        for delivery in replies:  # the later of two replies of one conversation in one batch
+            assert delivery.mail.conversation_id is not None
+            latest[delivery.mail.conversation_id] = delivery
+        cancel_for_conversations(
+            session, conversation_ids=list(latest), reason="a newer reply",
+            now=max(delivery.at for delivery in replies),
+        )  # fmt: skip
+        still_sent: set[int] = set()
+        for ids in _chunks(list(latest)):
+            still_sent.update(
+                connection.execute(
+                    sa.select(_conversation.c.id)
+                    .where(_conversation.c.id.in_(ids))
+                    .where(_conversation.c.state == ConversationState.SENT)
+                ).scalars()
+            )
+        recipients = {cid: normalise_address(d.mail.recipient) for cid, d in latest.items()}
+        suppressed: set[str] = set()
+        for addresses in _chunks(list(recipients.values())):
+            suppressed.update(
+                connection.execute(
+                    sa.select(_suppression.c.email).where(_suppression.c.email.in_(addresses))
+                ).scalars()
+            )
+        rows = [
+            {
+                "b_conversation": conversation_id,
+                "b_recipient": recipients[conversation_id],
+                "b_sequence": number,
+                "b_due": due_at,
+                "b_at": delivery.at,
+            }  # fmt: skip
+            for conversation_id, delivery in sorted(latest.items())
+            if conversation_id in still_sent and recipients[conversation_id] not in suppressed
+            for number, due_at in enumerate(
+                follow_up_times(delivery.at, settings=self.settings), start=1
+            )
+        ]
+        if rows:
+            connection.execute(_schedule, rows)

@@ -18,11 +18,6 @@ class FollowUpState:
     PENDING = (SCHEDULED, CLAIMED)
 
 
-PLAN_SEQUENCE = 0
-"""A follow-up row with sequence 0 is a plan: "a reply was sent at due_at; schedule the
-follow-ups". The worker's job replaces it by the real ones (sequence 1, 2, …) at once."""
-
-
 class SuppressionReason:
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"  # a mail to the address failed permanently
@@ -38,7 +33,7 @@ class FollowUp(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     recipient: str = Field(max_length=320)  # the normalised address
-    sequence: int = 1  # 1 for the first delay of INBOX_FOLLOWUP_DELAYS, …; 0: a plan
+    sequence: int = 1  # 1 for the first delay of INBOX_FOLLOWUP_DELAYS, 2 for the second, …
     due_at: datetime = Field(sa_type=UTCDateTime)
     state: str = Field(default=FollowUpState.SCHEDULED, max_length=16)
     cancel_reason: str | None = Field(default=None, max_length=100)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,18 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from inbox.config import Settings
 from inbox.conversations.models import Conversation
 from inbox.db import UTCDateTime
 from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.followups.models import (
-    PLAN_SEQUENCE,
     FollowUp,
     FollowUpState,
     Suppression,
     SuppressionReason,
 )
-from inbox.followups.schedule import follow_up_times
 
 if TYPE_CHECKING:
     from inbox.staff.models import StaffUser
@@ -119,37 +116,6 @@ def lift_bounce(session: Session, *, email: str) -> bool:
 # --- scheduling and cancelling
 
 
-def schedule_follow_ups(
-    session: Session,
-    *,
-    settings: Settings,
-    conversation_id: int,
-    recipient: str,
-    sent_at: datetime,
-    now: datetime,
-) -> list[FollowUp]:
-    """Schedule the follow-ups of INBOX_FOLLOWUP_DELAYS after a reply sent at `sent_at` (quiet
-    hours respected). Pending ones of an earlier reply are replaced; none if suppressed."""
-    address = normalise_address(recipient)
-    cancel_follow_ups(session, conversation_id=conversation_id, reason="a newer reply", now=now)
-    if is_suppressed(session, address):
-        return []
-    follow_ups = [
-        FollowUp(
-            conversation_id=conversation_id,
-            recipient=address,
-            sequence=number,
-            due_at=due_at,
-            created_at=now,
-            updated_at=now,
-        )  # fmt: skip
-        for number, due_at in enumerate(follow_up_times(sent_at, settings=settings), start=1)
-    ]
-    session.add_all(follow_ups)
-    session.flush()
-    return follow_ups
-
-
 _PENDING_SQL = ", ".join(f"'{state}'" for state in FollowUpState.PENDING)
 CANCEL_FOR_CONVERSATION = f"""
 UPDATE follow_up SET state = '{FollowUpState.CANCELLED}', cancel_reason = :reason,
@@ -167,14 +133,24 @@ _cancel_for_conversation = sa.text(CANCEL_FOR_CONVERSATION).bindparams(
 def cancel_follow_ups(
     session: Session, *, conversation_id: int, reason: str, now: datetime
 ) -> None:
-    """Cancel the conversation's pending follow-ups (closed, a newer reply, the patient wrote)."""
+    """Cancel the conversation's pending follow-ups (closed, the patient wrote again)."""
+    cancel_for_conversations(session, conversation_ids=[conversation_id], reason=reason, now=now)
+
+
+def cancel_for_conversations(
+    session: Session, *, conversation_ids: Sequence[int], reason: str, now: datetime
+) -> None:
+    """Cancel the pending follow-ups of several conversations at once (a batch of sent replies)."""
+    if not conversation_ids:
+        return
     session.flush()
     session.execute(
         _cancel_for_conversation,
-        {"conversation_id": conversation_id, "reason": reason[:100], "now": now},
+        [{"conversation_id": id_, "reason": reason[:100], "now": now} for id_ in conversation_ids],
     )
+    wanted = set(conversation_ids)
     for item in list(session.identity_map.values()):
-        if isinstance(item, FollowUp) and item.conversation_id == conversation_id:
+        if isinstance(item, FollowUp) and item.conversation_id in wanted:
             session.expire(item)
 
 
@@ -233,7 +209,6 @@ def follow_ups_for_conversation(session: Session, conversation_id: int) -> list[
         session.exec(
             select(FollowUp)
             .where(FollowUp.conversation_id == conversation_id)
-            .where(FollowUp.sequence != PLAN_SEQUENCE)
             .order_by(col(FollowUp.due_at), col(FollowUp.id))
         )
     )
@@ -245,7 +220,6 @@ def upcoming_follow_ups(session: Session, *, limit: int = 200) -> list[FollowUp]
         session.exec(
             select(FollowUp)
             .where(col(FollowUp.state).in_(FollowUpState.PENDING))
-            .where(FollowUp.sequence != PLAN_SEQUENCE)
             .order_by(col(FollowUp.due_at), col(FollowUp.id))
             .limit(limit)
         )
@@ -263,7 +237,7 @@ def get_follow_up(session: Session, follow_up_id: int) -> FollowUp | None:
 def pending_follow_up(session: Session, *, follow_up_id: int) -> FollowUp:
     """The follow-up, locked (its conversation first, as every writer does), if still scheduled."""
     found = session.get(FollowUp, follow_up_id)
-    if found is None or found.sequence == PLAN_SEQUENCE:
+    if found is None:
         raise FollowUpNotFound(f"There is no follow-up {follow_up_id}.")
     session.get(Conversation, found.conversation_id, with_for_update=True)
     follow_up = session.get(FollowUp, follow_up_id, with_for_update=True, populate_existing=True)

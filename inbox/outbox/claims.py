@@ -177,10 +177,16 @@ def _describe(reply: Reply) -> str:
 
 
 def record(
-    engine: Engine, results: Sequence[Result], *, owner: str, policy: RetryPolicy
+    engine: Engine,
+    results: Sequence[Result],
+    *,
+    owner: str,
+    policy: RetryPolicy,
+    listeners: Sequence[events.DeliveryListener] = (),
 ) -> dict[str, int]:
-    """Write a batch of outcomes (and one DeliveryAttempt each) in one transaction; returns how
-    many ended sent, retry (scheduled again) and failed (4xx past the budget counts as failed)."""
+    """Write a batch of outcomes (and one DeliveryAttempt each) in one transaction, telling the
+    `listeners` of the final ones in it; returns how many ended sent, retry (scheduled again)
+    and failed (4xx past the budget counts as failed)."""
     sent, retry, failed, attempts = [], [], [], []
     for result in results:
         mail, reply = result.mail, result.reply
@@ -233,6 +239,7 @@ def record(
                 for result in results
                 if result.mail.id in finals
             ],
+            listeners,
         )
         session.commit()
     return {"sent": len(sent), "retry": len(retry), "failed": len(failed)}

@@ -1,9 +1,7 @@
-"""`inbox worker`, `inbox queue`, `inbox mail list`, `inbox mail retry ID`."""
+"""`inbox queue`, `inbox mail list`, `inbox mail retry ID` (`inbox worker` is in inbox.cli)."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -35,33 +33,6 @@ def _with_runtime(action: Callable[[Runtime], Any]) -> Any:
         raise typer.Exit(1) from exc
     finally:
         runtime.engine.dispose()
-
-
-def worker(
-    concurrency: int = typer.Option(None, help="SMTP connections (INBOX_WORKER_CONCURRENCY)."),
-) -> None:
-    """Run the delivery worker (and other periodic jobs) until SIGTERM or Ctrl-C."""
-    from inbox.logs import configure_logging
-
-    settings = Settings()
-    configure_logging(settings.log_level)
-    runtime = build_runtime(settings)
-    try:
-        asyncio.run(_work(runtime, concurrency))
-    finally:
-        runtime.engine.dispose()
-
-
-async def _work(runtime: Runtime, concurrency: int | None) -> None:
-    from inbox.worker import start_background
-
-    background = await start_background(runtime, concurrency=concurrency)
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, background.worker.stop)
-    typer.echo(f"worker {background.worker.worker_id} started", err=True)
-    await background.wait()
-    await background.stop()
 
 
 def queue() -> None:
@@ -121,6 +92,5 @@ def mail_retry(mail_id: int = typer.Argument(..., help="The outbox mail's id."))
 
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to the `inbox` command."""
-    app.command("worker")(worker)
     app.command("queue")(queue)
     app.add_typer(mail_app, name="mail")

@@ -1,10 +1,13 @@
-"""What happens elsewhere once a mail's delivery is final (sent, or failed for good).
+"""What the outbox announces once a mail's delivery is final: sent, or failed for good.
 
-`after_deliveries` (the worker, once per recorded batch) and `after_delivery` (one mail) run in
-the transaction that records the outcome. They are the place for other domains' reactions: a
-reply moves its conversation from `queued` to `sent` or `failed` (one statement per batch), and
-the follow-ups domain schedules follow-ups after a sent reply and suppresses an address after a
-permanent failure.
+The outbox knows nothing of conversations or follow-ups. Whoever cares registers a
+`DeliveryListener` with the worker (the wiring is in `inbox.worker`); the worker calls
+`after_deliveries` once per recorded batch, in the transaction that records the outcomes, so a
+listener's writes commit or roll back with them.
+
+Keep a listener's work per batch, not per mail: it runs for every mail the worker sends, and the
+worker's throughput is bounded by it (one statement per batch costs ~2 ms on SQLite; one ORM
+object plus a flush per mail costs ~5 ms per MAIL).
 """
 
 from __future__ import annotations
@@ -16,18 +19,22 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from inbox.conversations import lifecycle
-from inbox.followups.events import on_deliveries as followups_on_deliveries
-from inbox.outbox.models import AttemptOutcome, MailKind
+from inbox.outbox.models import AttemptOutcome
 
 
 class DeliveredMail(Protocol):
     """What is known of the mail: an OutboxMail, or the worker's lighter ClaimedMail."""
 
-    id: int | None
-    kind: str
-    conversation_id: int | None
-    recipient: str
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def conversation_id(self) -> int | None: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def raw(self) -> bytes | None: ...
 
 
 @dataclass(frozen=True)
@@ -39,29 +46,22 @@ class Delivery:
     at: datetime
 
 
-def after_delivery(session: Session, *, mail: DeliveredMail, outcome: str, now: datetime) -> None:
-    """React to a final outcome (`AttemptOutcome.SENT` or `.FAILED`) of one mail."""
-    after_deliveries(session, [Delivery(mail, outcome, now)])
+class DeliveryListener(Protocol):
+    """Reacts to a batch of final outcomes inside the transaction that records them."""
+
+    def on_sent(self, session: Session, deliveries: Sequence[Delivery]) -> None: ...
+
+    def on_failed(self, session: Session, deliveries: Sequence[Delivery]) -> None: ...
 
 
-def after_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
-    """React to the final outcomes of a batch of mails (the worker records in batches).
-
-    Keep the work per mail small: this runs for every mail the worker sends, inside the batch's
-    transaction, and the worker's throughput is bounded by it (one statement per batch costs
-    ~2 ms on SQLite; one ORM object plus a flush per mail costs ~5 ms per MAIL)."""
-    _update_conversations(session, deliveries)
-    followups_on_deliveries(session, deliveries)  # follow-ups, suppression: batched statements
-
-
-def _update_conversations(session: Session, deliveries: Sequence[Delivery]) -> None:
-    rows: dict[str, list[tuple[int, datetime]]] = {
-        AttemptOutcome.SENT: [],
-        AttemptOutcome.FAILED: [],
-    }
-    for delivery in deliveries:
-        mail = delivery.mail
-        if mail.kind == MailKind.REPLY and mail.conversation_id is not None:
-            rows[delivery.outcome].append((mail.conversation_id, delivery.at))
-    lifecycle.replies_sent(session, rows[AttemptOutcome.SENT])
-    lifecycle.replies_failed(session, rows[AttemptOutcome.FAILED])
+def after_deliveries(
+    session: Session, deliveries: Sequence[Delivery], listeners: Sequence[DeliveryListener]
+) -> None:
+    """Tell every listener, in order, which mails of the batch were sent and which failed."""
+    sent = [delivery for delivery in deliveries if delivery.outcome == AttemptOutcome.SENT]
+    failed = [delivery for delivery in deliveries if delivery.outcome == AttemptOutcome.FAILED]
+    for listener in listeners:
+        if sent:
+            listener.on_sent(session, sent)
+        if failed:
+            listener.on_failed(session, failed)

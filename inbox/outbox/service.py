@@ -6,7 +6,8 @@ A mail that cannot be built (a header with a line break or an un-encodable chara
 that is not an address, a line over 998 characters) does NOT raise: it is stored in state `failed`
 with the reason in `last_error` and one DeliveryAttempt saying so, so the caller's work (the
 submission, the approval) is kept and the failure is visible in `inbox queue` and to staff. Callers
-that care look at `mail.state` on the returned row.
+that care look at `mail.state` on the returned row (delivery listeners hear only of mails a worker
+tried to send).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from sqlmodel import Session, col, select
 
 from inbox.config import Settings
 from inbox.errors import Conflict, NotFound
-from inbox.outbox import events
 from inbox.outbox.compose import MailNotBuildable, MailParts, build_message, new_message_id
 from inbox.outbox.models import AttemptOutcome, DeliveryAttempt, MailState, OutboxMail
 
@@ -125,7 +125,6 @@ def enqueue_mail(
                 text=mail.last_error,
             )
         )
-        events.after_delivery(session, mail=mail, outcome=AttemptOutcome.FAILED, now=now)
         session.flush()
     return mail
 

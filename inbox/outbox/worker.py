@@ -1,5 +1,5 @@
 """The delivery loop: claim due mails in batches, send them over N reused SMTP connections, record
-the outcomes in batches, and run other domains' periodic jobs.
+the outcomes in batches (telling the delivery listeners), and run the periodic jobs it is given.
 
 One asyncio task claims (in a thread: the database is sync) and keeps an in-memory queue topped
 up; `concurrency` sender tasks each own one SMTP connection and take mails from that queue; one
@@ -25,6 +25,7 @@ from inbox.config import parse_duration
 from inbox.outbox import claims
 from inbox.outbox.claims import ClaimedMail, Result, RetryPolicy
 from inbox.outbox.compose import parse_address
+from inbox.outbox.events import DeliveryListener
 from inbox.outbox.metrics import DeliveryMetrics, metrics_for
 from inbox.outbox.models import AttemptOutcome
 from inbox.outbox.sender import Reply, SmtpConnection, SmtpTarget
@@ -50,6 +51,7 @@ class Worker:
         *,
         target: SmtpTarget | None = None,
         jobs: Sequence[Job] = (),
+        listeners: Sequence[DeliveryListener] = (),
         worker_id: str | None = None,
         concurrency: int | None = None,
         metrics: DeliveryMetrics | None = None,
@@ -58,6 +60,7 @@ class Worker:
         self.runtime = runtime
         self.target = target or SmtpTarget.from_settings(settings)
         self.jobs = list(jobs)
+        self.listeners = list(listeners)
         self.worker_id = worker_id or new_worker_id()
         self.concurrency = max(1, concurrency or settings.worker_concurrency)
         self.batch_size = max(1, settings.worker_batch_size)
@@ -240,6 +243,7 @@ class Worker:
                     batch,
                     owner=self.worker_id,
                     policy=self.policy,
+                    listeners=self.listeners,
                 )
             except Exception:
                 log.exception("worker %s could not record %d outcomes", self.worker_id, len(batch))

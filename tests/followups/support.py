@@ -19,9 +19,9 @@ from inbox.followups.models import FollowUp
 from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import OutboxMail
 from inbox.outbox.sender import SmtpTarget
-from inbox.outbox.worker import Worker
 from inbox.runtime import Runtime
 from inbox.staff.models import StaffUser
+from inbox.worker import build_worker
 from tests.factories import api_payload
 from tests.smtp import Received, SmtpServer
 from tests.staff.factories import make_staff
@@ -51,7 +51,7 @@ def submit(client: TestClient, **overrides: str) -> dict[str, Any]:
 
 def deliver(runtime: Runtime) -> int:
     """Run one worker until nothing is due; returns the attempts made."""
-    worker = Worker(runtime, target=SmtpTarget.from_settings(runtime.settings), concurrency=1)
+    worker = build_worker(runtime, target=SmtpTarget.from_settings(runtime.settings), concurrency=1)
     with ThreadPoolExecutor(1) as pool:  # its own event loop, even beside Playwright's
         return pool.submit(lambda: asyncio.run(worker.drain())).result()
 

@@ -21,6 +21,7 @@ from inbox.outbox.models import MailKind, OutboxMail
 from inbox.outbox.sender import SmtpTarget
 from inbox.outbox.worker import Worker
 from inbox.runtime import Runtime, build_runtime
+from inbox.worker import build_worker
 from tests.smtp import SmtpServer
 
 TEXT = (
@@ -62,9 +63,9 @@ def outbox_runtime(outbox_settings: Settings, clock: FrozenClock) -> Iterator[Ru
 
 
 def make_worker(runtime: Runtime, **overrides: Any) -> Worker:
-    """A worker sending to the runtime's SMTP settings."""
+    """A worker sending to the runtime's SMTP settings, with the service's delivery listeners."""
     target = overrides.pop("target", None) or SmtpTarget.from_settings(runtime.settings)
-    return Worker(runtime, target=target, **overrides)
+    return build_worker(runtime, target=target, **overrides)
 
 
 @pytest.fixture
