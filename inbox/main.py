@@ -22,6 +22,7 @@ from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
 from inbox.middleware import BodySizeLimit, SecurityHeaders
 from inbox.outbox import views as outbox_views
+from inbox.privacy import views as privacy_views
 from inbox.review import views as review_views
 from inbox.runtime import Runtime, build_runtime
 from inbox.staff import views as staff_views
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(review_views.router)
     app.include_router(outbox_views.router)
     app.include_router(followup_views.router)
+    app.include_router(privacy_views.router)
 
     app.add_middleware(SecurityHeaders, frame_origins=settings.allowed_origins)
     app.add_middleware(

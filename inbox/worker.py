@@ -21,9 +21,10 @@ from sqlmodel import Session
 from inbox.config import Settings
 from inbox.conversations import lifecycle
 from inbox.drafting.jobs import draft_pending
-from inbox.followups.daily import digest_job
 from inbox.followups.delivery import send_due_follow_ups
 from inbox.followups.events import FollowUpListener
+from inbox.notices.digest import digest_job
+from inbox.notices.service import after_triage
 from inbox.outbox.catcher import MailCatcher
 from inbox.outbox.events import Delivery, DeliveryListener
 from inbox.outbox.models import MailKind
@@ -36,11 +37,16 @@ from inbox.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
+def draft_new_messages(runtime: Runtime) -> int:
+    """Drafting's job with the notices a drafted message triggers (acknowledgement, alert)."""
+    return draft_pending(runtime, after=after_triage)
+
+
 def periodic_jobs() -> list[Job]:
     """What every worker runs each tick, in this order: sync functions taking the runtime and
     returning how much work they did (0: nothing to do)."""
     return [
-        draft_pending,  # triage and draft new messages, acknowledge, alert staff
+        draft_new_messages,  # triage and draft new messages, acknowledge, alert staff
         index_job,  # SQLite: full-text index of new messages
         send_due_follow_ups,
         digest_job,  # once a day

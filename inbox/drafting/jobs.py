@@ -9,20 +9,26 @@ on SQLite `BEGIN IMMEDIATE` makes writers take turns. Drafting is idempotent bes
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
 from inbox.conversations.models import Message, MessageStatus
 from inbox.db import session_scope
 from inbox.drafting.service import draft_message
-from inbox.followups.notices import after_triage
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-def draft_pending(runtime: Runtime) -> int:
-    """Draft up to one batch of pending messages, oldest first; returns how many were drafted."""
+AfterDraft = Callable[..., object]
+
+
+def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
+    """Draft up to one batch of pending messages, oldest first; returns how many were drafted.
+
+    `after(session, runtime=, message_id=, draft=)` runs in each message's transaction once it is
+    drafted (the worker passes the notices: acknowledgement, urgent staff alert)."""
     drafted = 0
     failed: set[int] = set()  # a message that cannot be drafted must not block the others
     for _ in range(max(1, runtime.settings.worker_batch_size)):
@@ -33,7 +39,8 @@ def draft_pending(runtime: Runtime) -> int:
                 if message_id is None:
                     break
                 draft = draft_message(session, runtime=runtime, message_id=message_id)
-                after_triage(session, runtime=runtime, message_id=message_id, draft=draft)
+                if after is not None:
+                    after(session, runtime=runtime, message_id=message_id, draft=draft)
             drafted += 1
         except Exception:
             if message_id is None:

@@ -1,9 +1,9 @@
 """Drafting: turn a message into the conversation's reply draft, and staff's changes to it.
 
 One draft per conversation. It answers the newest accepted message; staff re-draft it with
-their own choice of sections, edit its text, and approve it into the outbox. Every change
-bumps `version`; a change based on an older version is refused (optimistic locking), so two
-staff members never silently overwrite each other.
+their own choice of sections and edit its text (approving it is `inbox.review.approval`).
+Every change bumps `version`; a change based on an older version is refused (optimistic
+locking), so two staff members never silently overwrite each other.
 
 When the patient writes again after staff edited the draft, the draft is rebuilt for the new
 message (the reply must answer the newest question) and the edited text is kept as an
@@ -25,9 +25,11 @@ from inbox.conversations import lifecycle
 from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
 from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict, InvalidInput, NotFound
+from inbox.knowledge.service import triage_message
 from inbox.mails.edited import compose_edited
-from inbox.mails.render import STAFF_PLACEHOLDER, RenderedMail
-from inbox.outbox.models import MailKind, MailState, OutboxMail
+from inbox.mails.render import RenderedMail
+from inbox.outbox.models import MailKind, OutboxMail
+from inbox.staff.audit import record
 
 if TYPE_CHECKING:
     from inbox.runtime import Runtime
@@ -55,8 +57,6 @@ def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Dra
     if draft is not None and draft.message_id == message.id and draft.updated_by_id is not None:
         message.drafted_at = message.drafted_at or now  # never undo staff's sections or text
         return draft
-
-    from inbox.knowledge.service import triage_message
 
     triage = triage_message(
         runtime.knowledge, subject=message.subject, text=message.body, page=message.source_page
@@ -135,7 +135,7 @@ def redraft(
     now: datetime,
 ) -> Draft:
     """Rebuild the draft from the sections staff chose (replacing any hand-edited text)."""
-    draft = _current_draft(
+    draft = current_draft(
         session, conversation_id=conversation_id, expected_version=expected_version
     )
     known = {section.id for section in runtime.knowledge.sections()}
@@ -179,7 +179,7 @@ def save_draft(
     now: datetime,
 ) -> Draft:
     """Store staff's subject and text; the HTML part is rebuilt from the text they wrote."""
-    draft = _current_draft(
+    draft = current_draft(
         session, conversation_id=conversation_id, expected_version=expected_version
     )
     mail = compose_edited(subject=subject, text=text)
@@ -190,66 +190,6 @@ def save_draft(
     )
     session.flush()
     return draft
-
-
-def approve_reply(
-    session: Session,
-    *,
-    runtime: Runtime,
-    conversation_id: int,
-    staff: StaffUser,
-    expected_version: int,
-    now: datetime,
-) -> OutboxMail:
-    """Queue the draft as the reply in the caller's transaction; nothing is sent here."""
-    from inbox.outbox.service import enqueue_mail
-
-    draft = _current_draft(
-        session, conversation_id=conversation_id, expected_version=expected_version
-    )
-    conversation = _locked_conversation(session, conversation_id=conversation_id)  # already held
-    if STAFF_PLACEHOLDER in draft.text_body or STAFF_PLACEHOLDER in draft.html_body:
-        raise Conflict(
-            f"The draft still contains {STAFF_PLACEHOLDER}. Write the answer in its place, "
-            "save, then approve."
-        )
-    newer = session.exec(
-        select(Message.id).where(
-            Message.conversation_id == conversation_id,
-            Message.status == MessageStatus.ACCEPTED,
-            Message.id > draft.message_id,
-        )
-    ).first()
-    if newer is not None:
-        raise Conflict("The patient wrote again after this draft was made. Reload to see it.")
-    message = session.get(Message, draft.message_id)
-    assert message is not None
-    mail = enqueue_mail(
-        session,
-        settings=runtime.settings,
-        kind=MailKind.REPLY,
-        recipient=message.email,
-        subject=draft.subject,
-        text=draft.text_body,
-        html=draft.html_body,
-        conversation_id=conversation_id,
-        automatic=False,
-        send_after=now,
-        now=now,
-    )
-    lifecycle.queue_reply(conversation, now=now)
-    if mail.state == MailState.FAILED:  # it could not be built: staff see why on the page
-        lifecycle.reply_failed(conversation, now=now)
-    audit_conversation(
-        session,
-        staff=staff,
-        action="approve",
-        conversation_id=conversation_id,
-        now=now,
-        detail=f"outbox mail {mail.id}",
-    )
-    session.flush()
-    return mail
 
 
 def _render(
@@ -279,7 +219,7 @@ def _ordered_sections(
     return ranked + rest
 
 
-def _current_draft(session: Session, *, conversation_id: int, expected_version: int) -> Draft:
+def current_draft(session: Session, *, conversation_id: int, expected_version: int) -> Draft:
     """The draft of a conversation in review, unchanged since the client loaded
     `expected_version`.
 
@@ -340,8 +280,6 @@ def audit_conversation(
     detail: str | None = None,
 ) -> None:
     """One audit entry for a staff action on a conversation."""
-    from inbox.staff.audit import record
-
     record(
         session,
         actor=staff,

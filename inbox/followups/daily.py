@@ -1,8 +1,8 @@
 """Once-a-day jobs shared by every worker (digest, purge), without cron or in-memory timers.
 
-Each job has a row in `daily_run` saying when it is next due. A worker runs the job only if its
-one `UPDATE daily_run SET next_run_at = <tomorrow> WHERE name = … AND next_run_at <= now`
-changed the row: of several workers, exactly one wins each day. A run that fails is tried again
+Each job has a row in `daily_run` saying when it is next due. A worker runs the job only if it
+claimed the row (`inbox.leases.claim`: next_run_at moved on to tomorrow, where next_run_at <=
+now): of several workers, exactly one wins each day. A run that fails is tried again
 `RETRY_AFTER` later.
 """
 
@@ -19,10 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from inbox import leases
 from inbox.db import session_scope
 from inbox.followups.models import DailyRun
-from inbox.followups.notices import send_digest
-from inbox.followups.schedule import next_morning
 
 if TYPE_CHECKING:
     from inbox.runtime import Runtime
@@ -51,14 +50,16 @@ def claim_run(
             .values(name=name, next_run_at=first_due)
             .on_conflict_do_nothing(index_elements=["name"])
         )
-        won = (
-            connection.execute(
-                sa.update(_table)
-                .where(_table.c.name == name)
-                .where(_table.c.next_run_at <= now)
-                .values(next_run_at=next_due, last_run_at=now)
-            ).rowcount
-            == 1
+        won = bool(
+            leases.claim(
+                connection,
+                _table,
+                key=_table.c.name,
+                queues=[leases.Queue((_table.c.name == name) & (_table.c.next_run_at <= now), ())],
+                limit=1,
+                values={"next_run_at": next_due, "last_run_at": now},
+                returning=(_table.c.name,),
+            )
         )
         known[name] = (
             next_due
@@ -99,14 +100,3 @@ def run_daily(
             sa.update(_table).where(_table.c.name == name).values(last_result=f"done: {done}")
         )
     return done
-
-
-def digest_job(runtime: Runtime) -> int:
-    """The worker's job: the staff digest, every morning when the quiet hours end (local time)."""
-    now = runtime.clock.now()
-    morning = next_morning(now, settings=runtime.settings)
-
-    def action(session: Session, moment: datetime) -> int:
-        return int(send_digest(session, runtime=runtime, now=moment) is not None)
-
-    return run_daily(runtime, name="digest", action=action, first_due=morning, next_due=morning)

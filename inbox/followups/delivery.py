@@ -1,8 +1,7 @@
 """Sending follow-ups that are due: the worker's job and staff's "send now".
 
-The job claims due follow-ups the way the outbox claims mails (`inbox.outbox.claims`): one
-`WITH due AS (SELECT … FOR UPDATE SKIP LOCKED) UPDATE … RETURNING` per kind of row, setting a
-lease; on SQLite `BEGIN IMMEDIATE` makes the claim one writer's turn. Each claimed follow-up is
+The job claims due follow-ups the way the outbox claims mails (`inbox.leases.claim`), setting a
+lease. Each claimed follow-up is
 then handled in its own transaction that locks the conversation, marks the follow-up sent only if
 this worker still holds it (`state = 'claimed' AND lease_owner = me`) and writes the outbox row,
 so a follow-up is enqueued once, whatever number of workers run or die. A worker that died
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from inbox import leases
 from inbox.conversations.models import Contact, Conversation, ConversationState, Message
 from inbox.db import session_scope
 from inbox.drafting.models import Draft
@@ -27,6 +27,7 @@ from inbox.followups.models import FollowUp, FollowUpState
 from inbox.followups.service import audit, is_suppressed, pending_follow_up
 from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
 from inbox.outbox.models import MailKind, OutboxMail
+from inbox.outbox.service import enqueue_mail
 
 if TYPE_CHECKING:
     from inbox.runtime import Runtime
@@ -42,30 +43,24 @@ def claim_due(
     """Lease up to `limit` due follow-ups (expired leases first): (id, conversation_id) each."""
     expired = (_table.c.state == FollowUpState.CLAIMED) & (_table.c.lease_expires_at < now)
     due = (_table.c.state == FollowUpState.SCHEDULED) & (_table.c.due_at <= now)
-    claimed: list[tuple[int, int]] = []
     with engine.begin() as connection:
-        for condition in (expired, due):
-            wanted = limit - len(claimed)
-            if wanted <= 0:
-                break
-            ids = (
-                sa.select(_table.c.id)
-                .where(condition)
-                .order_by(_table.c.due_at, _table.c.id)
-                .limit(wanted)
-                .with_for_update(skip_locked=True)
-                .cte("due")
-            )
-            rows = connection.execute(
-                sa.update(_table)
-                .where(_table.c.id == ids.c.id)
-                .values(
-                    state=FollowUpState.CLAIMED, lease_owner=owner, lease_expires_at=now + lease
-                )
-                .returning(_table.c.id, _table.c.conversation_id)
-            ).all()
-            claimed.extend(sorted((row[0], row[1]) for row in rows))
-    return claimed
+        rows = leases.claim(
+            connection,
+            _table,
+            key=_table.c.id,
+            queues=[
+                leases.Queue(condition, (_table.c.due_at, _table.c.id))
+                for condition in (expired, due)
+            ],
+            limit=limit,
+            values={
+                "state": FollowUpState.CLAIMED,
+                "lease_owner": owner,
+                "lease_expires_at": now + lease,
+            },
+            returning=(_table.c.id, _table.c.conversation_id),
+        )
+    return [(row[0], row[1]) for row in rows]
 
 
 def send_due_follow_ups(runtime: Runtime, *, owner: str | None = None) -> int:
@@ -117,8 +112,6 @@ def deliver(
 ) -> OutboxMail | None:
     """Enqueue the follow-up mail and mark the follow-up sent, or cancel it when it must not go
     (the conversation moved on, or the address is suppressed). The conversation is locked."""
-    from inbox.outbox.service import enqueue_mail
-
     conversation = session.get(Conversation, follow_up.conversation_id)
     reason = _reason_not_to_send(session, follow_up=follow_up, conversation=conversation)
     if reason is not None:

@@ -25,6 +25,9 @@ from inbox.followups.models import (
     Suppression,
     SuppressionReason,
 )
+from inbox.outbox.models import MailKind, MailState, OutboxMail
+from inbox.outbox.service import MailStateConflict, cancel_mail
+from inbox.staff.audit import record
 
 if TYPE_CHECKING:
     from inbox.staff.models import StaffUser
@@ -89,9 +92,6 @@ def _cancel_queued_automatic_mail(
     session: Session, *, email: str, reason: str, now: datetime
 ) -> None:
     """Withdraw acknowledgements and follow-ups to the address that are queued, not yet sent."""
-    from inbox.outbox.models import MailKind, MailState, OutboxMail
-    from inbox.outbox.service import MailStateConflict, cancel_mail
-
     waiting = session.exec(
         select(OutboxMail.id)
         .where(col(OutboxMail.kind).in_((MailKind.ACKNOWLEDGEMENT, MailKind.FOLLOW_UP)))
@@ -288,8 +288,6 @@ def audit(
     detail: str | None = None,
 ) -> None:  # fmt: skip
     """One audit entry on the follow-up's conversation (so the conversation history shows it)."""
-    from inbox.staff.audit import record
-
     text = f"follow-up {follow_up.id}" + (f": {detail}" if detail else "")
     record(
         session, actor=staff, action=action, target_type="conversation",

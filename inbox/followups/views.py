@@ -1,5 +1,5 @@
 """Routes of follow-ups: the public unsubscribe link (RFC 8058 one-click) and the staff list of
-upcoming follow-ups with cancel, move and send-now. The privacy admin page is mounted here too.
+upcoming follow-ups with cancel, move and send-now.
 
 The unsubscribe POST needs no session, cookie or CSRF token: the signed token in the URL is the
 proof, and a mail client posts `List-Unsubscribe=One-Click` to it without any of those.
@@ -20,11 +20,9 @@ from inbox.errors import InvalidInput
 from inbox.followups import delivery, service
 from inbox.followups.models import SuppressionReason
 from inbox.followups.unsubscribe import read_token
-from inbox.privacy import views as privacy_views
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
 
 router = APIRouter()
-router.include_router(privacy_views.router)
 
 DONE = {
     "cancelled": "The follow-up was cancelled.",

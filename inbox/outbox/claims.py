@@ -1,12 +1,8 @@
 """The worker's side of the database: claim due mails under a lease, record outcomes in batches,
 release what was claimed but not sent.
 
-Claiming is one statement per kind of row, in one transaction:
-    WITH due AS (SELECT id … ORDER BY … LIMIT n FOR UPDATE SKIP LOCKED)
-    UPDATE outbox_mail SET state='sending', lease_owner=…, lease_expires_at=… FROM due … RETURNING …
-On PostgreSQL SKIP LOCKED lets any number of workers claim side by side without waiting or taking
-the same row; on SQLite the engine's BEGIN IMMEDIATE makes the whole claim one writer's turn (FOR
-UPDATE is not rendered there). Rows are taken over when their lease has expired (a dead worker).
+Claiming (`inbox.leases.claim`) sets state 'sending' and a lease on due mails, expired leases
+first (a dead worker's mails are taken over), in one transaction.
 
 Recording is a few executemany statements per batch. A result only changes a row the worker still
 holds (lease_owner = me, state = sending), except "sent", which is always written: the server
@@ -24,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from inbox import leases
 from inbox.db import UTCDateTime
 from inbox.outbox import events
 from inbox.outbox.backoff import next_try, retry_hint
@@ -95,29 +92,24 @@ def claim(
         & (_mail.c.lease_owner != owner)
     )
     due = (_mail.c.state == MailState.QUEUED) & (_mail.c.send_after <= now)
-    claimed: list[ClaimedMail] = []
     with engine.begin() as connection:
-        for condition, order in ((expired, (_mail.c.id,)), (due, (_mail.c.send_after, _mail.c.id))):
-            wanted = limit - len(claimed)
-            if wanted <= 0:
-                break
-            ids = (
-                sa.select(_mail.c.id)
-                .where(condition)
-                .order_by(*order)
-                .limit(wanted)
-                .with_for_update(skip_locked=True)
-                .cte("due")
-            )
-            statement = (
-                sa.update(_mail)
-                .where(_mail.c.id == ids.c.id)
-                .values(state=MailState.SENDING, lease_owner=owner, lease_expires_at=now + lease)
-                .returning(*_RETURNED)
-            )
-            rows = connection.execute(statement).all()
-            claimed.extend(ClaimedMail(*row) for row in sorted(rows, key=lambda row: row[0]))
-    return claimed
+        rows = leases.claim(
+            connection,
+            _mail,
+            key=_mail.c.id,
+            queues=[
+                leases.Queue(expired, (_mail.c.id,)),
+                leases.Queue(due, (_mail.c.send_after, _mail.c.id)),
+            ],
+            limit=limit,
+            values={
+                "state": MailState.SENDING,
+                "lease_owner": owner,
+                "lease_expires_at": now + lease,
+            },
+            returning=_RETURNED,
+        )
+    return [ClaimedMail(*row) for row in rows]
 
 
 def release(engine: Engine, *, owner: str, mail_ids: Sequence[int]) -> None:

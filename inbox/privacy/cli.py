@@ -10,13 +10,13 @@ import typer
 from inbox.config import Settings
 from inbox.db import session_scope
 from inbox.errors import InboxError
+from inbox.privacy.purge import purge as run_purge
+from inbox.privacy.rights import audit_export, erase_address, export_address
 from inbox.runtime import build_runtime
 
 
 def purge() -> None:
     """Delete spam, closed conversations and sent mail bodies past their retention; print counts."""
-    from inbox.privacy.purge import purge as run_purge
-
     runtime = build_runtime(Settings())
     try:
         with session_scope(runtime.engine) as session:
@@ -34,8 +34,6 @@ def export(
     ),
 ) -> None:
     """Write everything held about an e-mail address as JSON."""
-    from inbox.privacy.rights import audit_export, export_address
-
     runtime = build_runtime(Settings())
     try:
         with session_scope(runtime.engine) as session:
@@ -59,8 +57,6 @@ def erase(
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
     """Delete everything held about an e-mail address (an audit entry without it remains)."""
-    from inbox.privacy.rights import erase_address
-
     if not yes:
         typer.confirm(f"Erase everything held about {email}? This cannot be undone", abort=True)
     runtime = build_runtime(Settings())

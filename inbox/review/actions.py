@@ -27,9 +27,10 @@ from inbox.drafting.models import Draft, Note
 from inbox.drafting.service import audit_conversation as _audit
 from inbox.drafting.service import draft_message, get_draft
 from inbox.errors import InvalidInput, NotFound
-from inbox.followups.notices import after_triage
 from inbox.followups.service import cancel_follow_ups
+from inbox.notices.service import after_triage
 from inbox.outbox.models import DeliveryAttempt, MailKind, OutboxMail
+from inbox.outbox.service import mails_for_conversation, requeue_mail
 from inbox.staff.models import AuditEntry, StaffUser
 
 if TYPE_CHECKING:
@@ -190,8 +191,6 @@ def requeue_failed_mail(
     session: Session, *, conversation_id: int, mail_id: int, staff: StaffUser, now: datetime
 ) -> None:
     """Send a failed mail of this conversation again (same Message-ID)."""
-    from inbox.outbox.service import requeue_mail
-
     conversation = lifecycle.locked(session, conversation_id=conversation_id)
     mail = session.get(OutboxMail, mail_id)
     if mail is None or mail.conversation_id != conversation_id:
@@ -254,8 +253,6 @@ def _choices(runtime: Runtime, draft: Draft | None) -> list[SectionChoice]:
 
 
 def _mails(session: Session, *, conversation_id: int) -> list[MailView]:
-    from inbox.outbox.service import mails_for_conversation
-
     mails = list(mails_for_conversation(session, conversation_id))
     attempts: dict[int, list[DeliveryAttempt]] = {}
     if mails:

@@ -23,7 +23,8 @@ from inbox.drafting import service as drafting
 from inbox.errors import InboxError, InvalidInput, NotFound
 from inbox.followups.views import conversation_context as followups_context
 from inbox.mails.edited import compose_edited
-from inbox.review import actions
+from inbox.mails.render import STAFF_PLACEHOLDER
+from inbox.review import actions, approval
 from inbox.runtime import Runtime
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
 from inbox.staff.models import StaffUser
@@ -177,7 +178,7 @@ def save_draft(
 def approve(act: ActionDep, version: VersionField) -> Response:
     """Approve the draft: it goes into the outbox; the worker sends it."""
     return act.run(
-        "approved", drafting.approve_reply, runtime=act.runtime, expected_version=version
+        "approved", approval.approve_reply, runtime=act.runtime, expected_version=version
     )
 
 
@@ -231,7 +232,7 @@ def _page(
         "highlighted": {
             message.id: highlight(message.body, view.evidence) for message in view.messages
         },
-        "placeholder": drafting.STAFF_PLACEHOLDER,
+        "placeholder": STAFF_PLACEHOLDER,
         **followups_context(session, conversation_id=conversation_id, email=view.contact.email),
         **staff_context(request, staff),
     }

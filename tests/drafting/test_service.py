@@ -19,6 +19,7 @@ from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict, InvalidInput
 from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import MailState, OutboxMail
+from inbox.review.approval import approve_reply
 from inbox.runtime import Runtime
 from inbox.staff.models import AuditEntry, StaffUser
 from tests.drafting.support import CRAMPS, UNRELATED, URGENT, store_message
@@ -202,7 +203,7 @@ def test_approval_writes_the_outbox_row_in_the_same_transaction_and_sends_nothin
     runtime.settings.smtp_port = smtp_server.port
 
     with Session(runtime.engine) as session:
-        mail = desk.do(service.approve_reply, draft, session=session)
+        mail = desk.do(approve_reply, draft, session=session)
         assert mail.id is not None and mail.state == MailState.QUEUED
         session.rollback()  # the request failed after approving: nothing of it may remain
     with Session(runtime.engine) as session:
@@ -210,7 +211,7 @@ def test_approval_writes_the_outbox_row_in_the_same_transaction_and_sends_nothin
         assert session.get(Conversation, draft.conversation_id).state == ConversationState.REVIEW
         assert session.exec(select(AuditEntry).where(AuditEntry.action == "approve")).all() == []
 
-    desk.do(service.approve_reply, draft)
+    desk.do(approve_reply, draft)
     with Session(runtime.engine) as session:
         (mail,) = session.exec(REPLIES).all()
         assert (mail.kind, mail.state, mail.automatic) == ("reply", MailState.QUEUED, False)
@@ -222,9 +223,9 @@ def test_approval_writes_the_outbox_row_in_the_same_transaction_and_sends_nothin
 
 def test_approving_twice_is_refused(runtime, desk):
     draft = drafted(runtime)
-    desk.do(service.approve_reply, draft)
+    desk.do(approve_reply, draft)
     with pytest.raises(Conflict, match="queued: its reply can no longer be changed"):
-        desk.do(service.approve_reply, draft)
+        desk.do(approve_reply, draft)
     with Session(runtime.engine) as session:
         assert len(session.exec(REPLIES).all()) == 1
 
@@ -232,13 +233,13 @@ def test_approving_twice_is_refused(runtime, desk):
 def test_the_staff_placeholder_blocks_approval_until_replaced(runtime, desk):
     draft = drafted(runtime, message=UNRELATED, subject="invoice")
     with pytest.raises(Conflict, match=r"STAFF"):
-        desk.do(service.approve_reply, draft)
+        desk.do(approve_reply, draft)
     text = draft.text_body.replace(STAFF_PLACEHOLDER, "The billing office opens at 9.")
     with session_scope(runtime.engine) as session:
         saved = desk.do(
             service.save_draft, draft, session=session, subject=draft.subject, text=text
         )
-        mail = desk.do(service.approve_reply, draft, session=session, version=saved.version)
+        mail = desk.do(approve_reply, draft, session=session, version=saved.version)
         assert "billing office opens at 9" in mail.text_body
 
 
@@ -261,7 +262,7 @@ def test_approval_is_refused_while_a_newer_message_waits_for_drafting(runtime, d
     draft = drafted(runtime)
     stored(runtime, message="Also, is it normal to feel dizzy afterwards?", subject="and")
     with pytest.raises(Conflict, match="wrote again"):
-        desk.do(service.approve_reply, draft)
+        desk.do(approve_reply, draft)
 
 
 def test_a_message_that_cannot_be_drafted_does_not_block_the_others(runtime, monkeypatch):

@@ -13,15 +13,15 @@ from sqlmodel import Session, col, select
 from inbox.conversations.models import Message
 from inbox.db import session_scope
 from inbox.drafting import service as drafting
-from inbox.drafting.jobs import draft_pending
 from inbox.followups.delivery import send_due_follow_ups
 from inbox.followups.models import FollowUp
 from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import OutboxMail
 from inbox.outbox.sender import SmtpTarget
+from inbox.review import approval
 from inbox.runtime import Runtime
 from inbox.staff.models import StaffUser
-from inbox.worker import build_worker
+from inbox.worker import build_worker, draft_new_messages
 from tests.factories import api_payload
 from tests.smtp import Received, SmtpServer
 from tests.staff.factories import make_staff
@@ -77,7 +77,7 @@ def approve(runtime: Runtime, conversation_id: int) -> int:
                 text=draft.text_body.replace(STAFF_PLACEHOLDER, "Please talk to your team."),
                 expected_version=draft.version, staff=staff, now=now,
             )  # fmt: skip
-        mail = drafting.approve_reply(
+        mail = approval.approve_reply(
             session, runtime=runtime, conversation_id=conversation_id, staff=staff,
             expected_version=draft.version, now=now,
         )  # fmt: skip
@@ -87,7 +87,7 @@ def approve(runtime: Runtime, conversation_id: int) -> int:
 def reply_sent(client: TestClient, runtime: Runtime, **overrides: str) -> int:
     """A message submitted, triaged, answered and the reply delivered; its conversation id."""
     conversation_id = int(submit(client, **overrides)["conversation_id"])
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     approve(runtime, conversation_id)
     deliver(runtime)
     send_due_follow_ups(runtime)  # the reply's plan becomes the follow-ups

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from inbox.db import session_scope
-from inbox.drafting.jobs import draft_pending
 from inbox.followups.delivery import claim_due, send_due_follow_ups
 from inbox.followups.models import FollowUpState
 from inbox.followups.service import get_suppression
 from inbox.outbox.models import MailKind
 from inbox.outbox.service import enqueue_mail
+from inbox.worker import draft_new_messages
 from tests.followups.support import (
     EMAIL,
     approve,
@@ -172,7 +172,7 @@ def test_permanent_failure_of_a_later_mail_cancels_the_follow_up(
 
 def test_reply_that_bounces_schedules_no_follow_up(client, runtime, clock, smtp_server):
     conversation_id = int(submit(client)["conversation_id"])
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     deliver(runtime)  # the acknowledgement
     approve(runtime, conversation_id)
     smtp_server.rcpt_script = ["550 5.1.1 mailbox unavailable"]

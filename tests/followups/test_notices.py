@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from inbox.drafting.jobs import draft_pending
-from inbox.followups.daily import digest_job
+from inbox.notices.digest import digest_job
 from inbox.outbox.models import MailKind
+from inbox.worker import draft_new_messages
 from tests.followups.support import EMAIL, URGENT, deliver, mails, submit
 
 EMERGENCY_LINE = (
@@ -24,7 +24,7 @@ def _plain(received) -> str:
 
 def test_acknowledgement_confirms_receipt_with_unsubscribe_headers(client, runtime, smtp_server):
     submit(client)
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     deliver(runtime)
     [ack] = smtp_server.received
     message = ack.parsed()
@@ -40,7 +40,7 @@ def test_acknowledgement_of_a_routine_message_carries_the_emergency_line_in_both
     client, runtime, smtp_server
 ):
     assert submit(client)["urgent"] is False
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     deliver(runtime)
     [ack] = smtp_server.received
     assert EMERGENCY_LINE in _plain(ack)
@@ -54,7 +54,7 @@ def test_acknowledgement_of_an_urgent_message_says_to_seek_emergency_care(
     client, runtime, smtp_server
 ):
     assert submit(client, message=URGENT)["urgent"] is True
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     deliver(runtime)
     [ack] = [item for item in smtp_server.received if item.recipients == [EMAIL]]
     text = _plain(ack)
@@ -68,11 +68,11 @@ def test_at_most_one_acknowledgement_per_address_per_hour(client, runtime, clock
     submit(client, message="First question: why do my legs cramp at the end of dialysis?")
     clock.advance(timedelta(minutes=20))
     submit(client, message="Second question: could it be the fluid they take off?")
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     assert len(mails(runtime, MailKind.ACKNOWLEDGEMENT)) == 1
     clock.advance(timedelta(minutes=61))  # an hour after the first acknowledgement
     submit(client, message="Third question: should I ask about the sodium in the dialysate?")
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     assert len(mails(runtime, MailKind.ACKNOWLEDGEMENT)) == 2
 
 
@@ -85,12 +85,12 @@ def test_no_acknowledgement_for_spam_or_a_duplicate_or_when_switched_off(client,
     assert spam.status_code == 201
     submit(client)
     assert submit(client)["status"] == "duplicate"
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     assert [mail.recipient for mail in mails(runtime, MailKind.ACKNOWLEDGEMENT)] == [EMAIL]
 
     runtime.settings.acknowledge = False
     submit(client, email="someone.else@example.org")
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     assert len(mails(runtime, MailKind.ACKNOWLEDGEMENT)) == 1
 
 
@@ -98,7 +98,7 @@ def test_staff_alert_for_an_urgent_message_links_it_without_patient_words(
     client, runtime, smtp_server
 ):
     conversation_id = submit(client, message=URGENT, name="Karim Haddad")["conversation_id"]
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     deliver(runtime)
     [alert] = [
         item for item in smtp_server.received if item.recipients == ["duty-nurse@hospital.example"]
@@ -113,13 +113,13 @@ def test_staff_alert_for_an_urgent_message_links_it_without_patient_words(
 
 def test_no_staff_alert_for_an_ordinary_message(client, runtime):
     submit(client)
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     assert mails(runtime, MailKind.STAFF_ALERT) == []
 
 
 def test_daily_digest_lists_conversations_waiting_too_long(client, runtime, clock, smtp_server):
     conversation_id = submit(client)["conversation_id"]
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     assert digest_job(runtime) == 0  # the first run is planned for the next morning
     clock.advance(timedelta(hours=23))  # 09:00 the next day: past 08:00, waited 23 h
     assert digest_job(runtime) == 0

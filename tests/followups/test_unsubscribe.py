@@ -7,11 +7,11 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from inbox.config import Settings
-from inbox.drafting.jobs import draft_pending
 from inbox.followups.delivery import send_due_follow_ups
 from inbox.followups.models import Suppression
 from inbox.followups.unsubscribe import make_token, unsubscribe_headers, unsubscribe_url
 from inbox.outbox.models import MailKind
+from inbox.worker import draft_new_messages
 from tests.followups.support import EMAIL, approve, deliver, follow_ups, mails, submit
 
 
@@ -72,7 +72,7 @@ def test_unsubscribed_address_gets_no_acknowledgement_or_follow_up(
 ):
     client.post(f"/unsubscribe/{make_token(settings, EMAIL)}")
     conversation_id = submit(client)["conversation_id"]
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     assert mails(runtime, MailKind.ACKNOWLEDGEMENT) == []
 
     approve(runtime, conversation_id)
@@ -98,7 +98,7 @@ def test_unsubscribing_withdraws_an_acknowledgement_still_waiting_in_the_outbox(
     client, runtime, settings, smtp_server
 ):
     submit(client)
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     [ack] = mails(runtime, MailKind.ACKNOWLEDGEMENT)
     assert ack.state == "queued"
     client.post(f"/unsubscribe/{make_token(settings, EMAIL)}")

@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 from inbox.cli import app as cli
 from inbox.conversations.models import Contact, Conversation, Message
 from inbox.db import session_scope
-from inbox.drafting.jobs import draft_pending
 from inbox.outbox.models import OutboxMail
 from inbox.privacy.purge import purge_job
 from inbox.ratelimit import RateBucket
 from inbox.review import actions
+from inbox.worker import draft_new_messages
 from tests.followups.support import reply_sent, staff_member
 
 
@@ -132,7 +132,7 @@ def test_purge_leaves_a_conversation_whose_mail_is_being_sent_for_the_next_run(
     from tests.followups.support import submit
 
     conversation_id = submit(client)["conversation_id"]
-    draft_pending(runtime)  # the acknowledgement is queued
+    draft_new_messages(runtime)  # the acknowledgement is queued
     claim(runtime.engine, owner="busy", now=clock.now(), lease=timedelta(minutes=2), limit=5)
     _close(runtime, conversation_id)
     clock.advance(timedelta(days=400))

@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 
 from inbox.cli import app as cli
 from inbox.db import session_scope
-from inbox.drafting.jobs import draft_pending
 from inbox.drafting.models import Note
 from inbox.followups.delivery import send_due_follow_ups
 from inbox.privacy.rights import address_key
 from inbox.schema import metadata
 from inbox.staff.models import AuditEntry
+from inbox.worker import draft_new_messages
 from tests.followups.support import CRAMPS, EMAIL, deliver, reply_sent, staff_member
 from tests.staff.factories import csrf_token, make_staff, sign_in
 
@@ -184,7 +184,7 @@ def test_erase_waits_while_a_mail_to_the_address_is_in_a_workers_hands(client, r
     from tests.followups.support import submit
 
     submit(client)
-    draft_pending(runtime)
+    draft_new_messages(runtime)
     [claimed] = claim(
         runtime.engine, owner="busy", now=clock.now(), lease=delta(minutes=2), limit=5
     )

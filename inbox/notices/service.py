@@ -1,8 +1,9 @@
 """Mails the service sends by itself once a message is triaged: the acknowledgement to the
-patient and the alert to staff for an urgent message; and the daily digest for staff.
+patient and the alert to staff for an urgent message.
 
-`after_triage` is called by the drafting job in the transaction that stores the triage, so the
-mails are enqueued exactly when the message is marked drafted (a failed draft rolls them back).
+`after_triage` is called by the worker's drafting job (wired in `inbox.worker`) in the
+transaction that stores the triage, so the mails are enqueued exactly when the message is marked
+drafted (a failed draft rolls them back).
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
+from inbox.conversations.models import Conversation, Message, MessageStatus
 from inbox.followups.service import is_suppressed
 from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
-from inbox.mails.render import DigestItem
 from inbox.outbox.models import MailKind, OutboxMail
+from inbox.outbox.service import enqueue_mail
 
 if TYPE_CHECKING:
     from inbox.drafting.models import Draft
@@ -60,8 +60,6 @@ def acknowledge(
 ) -> OutboxMail | None:
     """The automatic receipt, unless it is off, the address is suppressed, or one went out to the
     address in the last hour."""
-    from inbox.outbox.service import enqueue_mail
-
     settings = runtime.settings
     if not settings.acknowledge or is_suppressed(session, message.email):
         return None
@@ -96,8 +94,6 @@ def alert_staff(
 ) -> OutboxMail | None:
     """The mail to INBOX_STAFF_ALERT_TO about one urgent message: the kind of emergency and a
     link, never the patient's words (a triage reason 'chest pain: "…"' loses its quote)."""
-    from inbox.outbox.service import enqueue_mail
-
     settings = runtime.settings
     if not settings.staff_alert_to or message.conversation_id is None:
         return None
@@ -112,40 +108,4 @@ def alert_staff(
         session, settings=settings, kind=MailKind.STAFF_ALERT, recipient=settings.staff_alert_to,
         subject=rendered.subject, text=rendered.text, html=rendered.html,
         conversation_id=None, automatic=True, send_after=now, now=now,
-    )  # fmt: skip
-
-
-def send_digest(session: Session, *, runtime: Runtime, now: datetime) -> OutboxMail | None:
-    """The daily list for staff of conversations waiting for a reply longer than
-    INBOX_DIGEST_AFTER_HOURS (urgent first); nothing is sent when none is waiting that long."""
-    from inbox.outbox.service import enqueue_mail
-
-    settings = runtime.settings
-    if not settings.staff_alert_to:
-        return None
-    cutoff = now - timedelta(hours=settings.digest_after_hours)
-    waiting = session.execute(
-        sa.select(Conversation.id, Conversation.urgent, Conversation.last_message_at)
-        .where(Conversation.state == ConversationState.REVIEW)
-        .where(col(Conversation.last_message_at) < cutoff)
-        .order_by(col(Conversation.last_message_at))
-        .limit(500)
-    ).all()
-    if not waiting:
-        return None
-    items = [
-        DigestItem(
-            conversation_url=conversation_url(runtime, conversation_id),
-            age_hours=(now - waited_since).total_seconds() / 3600,
-            urgent=bool(urgent),
-        )
-        for conversation_id, urgent, waited_since in waiting
-    ]
-    rendered = runtime.renderer.render_digest(
-        items=items, older_than_hours=settings.digest_after_hours
-    )
-    return enqueue_mail(
-        session, settings=settings, kind=MailKind.DIGEST, recipient=settings.staff_alert_to,
-        subject=rendered.subject, text=rendered.text, html=rendered.html,
-        automatic=True, send_after=now, now=now,
     )  # fmt: skip

@@ -1,0 +1,78 @@
+"""Approving a reply: the draft becomes the reply mail in the outbox, in the caller's transaction.
+
+Nothing is sent here: the worker delivers it. Audited; flushes, never commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from inbox.conversations import lifecycle
+from inbox.conversations.models import Message, MessageStatus
+from inbox.drafting import service as drafting
+from inbox.errors import Conflict
+from inbox.mails.render import STAFF_PLACEHOLDER
+from inbox.outbox.models import MailKind, MailState, OutboxMail
+from inbox.outbox.service import enqueue_mail
+from inbox.runtime import Runtime
+from inbox.staff.models import StaffUser
+
+
+def approve_reply(
+    session: Session,
+    *,
+    runtime: Runtime,
+    conversation_id: int,
+    staff: StaffUser,
+    expected_version: int,
+    now: datetime,
+) -> OutboxMail:
+    """Queue the draft as the reply in the caller's transaction; nothing is sent here."""
+    draft = drafting.current_draft(
+        session, conversation_id=conversation_id, expected_version=expected_version
+    )
+    conversation = lifecycle.locked(session, conversation_id=conversation_id)  # already held
+    if STAFF_PLACEHOLDER in draft.text_body or STAFF_PLACEHOLDER in draft.html_body:
+        raise Conflict(
+            f"The draft still contains {STAFF_PLACEHOLDER}. Write the answer in its place, "
+            "save, then approve."
+        )
+    newer = session.exec(
+        select(Message.id).where(
+            Message.conversation_id == conversation_id,
+            Message.status == MessageStatus.ACCEPTED,
+            Message.id > draft.message_id,
+        )
+    ).first()
+    if newer is not None:
+        raise Conflict("The patient wrote again after this draft was made. Reload to see it.")
+    message = session.get(Message, draft.message_id)
+    assert message is not None
+    mail = enqueue_mail(
+        session,
+        settings=runtime.settings,
+        kind=MailKind.REPLY,
+        recipient=message.email,
+        subject=draft.subject,
+        text=draft.text_body,
+        html=draft.html_body,
+        conversation_id=conversation_id,
+        automatic=False,
+        send_after=now,
+        now=now,
+    )
+    lifecycle.queue_reply(conversation, now=now)
+    if mail.state == MailState.FAILED:  # it could not be built: staff see why on the page
+        lifecycle.reply_failed(conversation, now=now)
+    drafting.audit_conversation(
+        session,
+        staff=staff,
+        action="approve",
+        conversation_id=conversation_id,
+        now=now,
+        detail=f"outbox mail {mail.id}",
+    )
+    session.flush()
+    return mail
