@@ -178,6 +178,12 @@ def locked(session: Session, *, conversation_id: int) -> Conversation:
     return conversation
 
 
+def allows(conversation: Conversation, change: str) -> bool:
+    """Whether `change` ("queue", "fail", "discard", "close", "reopen") may start from the
+    conversation's state (what the staff page offers)."""
+    return conversation.state in _FROM[change]
+
+
 def _move(conversation: Conversation, change: str, to: State, *, now: datetime) -> None:
     if conversation.state not in _FROM[change]:
         raise ConversationStateConflict(

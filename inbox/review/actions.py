@@ -25,10 +25,9 @@ from inbox.conversations.models import (
 )
 from inbox.drafting.models import Draft, Note
 from inbox.drafting.service import audit_conversation as _audit
-from inbox.drafting.service import draft_message, get_draft
+from inbox.drafting.service import get_draft
 from inbox.errors import InvalidInput, NotFound
 from inbox.followups.service import cancel_follow_ups
-from inbox.notices.service import after_triage
 from inbox.outbox.models import DeliveryAttempt, MailKind, OutboxMail
 from inbox.outbox.service import mails_for_conversation, requeue_mail
 from inbox.staff.models import AuditEntry, StaffUser
@@ -72,6 +71,17 @@ class ConversationView:
     history: list[AuditEntry]
 
     @property
+    def drafting(self) -> bool:
+        """Whether an accepted message still waits for the worker to draft it."""
+        return any(
+            m.status == MessageStatus.ACCEPTED and m.drafted_at is None for m in self.messages
+        )
+
+    def can(self, change: str) -> bool:
+        """Whether staff may make this change (`lifecycle.allows`) in the conversation's state."""
+        return lifecycle.allows(self.conversation, change)
+
+    @property
     def evidence(self) -> list[str]:
         """Every evidence phrase of the suggested sections (for highlighting)."""
         return [phrase for choice in self.choices if choice.suggested for phrase in choice.evidence]
@@ -80,11 +90,11 @@ class ConversationView:
 def load_conversation(
     session: Session, *, runtime: Runtime, conversation_id: int
 ) -> ConversationView:
-    """Everything the conversation page shows; drafts the newest message if the worker has not."""
+    """Everything the conversation page shows, as it is: reading it changes nothing (drafting is
+    the worker's job; until it has run, the page says the draft is being prepared)."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound("This conversation does not exist.")
-    draft_pending_messages(session, runtime=runtime, conversation_id=conversation_id)
     contact = session.get(Contact, conversation.contact_id)
     assert contact is not None
     messages = list(
@@ -139,24 +149,6 @@ def load_conversation(
         mails=_mails(session, conversation_id=conversation_id),
         history=history,
     )
-
-
-def draft_pending_messages(session: Session, *, runtime: Runtime, conversation_id: int) -> int:
-    """Draft the conversation's accepted messages that the worker has not drafted yet."""
-    pending = session.exec(
-        select(Message.id)
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.status == MessageStatus.ACCEPTED,
-            Message.drafted_at.is_(None),  # type: ignore[union-attr]
-        )
-        .order_by(Message.id)
-    ).all()
-    for message_id in pending:
-        draft = draft_message(session, runtime=runtime, message_id=message_id)
-        # the same notices as when the worker drafts: acknowledgement, urgent staff alert
-        after_triage(session, runtime=runtime, message_id=message_id, draft=draft)
-    return len(pending)
 
 
 def discard_as_spam(
@@ -226,7 +218,8 @@ def add_note(
 
 
 def record_view(session: Session, *, conversation_id: int, staff: StaffUser, now: datetime) -> None:
-    """Audit that a staff member opened the conversation (health data was shown)."""
+    """Audit that a staff member opened the conversation (health data was shown): the one write
+    a page view makes, an audit entry and nothing else."""
     _audit(session, staff=staff, action="view", conversation_id=conversation_id, now=now)
 
 

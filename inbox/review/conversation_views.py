@@ -18,12 +18,14 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup, escape
 from sqlmodel import Session
 
+from inbox.conversations.models import ConversationState, MessageStatus
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.drafting import service as drafting
 from inbox.errors import InboxError, InvalidInput, NotFound
 from inbox.followups.views import conversation_context as followups_context
 from inbox.mails.edited import compose_edited
 from inbox.mails.render import STAFF_PLACEHOLDER
+from inbox.outbox.models import MailState
 from inbox.review import actions, approval
 from inbox.runtime import Runtime
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
@@ -58,10 +60,10 @@ def show_conversation(
 ) -> Response:
     """The conversation with its triage, draft, preview, notes, mails and actions."""
     response = _page(request, session, runtime, staff, conversation_id)
+    # the one write of a page view: who saw this patient's data, when (inbox.review.actions)
     actions.record_view(
         session, conversation_id=conversation_id, staff=staff, now=runtime.clock.now()
     )
-    session.commit()  # a draft made on view must exist before the preview frame asks for it
     return response
 
 
@@ -233,6 +235,9 @@ def _page(
             message.id: highlight(message.body, view.evidence) for message in view.messages
         },
         "placeholder": STAFF_PLACEHOLDER,
+        "states": ConversationState,
+        "mail_states": MailState,
+        "message_status": MessageStatus,
         **followups_context(session, conversation_id=conversation_id, email=view.contact.email),
         **staff_context(request, staff),
     }

@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 from inbox.conversations.models import Message
 from inbox.db import session_scope
 from inbox.drafting import service as drafting
-from inbox.followups.delivery import send_due_follow_ups
 from inbox.followups.models import FollowUp
 from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import OutboxMail
@@ -89,8 +88,7 @@ def reply_sent(client: TestClient, runtime: Runtime, **overrides: str) -> int:
     conversation_id = int(submit(client, **overrides)["conversation_id"])
     draft_new_messages(runtime)
     approve(runtime, conversation_id)
-    deliver(runtime)
-    send_due_follow_ups(runtime)  # the reply's plan becomes the follow-ups
+    deliver(runtime)  # its delivery schedules the follow-ups
     return conversation_id
 
 

@@ -14,6 +14,7 @@ from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import MailState, OutboxMail
 from inbox.outbox.service import enqueue_mail
 from inbox.staff.models import AuditEntry
+from inbox.worker import draft_new_messages
 from tests.drafting.support import UNRELATED, URGENT, store_message
 from tests.staff.factories import csrf_token, make_staff, sign_in
 
@@ -29,12 +30,16 @@ def signed_in(client, runtime):
     return client
 
 
-def stored(runtime, **overrides: str) -> int:
+def stored(runtime, *, drafted: bool = True, **overrides: str) -> int:
+    """A message stored through intake and, unless `drafted=False`, drafted by the worker's job."""
     with session_scope(runtime.engine) as session:
         now = runtime.clock.now()
-        return store_message(
+        conversation_id = store_message(
             session, settings=runtime.settings, now=now, **overrides
         ).conversation_id
+    if drafted:
+        draft_new_messages(runtime)
+    return conversation_id
 
 
 def page_of(client, conversation_id: int) -> str:
@@ -72,8 +77,21 @@ def test_signed_out_visitors_are_sent_to_login(client, runtime):
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
 
 
-def test_the_page_drafts_on_view_and_shows_triage_with_evidence(signed_in, runtime):
-    conversation_id = stored(runtime)  # the worker has not run: the view drafts it
+def test_a_page_opened_before_the_worker_drafted_says_the_draft_is_being_prepared(
+    signed_in, runtime
+):
+    conversation_id = stored(runtime, drafted=False)
+
+    html = page_of(signed_in, conversation_id)
+
+    assert "Karim Haddad" in html and "The draft is being prepared" in html
+    assert "Approve and send" not in html
+    with Session(runtime.engine) as session:  # opening the page drafted nothing
+        assert session.exec(select(Draft)).all() == []
+
+
+def test_the_page_shows_the_workers_draft_with_triage_and_evidence(signed_in, runtime):
+    conversation_id = stored(runtime)
 
     html = page_of(signed_in, conversation_id)
 
@@ -339,7 +357,9 @@ def test_reopening_a_message_the_spam_filter_caught_drafts_it(signed_in, runtime
     assert "There is no draft" in html and "Not spam: reopen" in html
 
     assert post(signed_in, receipt.conversation_id, "reopen", html).status_code == 303
+    assert "The draft is being prepared" in page_of(signed_in, receipt.conversation_id)
 
+    draft_new_messages(runtime)
     after = page_of(signed_in, receipt.conversation_id)
     assert "Approve and send" in after
     assert draft(runtime, receipt.conversation_id).message_id == receipt.message_id
