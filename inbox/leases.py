@@ -37,10 +37,10 @@ def claim(
     limit: int,
     values: Mapping[str, Any],
     returning: Sequence[sa.ColumnElement[Any]],
-) -> list[sa.Row[Any]]:
+) -> list[Any]:
     """Set `values` on up to `limit` rows, taken from each queue in turn; the `returning` columns
     of the rows claimed, in key order within each queue."""
-    claimed: list[sa.Row[Any]] = []
+    claimed: list[Any] = []
     for queue in queues:
         wanted = limit - len(claimed)
         if wanted <= 0:

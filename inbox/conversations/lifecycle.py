@@ -84,7 +84,7 @@ class Rows(Protocol):
 class Run(Protocol):
     """Runs one SQL text with `:name` parameters on a connection (intake's `Statements.run`)."""
 
-    def __call__(self, connection: Any, sql: str, /, **params: Any) -> Rows: ...
+    def __call__(self, connection: Any, sql: str, **params: Any) -> Rows: ...
 
 
 def join_or_open(
@@ -123,7 +123,7 @@ def open_as_spam(connection: Any, run: Run, *, contact_id: int, subject: str, no
 
 
 class _SessionRows:
-    def __init__(self, result: sa.Result[Any]):
+    def __init__(self, result: sa.CursorResult[Any]):
         self.row = result.first() if result.returns_rows else None
 
     def scalar(self) -> Any:
@@ -135,10 +135,10 @@ class _SessionRows:
         return self.row[0]
 
 
-def _run_in_session(session: Session, sql: str, /, **params: Any) -> _SessionRows:
+def _run_in_session(connection: Session, sql: str, **params: Any) -> _SessionRows:
     types = {key: UTCDateTime() for key, value in params.items() if isinstance(value, datetime)}
     statement = sa.text(sql).bindparams(*(sa.bindparam(key, type_=t) for key, t in types.items()))
-    return _SessionRows(session.connection().execute(statement, params))
+    return _SessionRows(connection.connection().execute(statement, params))
 
 
 def receive_message(
@@ -149,7 +149,7 @@ def receive_message(
     session.flush()
     conversation_id, joined = join_or_open(
         session, _run_in_session, contact_id=contact_id, subject=subject, now=now, urgent=urgent
-    )  # type: ignore[arg-type]
+    )
     conversation = session.get(Conversation, conversation_id, populate_existing=True)
     assert conversation is not None
     return conversation, joined

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from inbox.conversations.models import Message, MessageStatus
 from inbox.db import session_scope
@@ -53,12 +54,12 @@ def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
 def _claim_next(session: sa.orm.Session, *, skip: set[int]) -> int | None:
     """The oldest pending message nobody else is drafting right now, locked for this transaction."""
     query = (
-        sa.select(Message.id)
-        .where(Message.drafted_at.is_(None), Message.status == MessageStatus.ACCEPTED)
-        .order_by(Message.id)
+        sa.select(col(Message.id))
+        .where(col(Message.drafted_at).is_(None), col(Message.status) == MessageStatus.ACCEPTED)
+        .order_by(col(Message.id))
         .limit(1)
         .with_for_update(skip_locked=True)
     )
     if skip:
-        query = query.where(Message.id.not_in(skip))
+        query = query.where(col(Message.id).not_in(skip))
     return session.execute(query).scalar()

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from inbox.conversations import lifecycle
 from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
@@ -44,12 +44,13 @@ STALE_DRAFT = (
 def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Draft:
     """Triage one accepted message and make its conversation's draft answer it (idempotent)."""
     message = session.get(Message, message_id)
-    if message is None or message.conversation_id is None:
+    if message is None or message.id is None or message.conversation_id is None:
         raise NotFound("This message does not exist.")
     if message.status != MessageStatus.ACCEPTED:
         raise Conflict("Only accepted messages are drafted; spam and duplicates are not.")
     conversation = _locked_conversation(session, conversation_id=message.conversation_id)
-    draft = get_draft(session, conversation_id=conversation.id)
+    conversation_id = message.conversation_id
+    draft = get_draft(session, conversation_id=conversation_id)
     now = runtime.clock.now()
     if draft is not None and draft.message_id > message.id:
         message.drafted_at = now  # an older message: the draft already answers a newer one
@@ -77,7 +78,7 @@ def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Dra
         # an urgent question still waiting for its reply stays urgent when the patient adds to it
         urgent = urgent or draft.urgent
         reasons += [reason for reason in draft.urgency_reasons if reason not in reasons]
-    section_ids = [item["section_id"] for item in suggested]
+    section_ids = [str(item["section_id"]) for item in suggested]
     mail = _render(
         runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons
     )
@@ -93,13 +94,13 @@ def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Dra
         "edited": False,
     }
     if draft is None:
-        draft = Draft(conversation_id=conversation.id, created_at=now, updated_at=now, **values)
+        draft = Draft(conversation_id=conversation_id, created_at=now, updated_at=now, **values)
         session.add(draft)
     elif any(getattr(draft, key) != value for key, value in values.items()):
         if draft.edited and replaced_unanswered:
             session.add(
                 Note(
-                    conversation_id=conversation.id,
+                    conversation_id=conversation_id,
                     created_at=now,
                     body=(
                         "The patient wrote again, so the draft was rebuilt for the new message. "
@@ -259,11 +260,11 @@ def _locked_conversation(session: Session, *, conversation_id: int) -> Conversat
 def _unanswered(session: Session, draft: Draft) -> bool:
     """Whether the draft was never approved (no reply mail was queued after its last change)."""
     queued = session.execute(
-        sa.select(OutboxMail.id)
+        sa.select(col(OutboxMail.id))
         .where(
-            OutboxMail.conversation_id == draft.conversation_id,
-            OutboxMail.kind == MailKind.REPLY,
-            OutboxMail.created_at >= draft.updated_at,
+            col(OutboxMail.conversation_id) == draft.conversation_id,
+            col(OutboxMail.kind) == MailKind.REPLY,
+            col(OutboxMail.created_at) >= draft.updated_at,
         )
         .limit(1)
     ).first()

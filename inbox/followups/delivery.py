@@ -60,7 +60,7 @@ def claim_due(
             },
             returning=(_table.c.id, _table.c.conversation_id),
         )
-    return [(row[0], row[1]) for row in rows]
+    return [(int(row[0]), int(row[1])) for row in rows]
 
 
 def send_due_follow_ups(runtime: Runtime, *, owner: str | None = None) -> int:

@@ -15,6 +15,7 @@ fixed number of statements (executemany), whatever its size; only failures go on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -45,8 +46,8 @@ _schedule = sa.insert(_follow_up).values(
 )
 
 
-def _chunks(values: Sequence[str] | Sequence[int]) -> list[list]:
-    ordered = sorted(set(values))
+def _chunks(values: Sequence[Any]) -> list[list[Any]]:
+    ordered: list[Any] = sorted(set(values))
     return [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]
 
 

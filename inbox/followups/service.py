@@ -98,7 +98,7 @@ def _cancel_queued_automatic_mail(
         .where(OutboxMail.recipient == email)
         .where(OutboxMail.state == MailState.QUEUED)
     ).all()
-    for mail_id in waiting:
+    for mail_id in filter(None, waiting):
         with contextlib.suppress(MailStateConflict):  # a worker is sending it right now
             cancel_mail(session, mail_id=mail_id, now=now, reason=reason)
 

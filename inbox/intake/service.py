@@ -91,7 +91,7 @@ def receive_submission(
         now=now,
         token_required=client.channel == "form",
     )
-    row = {
+    row: dict[str, Any] = {
         "name": submission.name,
         "email": submission.email,
         "subject": submission.subject,

@@ -22,6 +22,7 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url is not set"
     engine = create_db_engine(url, pooled=False, bounded=False)
     with engine.connect() as connection:
         context.configure(

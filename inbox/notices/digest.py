@@ -26,8 +26,8 @@ def send_digest(session: Session, *, runtime: Runtime, now: datetime) -> OutboxM
         return None
     cutoff = now - timedelta(hours=settings.digest_after_hours)
     waiting = session.execute(
-        sa.select(Conversation.id, Conversation.urgent, Conversation.last_message_at)
-        .where(Conversation.state == ConversationState.REVIEW)
+        sa.select(col(Conversation.id), col(Conversation.urgent), col(Conversation.last_message_at))
+        .where(col(Conversation.state) == ConversationState.REVIEW)
         .where(col(Conversation.last_message_at) < cutoff)
         .order_by(col(Conversation.last_message_at))
         .limit(500)

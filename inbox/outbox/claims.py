@@ -109,7 +109,7 @@ def claim(
             },
             returning=_RETURNED,
         )
-    return [ClaimedMail(*row) for row in rows]
+    return [ClaimedMail(*row) for row in rows]  # type: ignore[call-arg]  # the _RETURNED columns
 
 
 def release(engine: Engine, *, owner: str, mail_ids: Sequence[int]) -> None:

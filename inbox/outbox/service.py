@@ -116,6 +116,7 @@ def enqueue_mail(
     session.add(mail)
     session.flush()
     if mail.state == MailState.FAILED:
+        assert mail.id is not None  # flushed
         session.add(
             DeliveryAttempt(
                 mail_id=mail.id,

@@ -269,7 +269,7 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(event.wait(), timeout=seconds)
 
 
-def _log_failures(outcomes: list[object]) -> None:
+def _log_failures(outcomes: Sequence[object]) -> None:
     for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
             log.error("a worker task failed", exc_info=outcome)

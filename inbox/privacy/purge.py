@@ -94,7 +94,7 @@ def purge_job(runtime: Runtime) -> int:
 
 def _conversations(session: Session, condition: sa.ColumnElement[bool]) -> list[tuple[int, int]]:
     rows = session.execute(
-        sa.select(Conversation.id, Conversation.contact_id).where(condition)
+        sa.select(col(Conversation.id), col(Conversation.contact_id)).where(condition)
     ).all()
     return [(int(row[0]), int(row[1])) for row in rows]
 

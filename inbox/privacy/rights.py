@@ -59,7 +59,7 @@ def _conversation_ids(session: Session, address: str, contact: Contact | None) -
     )
     if contact is not None:
         ids.update(
-            session.exec(select(Conversation.id).where(Conversation.contact_id == contact.id))
+            session.exec(select(col(Conversation.id)).where(Conversation.contact_id == contact.id))
         )
     return sorted(i for i in ids if i is not None)
 

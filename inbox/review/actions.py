@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from inbox.conversations import lifecycle
 from inbox.conversations.models import (
@@ -104,7 +104,7 @@ def load_conversation(
                 Message.conversation_id == conversation_id,
                 Message.status != MessageStatus.DUPLICATE,
             )
-            .order_by(Message.received_at, Message.id)
+            .order_by(col(Message.received_at), col(Message.id))
         )
     )
     others = list(
@@ -114,17 +114,17 @@ def load_conversation(
                 Conversation.contact_id == conversation.contact_id,
                 Conversation.id != conversation_id,
             )
-            .order_by(Conversation.id.desc())
+            .order_by(col(Conversation.id).desc())
             .limit(OTHER_CONVERSATIONS)
         )
     )
     draft = get_draft(session, conversation_id=conversation_id)
     notes = list(
         session.execute(
-            sa.select(Note, StaffUser.email)
-            .outerjoin(StaffUser, StaffUser.id == Note.staff_id)
-            .where(Note.conversation_id == conversation_id)
-            .order_by(Note.created_at, Note.id)
+            sa.select(Note, col(StaffUser.email))
+            .outerjoin(StaffUser, col(StaffUser.id) == col(Note.staff_id))
+            .where(col(Note.conversation_id) == conversation_id)
+            .order_by(col(Note.created_at), col(Note.id))
         ).all()
     )
     history = list(
@@ -134,7 +134,7 @@ def load_conversation(
                 AuditEntry.target_type == "conversation",
                 AuditEntry.target_id == str(conversation_id),
             )
-            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
             .limit(50)
         )
     )
@@ -251,8 +251,8 @@ def _mails(session: Session, *, conversation_id: int) -> list[MailView]:
     if mails:
         for attempt in session.exec(
             select(DeliveryAttempt)
-            .where(DeliveryAttempt.mail_id.in_([mail.id for mail in mails]))  # type: ignore[union-attr]
-            .order_by(DeliveryAttempt.at, DeliveryAttempt.id)
+            .where(col(DeliveryAttempt.mail_id).in_([mail.id for mail in mails]))
+            .order_by(col(DeliveryAttempt.at), col(DeliveryAttempt.id))
         ):
             attempts.setdefault(attempt.mail_id, []).append(attempt)
     return [MailView(mail=mail, attempts=attempts.get(mail.id or 0, [])) for mail in mails]

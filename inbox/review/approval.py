@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from inbox.conversations import lifecycle
 from inbox.conversations.models import Message, MessageStatus
@@ -40,10 +40,10 @@ def approve_reply(
             "save, then approve."
         )
     newer = session.exec(
-        select(Message.id).where(
+        select(col(Message.id)).where(
             Message.conversation_id == conversation_id,
             Message.status == MessageStatus.ACCEPTED,
-            Message.id > draft.message_id,
+            col(Message.id) > draft.message_id,
         )
     ).first()
     if newer is not None:

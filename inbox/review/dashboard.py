@@ -18,8 +18,8 @@ from sqlmodel import Session
 
 from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
 
-CONVERSATION = Conversation.__table__
-MESSAGE = Message.__table__
+CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
+MESSAGE = Message.__table__  # type: ignore[attr-defined]
 DAYS = 30
 
 
@@ -89,7 +89,7 @@ def _seconds_between(
 ) -> sa.ColumnElement[float]:
     if session.get_bind().dialect.name == "sqlite":  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC
         return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
-    return sa.func.extract("epoch", end - start)
+    return sa.func.extract("epoch", end - start)  # type: ignore[return-value]
 
 
 def duration_text(value: timedelta | None) -> str:

@@ -29,11 +29,11 @@ from inbox.errors import InboxError
 from inbox.outbox.models import MailState, OutboxMail
 from inbox.review import search
 
-CONVERSATION = Conversation.__table__
-CONTACT = Contact.__table__
-MESSAGE = Message.__table__
-DRAFT = Draft.__table__
-MAIL = OutboxMail.__table__
+CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
+CONTACT = Contact.__table__  # type: ignore[attr-defined]
+MESSAGE = Message.__table__  # type: ignore[attr-defined]
+DRAFT = Draft.__table__  # type: ignore[attr-defined]
+MAIL = OutboxMail.__table__  # type: ignore[attr-defined]
 PAGE_SIZE = 25
 COUNT_CAP = 999  # tab counts above it show as "999+"
 EXCERPT_CHARS = 180
@@ -145,8 +145,8 @@ def list_conversations(
     """One page of `tab`, optionally only conversations with a message matching all `terms`."""
     terms = terms or []
     matching = search.conversation_filter(session, terms, CONVERSATION.c.id) if terms else None
-    segments = [_segment(tab, urgent, after, matching, limit + 1) for urgent in _urgent_values(tab)]
-    segments = [segment for segment in segments if segment is not None]
+    built = [_segment(tab, urgent, after, matching, limit + 1) for urgent in _urgent_values(tab)]
+    segments = [segment for segment in built if segment is not None]
     if not segments:
         return Page(tab=tab, rows=[], next_cursor=None, terms=terms)
     union = sa.union_all(*[segment.subquery().select() for segment in segments]).subquery("page")
@@ -211,7 +211,7 @@ def _segment(
         position = _after(tab.order, urgent, after)
         if position is False:
             return None
-        if position is not None:
+        if position is not None and position is not True:
             conditions.append(position)
     if matching is not None:
         conditions.append(matching)
@@ -296,8 +296,8 @@ def excerpt(text: str, *, length: int = EXCERPT_CHARS, cut: bool = False) -> str
     flat = " ".join(text.split())
     if len(flat) <= length:
         return flat + "…" if cut else flat
-    cut = flat[:length].rsplit(" ", 1)[0] if " " in flat[:length] else flat[:length]
-    return cut.rstrip(" ,.;:") + "…"
+    start = flat[:length].rsplit(" ", 1)[0] if " " in flat[:length] else flat[:length]
+    return start.rstrip(" ,.;:") + "…"
 
 
 def _add_sections(session: Session, rows: list[Row]) -> None:

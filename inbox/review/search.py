@@ -12,6 +12,7 @@ query syntax: words are reduced to letters, digits and the few marks of an e-mai
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -19,7 +20,7 @@ from sqlmodel import Session
 from inbox.conversations.models import Message
 from inbox.runtime import Runtime
 
-MESSAGE = Message.__table__
+MESSAGE = Message.__table__  # type: ignore[attr-defined]
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 64
 # SQLite: above this many matching messages, search walks the list instead of the hits
@@ -93,16 +94,16 @@ def conversation_filter(
 ) -> sa.ColumnElement[bool]:
     """A condition on `conversation_id`: the conversation has a message matching all `terms`."""
     if session.get_bind().dialect.name != "sqlite":
-        document = sa.literal_column(PG_DOCUMENT)
+        document: sa.ColumnElement[Any] = sa.literal_column(PG_DOCUMENT)
         # The words go into the SQL text (quoted by SQLAlchemy), not as a parameter: see
         # queries._inline for why a generic plan must never serve a search.
-        words = sa.bindparam("tsq", tsquery(terms), literal_execute=True)
+        words: sa.BindParameter[str] = sa.bindparam("tsq", tsquery(terms), literal_execute=True)
         query = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), words)
         return conversation_id.in_(
             sa.select(MESSAGE.c.conversation_id).where(document.op("@@")(query))
         )
     index_new_messages(session.connection())  # so the newest messages are found too
-    hits = (
+    hits: sa.Select[Any] = (
         sa.select(sa.literal_column("rowid"))
         .select_from(sa.table("message_fts"))
         .where(sa.literal_column("message_fts").op("MATCH")(sa.bindparam("fts", fts5_query(terms))))

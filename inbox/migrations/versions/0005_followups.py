@@ -8,7 +8,7 @@ Create Date: 2026-11-24 21:00:51.489173
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import inbox.db
