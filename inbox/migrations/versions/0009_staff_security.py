@@ -7,7 +7,7 @@ Revises: 0008_drop_message_status_index
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import inbox.db

@@ -6,8 +6,8 @@ delivery is recorded, so no plan row is written any more. A plan still pending a
 becomes the first follow-up, due the first delay after the reply was sent (its due_at); any
 other plan row (carried out, cancelled) is deleted. Data only, no schema change.
 
-Revision ID: 0009_follow_up_plans
-Revises: 0008_drop_message_status_index
+Revision ID: 0010_follow_up_plans
+Revises: 0009_staff_security
 """
 
 import os
@@ -19,8 +19,8 @@ from alembic import op
 
 from inbox.config import parse_duration
 
-revision: str = "0009_follow_up_plans"
-down_revision: str | None = "0008_drop_message_status_index"
+revision: str = "0010_follow_up_plans"
+down_revision: str | None = "0009_staff_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
