@@ -17,6 +17,9 @@ from inbox.intake.spam import form_age_seconds, issue_form_token
 from inbox.intake.validation import FIELDS, Limits, parse_submission
 from inbox.runtime import Runtime
 
+# a refused submission: the form again, with why (never a 500)
+REFUSED: tuple[type[Exception], ...] = (RateLimited, DatabaseUnavailable, *DATABASE_FAULTS)
+
 router = APIRouter(tags=["public form"], include_in_schema=False)
 
 LABELS = {"name": "Name", "email": "E-mail", "subject": "Subject", "message": "Your message"}
@@ -115,7 +118,7 @@ async def contact_submit(request: Request) -> Response:
         )
     try:
         receipt = await submit(runtime, submission, request=request, channel="form")
-    except (RateLimited, DatabaseUnavailable, *DATABASE_FAULTS) as exc:
+    except REFUSED as exc:
         refusal = exc if isinstance(exc, RateLimited) else DatabaseUnavailable(_NOT_SAVED)
         response = _render_form(
             request,
