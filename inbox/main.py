@@ -41,9 +41,8 @@ def create_app(
     """Build the web application; the worker runs inside it unless INBOX_RUN_WORKER=false.
 
     `freeze_gc` (for `inbox serve`, not for tests that build many apps in one process): once
-    started, move everything alive to the garbage collector's permanent generation. Otherwise
-    every full collection walks the ~150,000 objects of the code, articles and templates, which
-    stalled the event loop for 70-90 ms about once a second under load, and freed nothing.
+    started, move everything alive to the garbage collector's permanent generation, so that full
+    collections do not walk the code, articles and templates (docs/performance.md).
     """
     settings = settings or (runtime.settings if runtime else Settings())
     runtime = runtime or build_runtime(settings, clock=clock)
@@ -72,8 +71,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
-    # the public form's POST is the app's first route, a plain one: matching through FastAPI's
-    # included routers cost ~7% of its throughput (bench/intake.py)
+    # the public form's POST is the app's first route, a plain one (docs/performance.md)
     app.add_route("/contact", intake_views.contact_submit, methods=["POST"], name="contact_submit")
     app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")

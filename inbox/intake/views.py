@@ -144,7 +144,7 @@ async def read_form(request: Request, *, max_fields: int = 50) -> dict[str, list
 
     URL-encoded bodies, what browsers send, are split by the standard library, exactly as
     Starlette decodes them (bytes as Latin-1, then %-escapes as UTF-8 with replacement) but
-    without python-multipart's streaming parser, which took 11% of this endpoint's time.
+    without python-multipart's streaming parser (docs/performance.md).
     Multipart bodies go through Starlette's parser."""
     kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":

@@ -6,8 +6,7 @@ The outbox knows nothing of conversations or follow-ups. Whoever cares registers
 listener's writes commit or roll back with them.
 
 Keep a listener's work per batch, not per mail: it runs for every mail the worker sends, and the
-worker's throughput is bounded by it (one statement per batch costs ~2 ms on SQLite; one ORM
-object plus a flush per mail costs ~5 ms per MAIL).
+worker's throughput is bounded by it (docs/performance.md).
 """
 
 from __future__ import annotations
