@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from inbox.conversations.models import MessageStatus
 from inbox.deps import RuntimeDep
 from inbox.errors import InboxError, InvalidInput
 from inbox.intake.flow import submit
@@ -94,7 +95,7 @@ async def create_message(request: Request, runtime: RuntimeDep) -> JSONResponse:
     receipt = await submit(runtime, submission, request=request, channel="api")
     body = MessageOut(
         id=receipt.duplicate_of or receipt.message_id,
-        status="accepted" if receipt.status == "spam" else receipt.status,
+        status=MessageStatus.ACCEPTED if receipt.status == MessageStatus.SPAM else receipt.status,
         urgent=receipt.urgent,
         emergency_instruction=runtime.renderer.emergency_line,
     )
