@@ -103,7 +103,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_tls: bool = False
     smtp_timeout: float = 30.0  # connect and each SMTP command
-    smtp_send_timeout: float = 60.0  # one whole mail, connecting included
+    smtp_send_timeout: float = 60.0  # one whole mail up to its end of data, connecting included
+    smtp_data_timeout: float = 600.0  # the reply to the end of data (RFC 5321 4.5.3.2.6)
     mail_from: str = "Kidney Disease Hospital <patient-service@kidney-hospital.example>"
     mail_reply_to: str = ""
     mail_domain: str = "kidney-hospital.example"

@@ -6,7 +6,8 @@ Claiming is one statement per kind of row, in one transaction:
     UPDATE outbox_mail SET state='sending', lease_owner=…, lease_expires_at=… FROM due … RETURNING …
 On PostgreSQL SKIP LOCKED lets any number of workers claim side by side without waiting or taking
 the same row; on SQLite the engine's BEGIN IMMEDIATE makes the whole claim one writer's turn (FOR
-UPDATE is not rendered there). Rows are taken over when their lease has expired (a dead worker).
+UPDATE is not rendered there). Rows are taken over when their lease has expired (a dead worker);
+a live worker renews the leases of what it holds (`renew`, see leases.py).
 
 Recording is a few executemany statements per batch. A result only changes a row the worker still
 holds (lease_owner = me, state = sending), except "sent", which is always written: the server
@@ -16,7 +17,7 @@ took the mail, whoever else holds it now.
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -85,19 +86,31 @@ class RetryPolicy:
 
 
 def claim(
-    engine: Engine, *, owner: str, now: datetime, lease: timedelta, limit: int
+    engine: Engine,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    take_over: bool = True,
+    holding: Collection[int] = (),
 ) -> list[ClaimedMail]:
-    """Take up to `limit` due mails (expired leases first), leased to `owner` until now+lease."""
-    # never our own: a mail still waiting in this worker's hands is given back by it, not re-taken
+    """Take up to `limit` due mails (expired leases first, unless `take_over` is false), leased
+    to `owner` until now+lease. `holding`: the ids still in the owner's hands, never re-taken
+    (it gives them back itself); its own other expired rows (a claim whose answer it never got)
+    are taken again."""
     expired = (
         (_mail.c.state == MailState.SENDING)
         & (_mail.c.lease_expires_at < now)
-        & (_mail.c.lease_owner != owner)
+        & ((_mail.c.lease_owner != owner) | _mail.c.id.not_in(list(holding)))
     )
     due = (_mail.c.state == MailState.QUEUED) & (_mail.c.send_after <= now)
+    kinds = [(due, (_mail.c.send_after, _mail.c.id))]
+    if take_over:
+        kinds.insert(0, (expired, (_mail.c.id,)))
     claimed: list[ClaimedMail] = []
     with engine.begin() as connection:
-        for condition, order in ((expired, (_mail.c.id,)), (due, (_mail.c.send_after, _mail.c.id))):
+        for condition, order in kinds:
             wanted = limit - len(claimed)
             if wanted <= 0:
                 break
@@ -118,6 +131,25 @@ def claim(
             rows = connection.execute(statement).all()
             claimed.extend(ClaimedMail(*row) for row in sorted(rows, key=lambda row: row[0]))
     return claimed
+
+
+def renew(
+    engine: Engine, *, owner: str, mail_ids: Collection[int], now: datetime, lease: timedelta
+) -> set[int]:
+    """Extend the owner's leases on `mail_ids` to now+lease; returns the ids it still holds (a
+    mail missing from the answer was taken over by another worker: it must not be sent)."""
+    if not mail_ids:
+        return set()
+    with engine.begin() as connection:
+        rows = connection.execute(
+            sa.update(_mail)
+            .where(_mail.c.id.in_(list(mail_ids)))
+            .where(_mail.c.lease_owner == owner)
+            .where(_mail.c.state == MailState.SENDING)
+            .values(lease_expires_at=now + lease)
+            .returning(_mail.c.id)
+        )
+        return set(rows.scalars())
 
 
 def release(engine: Engine, *, owner: str, mail_ids: Sequence[int]) -> None:

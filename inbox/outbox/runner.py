@@ -66,6 +66,7 @@ async def start_background(runtime: Runtime, *, concurrency: int | None = None) 
             port=catcher.port,
             timeout=settings.smtp_timeout,
             send_timeout=settings.smtp_send_timeout,
+            data_timeout=settings.smtp_data_timeout,
             mails_per_connection=settings.mails_per_connection,
         )
     worker = Worker(runtime, target=target, jobs=background_jobs(runtime), concurrency=concurrency)
