@@ -6,11 +6,20 @@ from sqlmodel import SQLModel
 from inbox import ratelimit
 from inbox.drafting import models as drafting_models
 from inbox.followups import models as followups_models
+from inbox.inbound import models as inbound_models
 from inbox.intake import models as intake_models
 from inbox.outbox import models as outbox_models
 from inbox.staff import models as staff_models
 
-DOMAINS = (ratelimit, intake_models, staff_models, drafting_models, outbox_models, followups_models)
+DOMAINS = (
+    ratelimit,
+    intake_models,
+    staff_models,
+    drafting_models,
+    outbox_models,
+    followups_models,
+    inbound_models,
+)
 
 
 def metadata() -> MetaData:

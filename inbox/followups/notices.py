@@ -16,7 +16,13 @@ from sqlmodel import Session, col, select
 from inbox.drafting.render import DigestItem
 from inbox.followups.service import is_suppressed
 from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
-from inbox.intake.models import Conversation, ConversationState, Message, MessageStatus
+from inbox.intake.models import (
+    Conversation,
+    ConversationState,
+    Message,
+    MessageChannel,
+    MessageStatus,
+)
 from inbox.outbox.models import MailKind, OutboxMail
 
 if TYPE_CHECKING:
@@ -42,6 +48,8 @@ def after_triage(
         or message.conversation_id is None
     ):
         return []  # spam and folded duplicates get nothing
+    if message.channel == MessageChannel.EMAIL:
+        return []  # inbound mail sent its own alert (and any acknowledgement) when it was taken in
     now = runtime.clock.now()
     mails = []
     ack = acknowledge(session, runtime=runtime, message=message, now=now)

@@ -10,7 +10,9 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+from inbox.inbound.receiver import InboundListener, start_inbound_listener, take_in_caught
 from inbox.outbox.catcher import MailCatcher
 from inbox.outbox.sender import SmtpTarget
 from inbox.outbox.worker import Worker
@@ -25,9 +27,11 @@ def background_jobs(runtime: Runtime) -> list[Callable[[Runtime], int]]:
     work they did. Domains append theirs here."""
     from inbox.drafting.jobs import draft_pending  # drafting: triage and draft new messages
     from inbox.followups.jobs import JOBS as followup_jobs  # follow-ups due, digest, purge
+    from inbox.inbound.jobs import inbound_jobs  # replies, automatic replies, bounces
     from inbox.review.search import index_job  # SQLite: full-text index of new messages
 
-    return [draft_pending, index_job, *followup_jobs]
+    # inbound first: a patient's reply cancels a follow-up that would otherwise go out this tick
+    return [*inbound_jobs(runtime), draft_pending, index_job, *followup_jobs]
 
 
 @dataclass
@@ -37,6 +41,7 @@ class Background:
     worker: Worker
     task: asyncio.Task[None]
     catcher: MailCatcher | None = None
+    listener: InboundListener | None = None
 
     async def stop(self) -> None:
         """Stop claiming, finish the mails in hand, then stop the catcher."""
@@ -45,6 +50,8 @@ class Background:
             await self.task  # a crash was logged when it happened (_log_crash)
         if self.catcher is not None:
             await self.catcher.stop()
+        if self.listener is not None:
+            await self.listener.stop()
 
     async def wait(self) -> None:
         """Until the worker ends (after `stop()`, or if it crashed)."""
@@ -59,7 +66,12 @@ async def start_background(runtime: Runtime, *, concurrency: int | None = None) 
     if not settings.smtp_host:
         if not settings.mail_catcher:
             raise RuntimeError("no SMTP host set (INBOX_SMTP_HOST) and the mail catcher is off")
-        catcher = MailCatcher(runtime.engine, runtime.clock, port=settings.mail_catcher_port)
+        catcher = MailCatcher(
+            runtime.engine,
+            runtime.clock,
+            port=settings.mail_catcher_port,
+            own_mail=partial(take_in_caught, runtime) if settings.takes_replies else None,
+        )
         await catcher.start()
         target = SmtpTarget(
             host=catcher.host,
@@ -69,11 +81,12 @@ async def start_background(runtime: Runtime, *, concurrency: int | None = None) 
             data_timeout=settings.smtp_data_timeout,
             mails_per_connection=settings.mails_per_connection,
         )
+    listener = await start_inbound_listener(runtime)
     worker = Worker(runtime, target=target, jobs=background_jobs(runtime), concurrency=concurrency)
     task = asyncio.create_task(worker.run(), name=f"outbox-worker-{worker.worker_id}")
     task.add_done_callback(_log_crash)
     log.info("worker %s sending to %s:%d", worker.worker_id, target.host, target.port)
-    return Background(worker=worker, task=task, catcher=catcher)
+    return Background(worker=worker, task=task, catcher=catcher, listener=listener)
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from inbox.config import parse_duration
 from inbox.outbox import claims
+from inbox.outbox.addresses import bounce_address
 from inbox.outbox.claims import ClaimedMail, Result, RetryPolicy
 from inbox.outbox.compose import parse_address
 from inbox.outbox.leases import Hands
@@ -72,6 +73,7 @@ class Worker:
         )
         self.metrics = metrics or metrics_for(runtime)
         self.sender = parse_address(settings.mail_from, what="sender").addr_spec  # MAIL FROM
+        self.verp = settings.takes_replies
         self.delivered = 0  # attempts recorded by this worker
         self._stopping = asyncio.Event()
         self._results: list[Result] = []
@@ -218,9 +220,11 @@ class Worker:
             reply = Reply(AttemptOutcome.FAILED, None, "the message was never built")
         else:
             recipient = mail.envelope_recipient
+            # VERP: a bounce names the one mail that did not arrive (bounces+<id>.<sig>@…)
+            sender = bounce_address(self.runtime.settings, mail.id) if self.verp else self.sender
             try:
-                smtputf8 = not (recipient.isascii() and self.sender.isascii())
-                reply = await conn.deliver(self.sender, recipient, mail.raw, smtputf8=smtputf8)
+                smtputf8 = not (recipient.isascii() and sender.isascii())
+                reply = await conn.deliver(sender, recipient, mail.raw, smtputf8=smtputf8)
             except Exception as exc:  # a bug must not strand the mail: record it, retry later
                 log.exception(
                     "worker %s: unexpected error sending mail %d", self.worker_id, mail.id
