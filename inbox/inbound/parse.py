@@ -99,11 +99,12 @@ def _addresses(message: Message, name: str) -> list[str]:
 
 
 def part_text(part: Message) -> str:
-    """A text part's content, whatever its declared charset or transfer encoding says."""
+    """A text part's content, whatever its declared charset or transfer encoding says: a wrong
+    or unknown charset falls back to UTF-8, then to Windows-1252 (what such mail usually is)."""
     if isinstance(part, EmailMessage):
         try:
             content = part.get_content()
-            if isinstance(content, str):
+            if isinstance(content, str) and "\ufffd" not in content:
                 return content
         except Exception:  # unknown charset, broken base64…: decode the bytes leniently
             pass
@@ -112,13 +113,18 @@ def part_text(part: Message) -> str:
     except Exception:
         payload = None
     if isinstance(payload, bytes):
-        charset = part.get_content_charset() or "utf-8"
-        try:
-            return payload.decode(charset, errors="replace")
-        except LookupError:
-            return payload.decode("utf-8", errors="replace")
+        return _decode(payload, part.get_content_charset() or "utf-8")
     raw = part.get_payload()
     return raw if isinstance(raw, str) else ""
+
+
+def _decode(payload: bytes, charset: str) -> str:
+    for candidate in (charset, "utf-8"):
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("cp1252", errors="replace")
 
 
 def _bodies(message: Message) -> tuple[str, str | None]:
