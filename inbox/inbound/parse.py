@@ -56,7 +56,11 @@ def parse_mail(raw: bytes) -> ParsedMail:
         message_id=header(message, "Message-ID").strip(),
         in_reply_to=_MESSAGE_ID.findall(header(message, "In-Reply-To")),
         references=references,
-        recipients=_addresses(message, "To") + _addresses(message, "Cc"),
+        recipients=[
+            address
+            for name in ("To", "Cc", "Delivered-To", "X-Original-To")
+            for address in _addresses(message, name)
+        ],
         text=text[:MAX_TEXT],
         html=html,
         defects=[type(defect).__name__ for defect in message.defects][:20],
