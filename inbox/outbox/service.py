@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from inbox.config import Settings
 from inbox.errors import Conflict, NotFound
-from inbox.outbox import events
+from inbox.outbox import dkim, events
 from inbox.outbox.addresses import reply_address
 from inbox.outbox.compose import MailNotBuildable, MailParts, build_message, new_message_id
 from inbox.outbox.models import AttemptOutcome, DeliveryAttempt, MailState, OutboxMail
@@ -132,7 +132,7 @@ def enqueue_mail(
         extra_headers=extra_headers or {},
     )
     try:
-        mail.raw = build_message(parts)
+        mail.raw = dkim.sign(build_message(parts), settings)
     except MailNotBuildable as exc:
         reason = _storable(f"cannot build the message: {exc}", 1000)
         mail.state, mail.failed_at, mail.last_error = MailState.FAILED, now, reason
