@@ -23,7 +23,7 @@ from inbox.drafting import service as drafting
 from inbox.drafting.edited import compose_edited
 from inbox.errors import InboxError, InvalidInput, NotFound
 from inbox.followups.views import conversation_context as followups_context
-from inbox.review import actions
+from inbox.review import actions, timeline
 from inbox.runtime import Runtime
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
 from inbox.staff.models import StaffUser
@@ -222,8 +222,11 @@ def _page(
     unsaved: dict[str, str] | None = None,
 ) -> Response:
     view = actions.load_conversation(session, runtime=runtime, conversation_id=conversation_id)
+    came_back = timeline.inbound_mails(session, conversation_id=conversation_id)
     context = {
         "view": view,
+        "timeline": timeline.build_timeline(view, came_back),
+        "undelivered": timeline.undelivered(came_back),
         "done": DONE.get(request.query_params.get("done", "")),
         "error": error,
         "field_errors": error.errors if isinstance(error, InvalidInput) else {},
