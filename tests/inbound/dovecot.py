@@ -101,7 +101,9 @@ service imap-login {{
                     return
             except Exception:
                 if self._process.poll() is not None or time.monotonic() > deadline:
-                    log = (self.folder / "dovecot.log").read_text(errors="replace")[-2000:]
+                    log_file = self.folder / "dovecot.log"
+                    log = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+                    self.stop()
                     raise RuntimeError(f"Dovecot did not start:\n{log}") from None
                 time.sleep(0.1)
 

@@ -1,7 +1,7 @@
 """inbound mail: inbound_mail (raw mail taken in, then processed) and imap_cursor
 
-Revision ID: 0009_inbound
-Revises: 0008_drop_message_status_index
+Revision ID: 0010_inbound
+Revises: 0009_staff_security
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import inbox.db
 
-revision: str = "0009_inbound"
-down_revision: str | None = "0008_drop_message_status_index"
+revision: str = "0010_inbound"
+down_revision: str | None = "0009_staff_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
