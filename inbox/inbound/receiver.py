@@ -102,7 +102,14 @@ async def start_inbound_listener(runtime: Runtime) -> InboundListener | None:
     listener = InboundListener(
         settings, runtime.engine, runtime.clock, lmtp=settings.inbound == "lmtp"
     )
-    await listener.start()
+    try:
+        await listener.start()
+    except OSError as exc:  # `serve --workers N`: one process holds the port, the others skip it
+        log.error(
+            "inbound listener not started on %s:%d: %s",
+            settings.inbound_host, settings.inbound_port, exc,
+        )  # fmt: skip
+        return None
     return listener
 
 

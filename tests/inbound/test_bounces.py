@@ -13,12 +13,14 @@ from inbox.followups.models import FollowUpState, Suppression, SuppressionReason
 from inbox.inbound.models import BounceSeverity, InboundKind
 from inbox.inbound.process import process_pending
 from inbox.outbox.addresses import bounce_address
-from inbox.outbox.models import MailKind
+from inbox.outbox.models import MailKind, OutboxMail
 from inbox.runtime import Runtime
 from tests.followups.support import EMAIL, follow_ups, mails, reply_sent
 from tests.inbound.conftest import RunningListener
 from tests.inbound.support import inbound_mails, mail_to
 from tests.smtp import SmtpServer
+
+SERVICE = "patient-service@kidney-hospital.example"
 
 
 def dsn(*, original_message_id: str, recipient: str, action: str, status: str) -> bytes:
@@ -46,6 +48,20 @@ def dsn(*, original_message_id: str, recipient: str, action: str, status: str) -
     ).encode()
 
 
+def send_dsn(
+    runtime: Runtime, port: int, mail: OutboxMail, *, action: str = "failed",
+    status: str = "5.1.1", verp: bool = True,
+) -> None:  # fmt: skip
+    """A relay's report about `mail` handed over LMTP (to its VERP address, or to the service's
+    own address as a relay that ignores VERP sends it), then processed."""
+    report = dsn(original_message_id=mail.message_id, recipient=EMAIL, action=action,
+                 status=status)  # fmt: skip
+    to = bounce_address(runtime.settings, mail.id or 0) if verp else SERVICE
+    with smtplib.LMTP("127.0.0.1", port) as lmtp:
+        lmtp.sendmail("", [to], report)
+    process_pending(runtime)
+
+
 def test_every_mail_goes_out_with_its_own_verp_sender(
     client: TestClient, runtime: Runtime, smtp_server: SmtpServer
 ):
@@ -60,11 +76,7 @@ def test_a_hard_bounce_marks_the_mail_and_suppresses_the_address(
 ):
     conversation_id = reply_sent(client, runtime)
     [reply] = mails(runtime, MailKind.REPLY)
-    report = dsn(original_message_id=reply.message_id, recipient=EMAIL, action="failed",
-                 status="5.1.1")  # fmt: skip
-    with smtplib.LMTP("127.0.0.1", lmtp_listener.port) as lmtp:
-        lmtp.sendmail("", [bounce_address(runtime.settings, reply.id or 0)], report)
-    process_pending(runtime)
+    send_dsn(runtime, lmtp_listener.port, reply, action="failed", status="5.1.1")
 
     [inbound] = inbound_mails(runtime)
     assert inbound.kind == InboundKind.BOUNCE and inbound.bounce == BounceSeverity.HARD
@@ -80,11 +92,7 @@ def test_a_report_without_verp_is_matched_by_the_message_id_it_quotes(
 ):
     reply_sent(client, runtime)
     [reply] = mails(runtime, MailKind.REPLY)
-    report = dsn(original_message_id=reply.message_id, recipient=EMAIL, action="failed",
-                 status="5.1.1")  # fmt: skip
-    with smtplib.LMTP("127.0.0.1", lmtp_listener.port) as lmtp:
-        lmtp.sendmail("", ["patient-service@kidney-hospital.example"], report)
-    process_pending(runtime)
+    send_dsn(runtime, lmtp_listener.port, reply, action="failed", status="5.1.1", verp=False)
     [inbound] = inbound_mails(runtime)
     assert inbound.bounce_mail_id == reply.id and inbound.bounce == BounceSeverity.HARD
 
@@ -94,11 +102,7 @@ def test_a_delay_notice_is_noted_and_suppresses_nothing(
 ):
     conversation_id = reply_sent(client, runtime)
     [reply] = mails(runtime, MailKind.REPLY)
-    report = dsn(original_message_id=reply.message_id, recipient=EMAIL, action="delayed",
-                 status="4.4.7")  # fmt: skip
-    with smtplib.LMTP("127.0.0.1", lmtp_listener.port) as lmtp:
-        lmtp.sendmail("", [bounce_address(runtime.settings, reply.id or 0)], report)
-    process_pending(runtime)
+    send_dsn(runtime, lmtp_listener.port, reply, action="delayed", status="4.4.7")
     [inbound] = inbound_mails(runtime)
     assert inbound.bounce == BounceSeverity.SOFT and inbound.bounce_mail_id == reply.id
     with Session(runtime.engine) as session:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from inbox.followups.models import FollowUpState
 from inbox.inbound.models import InboundKind, InboundState
 from inbox.inbound.process import process_pending
+from inbox.inbound.receiver import start_inbound_listener
 from inbox.inbound.replies import build_reply
 from inbox.intake.models import ConversationState, MessageChannel
 from inbox.outbox.models import MailKind
@@ -225,3 +226,13 @@ def test_plain_smtp_takes_replies_too(runtime: Runtime, smtp_listener: RunningLi
         smtp.sendmail("a@example.net", ["patient-service@kidney-hospital.example"], raw)
     [inbound] = inbound_mails(runtime)
     assert inbound.source == "smtp" and inbound.state == InboundState.RECEIVED
+
+
+async def test_a_second_process_on_the_same_port_runs_without_the_listener(runtime: Runtime):
+    first = await start_inbound_listener(runtime)
+    try:
+        assert first is not None
+        assert await start_inbound_listener(runtime) is None  # the port is taken: no crash
+    finally:
+        assert first is not None
+        await first.stop()

@@ -13,14 +13,13 @@ from inbox.inbound.models import InboundSource, InboundState
 from inbox.inbound.process import process_pending
 from inbox.inbound.replies import build_reply
 from inbox.inbound.store import store_inbound
-from inbox.outbox.addresses import bounce_address
 from inbox.outbox.models import MailKind
 from inbox.runtime import Runtime
 from inbox.staff.models import AuditEntry
 from tests.followups.support import EMAIL, mails, reply_sent
 from tests.inbound.conftest import RunningListener
 from tests.inbound.support import inbound_mails, mail_to
-from tests.inbound.test_bounces import dsn
+from tests.inbound.test_bounces import send_dsn
 from tests.smtp import SmtpServer
 from tests.staff.factories import csrf_token, make_staff, sign_in
 
@@ -56,11 +55,7 @@ def test_a_hard_bounce_tells_staff_to_phone_the_patient(
 ):
     conversation_id = reply_sent(client, runtime)
     [reply] = mails(runtime, MailKind.REPLY)
-    report = dsn(original_message_id=reply.message_id, recipient=EMAIL, action="failed",
-                 status="5.1.1")  # fmt: skip
-    with smtplib.LMTP("127.0.0.1", lmtp_listener.port) as lmtp:
-        lmtp.sendmail("", [bounce_address(runtime.settings, reply.id or 0)], report)
-    process_pending(runtime)
+    send_dsn(runtime, lmtp_listener.port, reply)
     sign_in(client, email="nurse@hospital.example")
     page = client.get(f"/inbox/conversations/{conversation_id}").text
     assert "A mail did not reach the patient — phone them." in page
