@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export INBOX_DATABASE_URL ?= sqlite:///var/inbox.db
 
-.PHONY: install run test test-sqlite test-postgres bench lint eval worker clean browser
+.PHONY: install run test test-sqlite test-postgres bench lint eval worker clean browser imap
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,10 @@ browser:  ## Debian's Chromium and axe-core for the browser tests (no browser do
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	@test -f node_modules/axe-core/axe.min.js || npm ci --silent --no-audit --no-fund >/dev/null
 
-test: install browser  ## the whole suite (INBOX_TEST_DATABASE_URL selects PostgreSQL)
+imap:  ## Debian's Dovecot for the IMAP polling tests (the suite starts its own private server)
+	@test -x /usr/sbin/dovecot || command -v dovecot >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null)
+
+test: install browser imap  ## the whole suite (INBOX_TEST_DATABASE_URL selects PostgreSQL)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: install  ## every benchmark in bench/, each ending with a JSON line of its figures

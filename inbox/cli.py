@@ -10,6 +10,7 @@ import typer
 from inbox.config import Settings
 from inbox.db import upgrade
 from inbox.demo import seed_demo
+from inbox.inbound import cli as inbound_cli
 from inbox.knowledge import cli as knowledge_cli
 from inbox.knowledge import editor as knowledge_editor
 from inbox.logs import configure_logging, log_config
@@ -117,6 +118,7 @@ def serve(
     )
 
 
+inbound_cli.register(app, outbox_cli.mail_app)
 knowledge_cli.register(app)
 knowledge_editor.register(app)
 outbox_cli.register(app)

@@ -103,7 +103,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_tls: bool = False
     smtp_timeout: float = 30.0  # connect and each SMTP command
-    smtp_send_timeout: float = 60.0  # one whole mail, connecting included
+    smtp_send_timeout: float = 60.0  # one whole mail up to its end of data, connecting included
+    smtp_data_timeout: float = 600.0  # the reply to the end of data (RFC 5321 4.5.3.2.6)
     mail_from: str = "Kidney Disease Hospital <patient-service@kidney-hospital.example>"
     mail_reply_to: str = ""
     mail_domain: str = "kidney-hospital.example"
@@ -118,6 +119,25 @@ class Settings(BaseSettings):
     retry_budget: str = "24h"
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
+
+    # --- inbound mail (replies, automatic replies, bounces) and DKIM
+    inbound: str = "off"  # lmtp | smtp | imap | off; the pipe (`inbox inbound deliver`) always
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 8024
+    inbound_domain: str = ""  # the domain of reply+… and bounces+… addresses; "" = mail_domain
+    inbound_max_bytes: int = 10 * 1024 * 1024
+    inbound_raw_retention_days: int = 30
+    inbound_rate_limit: str = "30/hour"  # mails per sender that may reopen and alert
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_tls: bool = True
+    imap_username: str = ""
+    imap_password: str = ""
+    imap_folder: str = "INBOX"
+    imap_poll_seconds: float = 60.0
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+    dkim_key_file: Path | None = None
 
     # --- follow-ups, acknowledgements, alerts
     acknowledge: bool = True
@@ -143,7 +163,7 @@ class Settings(BaseSettings):
     def _lists(cls, value: object) -> object:
         return _split_list(value)
 
-    @field_validator("rate_limit_ip", "rate_limit_address")
+    @field_validator("rate_limit_ip", "rate_limit_address", "inbound_rate_limit")
     @classmethod
     def _rates(cls, value: str) -> str:
         parse_rate(value)
@@ -154,6 +174,14 @@ class Settings(BaseSettings):
     def _delays(cls, value: list[str]) -> list[str]:
         for item in value:
             parse_duration(item)
+        return value
+
+    @field_validator("inbound")
+    @classmethod
+    def _inbound(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("lmtp", "smtp", "imap", "off"):
+            raise ValueError(f"INBOX_INBOUND {value!r} is not one of lmtp, smtp, imap, off")
         return value
 
     @field_validator("quiet_hours")
@@ -172,6 +200,12 @@ class Settings(BaseSettings):
         except (KeyError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/London)") from exc
         return value
+
+    @property
+    def takes_replies(self) -> bool:
+        """Whether replies and bounces reach the service (an inbound listener or IMAP, or the
+        embedded catcher): only then do outgoing mails carry signed reply and VERP addresses."""
+        return self.inbound != "off" or (not self.smtp_host and self.mail_catcher)
 
     @property
     def secure_cookies(self) -> bool:

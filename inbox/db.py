@@ -133,27 +133,32 @@ def _strip_nul_characters(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute", retval=True)
     def _without_nul(
-        _connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+        _connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
     ) -> tuple[str, Any]:
-        rows = parameters if many else (parameters,)
-        if any(_has_nul(row) for row in rows):
-            cleaned = [_strip_nul(row) for row in rows]
-            parameters = cleaned if many else cleaned[0]
+        # one row, a list of rows, or (insertmanyvalues) one flat row of several rows' values
+        if _has_nul(parameters):
+            parameters = _strip_nul(parameters)
         return statement, parameters
 
 
-def _has_nul(row: Any) -> bool:
-    values = row.values() if isinstance(row, dict) else row or ()
-    return any(isinstance(value, str) and "\x00" in value for value in values)
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list | tuple):
+        return False
+    return any(_has_nul(item) for item in value)
 
 
-def _strip_nul(row: Any) -> Any:
-    def clean(value: Any) -> Any:
-        return value.replace("\x00", "") if isinstance(value, str) else value
-
-    if isinstance(row, dict):
-        return {key: clean(value) for key, value in row.items()}
-    return type(row)(clean(value) for value in row)
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {key: _strip_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_strip_nul(item) for item in value)
+    return value
 
 
 def _configure_sqlite(engine: Engine) -> None:

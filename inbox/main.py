@@ -18,6 +18,7 @@ from inbox.clock import Clock
 from inbox.config import PACKAGE_DIR, Settings
 from inbox.errors import install_handlers
 from inbox.followups import views as followup_views
+from inbox.inbound import views as inbound_views
 from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
 from inbox.middleware import BodySizeLimit, SecurityHeaders
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(outbox_views.router)
     app.include_router(followup_views.router)
     app.include_router(privacy_views.router)
+    app.include_router(inbound_views.router)
 
     app.add_middleware(SecurityHeaders, frame_origins=settings.allowed_origins)
     app.add_middleware(

@@ -7,6 +7,7 @@ from inbox import ratelimit
 from inbox.conversations import models as conversations_models
 from inbox.drafting import models as drafting_models
 from inbox.followups import models as followups_models
+from inbox.inbound import models as inbound_models
 from inbox.outbox import models as outbox_models
 from inbox.staff import models as staff_models
 
@@ -17,6 +18,7 @@ DOMAINS = (
     drafting_models,
     outbox_models,
     followups_models,
+    inbound_models,
 )
 
 

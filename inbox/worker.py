@@ -15,6 +15,7 @@ import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlmodel import Session
 
@@ -23,6 +24,8 @@ from inbox.conversations import lifecycle
 from inbox.drafting.jobs import draft_pending
 from inbox.followups.delivery import send_due_follow_ups
 from inbox.followups.events import FollowUpListener
+from inbox.inbound.jobs import inbound_jobs
+from inbox.inbound.receiver import InboundListener, start_inbound_listener, take_in_caught
 from inbox.notices.digest import digest_job
 from inbox.notices.service import after_triage
 from inbox.outbox.catcher import MailCatcher
@@ -42,10 +45,12 @@ def draft_new_messages(runtime: Runtime) -> int:
     return draft_pending(runtime, after=after_triage)
 
 
-def periodic_jobs() -> list[Job]:
+def periodic_jobs(runtime: Runtime) -> list[Job]:
     """What every worker runs each tick, in this order: sync functions taking the runtime and
     returning how much work they did (0: nothing to do)."""
     return [
+        # inbound first: a patient's reply cancels a follow-up that would otherwise go out now
+        *inbound_jobs(runtime),  # IMAP polling (if set), replies, automatic replies, bounces
         draft_new_messages,  # triage and draft new messages, acknowledge, alert staff
         index_job,  # SQLite: full-text index of new messages
         send_due_follow_ups,
@@ -103,14 +108,17 @@ class Background:
     worker: Worker
     task: asyncio.Task[None]
     catcher: MailCatcher | None = None
+    listener: InboundListener | None = None
 
     async def stop(self) -> None:
-        """Stop claiming, finish the mails in hand, then stop the catcher."""
+        """Stop claiming, finish the mails in hand, then stop the catcher and the listener."""
         self.worker.stop()
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await self.task  # a crash was logged when it happened (_log_crash)
         if self.catcher is not None:
             await self.catcher.stop()
+        if self.listener is not None:
+            await self.listener.stop()
 
     async def wait(self) -> None:
         """Until the worker ends (after `stop()`, or if it crashed)."""
@@ -125,20 +133,29 @@ async def start_background(runtime: Runtime, *, concurrency: int | None = None) 
     if not settings.smtp_host:
         if not settings.mail_catcher:
             raise RuntimeError("no SMTP host set (INBOX_SMTP_HOST) and the mail catcher is off")
-        catcher = MailCatcher(runtime.engine, runtime.clock, port=settings.mail_catcher_port)
+        catcher = MailCatcher(
+            runtime.engine,
+            runtime.clock,
+            port=settings.mail_catcher_port,
+            own_mail=partial(take_in_caught, runtime) if settings.takes_replies else None,
+        )
         await catcher.start()
         target = SmtpTarget(
             host=catcher.host,
             port=catcher.port,
             timeout=settings.smtp_timeout,
             send_timeout=settings.smtp_send_timeout,
+            data_timeout=settings.smtp_data_timeout,
             mails_per_connection=settings.mails_per_connection,
         )
-    worker = build_worker(runtime, target=target, jobs=periodic_jobs(), concurrency=concurrency)
+    listener = await start_inbound_listener(runtime)
+    worker = build_worker(
+        runtime, target=target, jobs=periodic_jobs(runtime), concurrency=concurrency
+    )
     task = asyncio.create_task(worker.run(), name=f"outbox-worker-{worker.worker_id}")
     task.add_done_callback(_log_crash)
     log.info("worker %s sending to %s:%d", worker.worker_id, target.host, target.port)
-    return Background(worker=worker, task=task, catcher=catcher)
+    return Background(worker=worker, task=task, catcher=catcher, listener=listener)
 
 
 async def run_until_signalled(

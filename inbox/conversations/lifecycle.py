@@ -1,7 +1,8 @@
 """The one place that changes `conversation.state`.
 
     patient writes     (none) -> review        open, or join the contact's open conversation
-                       queued | sent | failed -> review (reopen on the patient's message)
+                       any -> review           reopen on the patient's message (a reply by
+                                               e-mail may reopen a closed one)
     spam submission    (none) -> spam
     staff approve      review | failed -> queued   (queue_reply; re-queue of a failed reply)
     delivery           queued | failed -> sent | failed   (replies_sent, replies_failed)
@@ -9,9 +10,10 @@
     staff reopen       closed | spam -> review
     staff discard      review | failed -> spam
 
-Two ways in, one set of rules: the ORM functions take a Session (staff actions, inbound mail,
-the worker) and the intake hot path runs the same SQL text through its own driver-level runner
-(`join_or_open`, `open_as_spam` take a `Run`). Callers own the transaction; nothing here commits.
+Two ways in, one set of rules: the staff and delivery changes work on ORM objects in a Session;
+a patient's message (intake's hot path, inbound mail) runs the SQL text below through a `Run`
+(intake's `Statements.run`), on a driver connection or a Session's connection. Callers own the
+transaction; nothing here commits.
 Follow-ups are not touched here: whoever reopens a conversation also cancels its follow-ups
 (`inbox.followups.service.cancel_follow_ups`).
 """
@@ -97,8 +99,16 @@ def join_or_open(
         return open_conversation(
             connection, run, contact_id=contact_id, subject=subject, now=now, urgent=urgent
         ), False
-    run(connection, REOPEN_ON_MESSAGE, id=existing, now=now, urgent=urgent)
+    reopen_on_message(connection, run, conversation_id=existing, now=now, urgent=urgent)
     return int(existing), True
+
+
+def reopen_on_message(
+    connection: Any, run: Run, *, conversation_id: int, now: datetime, urgent: bool
+) -> None:
+    """The patient wrote into this conversation (the form, or a reply by e-mail): back to review,
+    urgent if the new message is."""
+    run(connection, REOPEN_ON_MESSAGE, id=conversation_id, now=now, urgent=urgent)
 
 
 def open_conversation(
@@ -120,54 +130,6 @@ def open_as_spam(connection: Any, run: Run, *, contact_id: int, subject: str, no
         connection, run, contact_id=contact_id, subject=subject, now=now, urgent=False,
         state=State.SPAM,
     )  # fmt: skip
-
-
-class _SessionRows:
-    def __init__(self, result: sa.CursorResult[Any]):
-        self.row = result.first() if result.returns_rows else None
-
-    def scalar(self) -> Any:
-        return None if self.row is None else self.row[0]
-
-    def scalar_one(self) -> Any:
-        if self.row is None:
-            raise LookupError("the statement returned no row")
-        return self.row[0]
-
-
-def _run_in_session(connection: Session, sql: str, **params: Any) -> _SessionRows:
-    types = {key: UTCDateTime() for key, value in params.items() if isinstance(value, datetime)}
-    statement = sa.text(sql).bindparams(*(sa.bindparam(key, type_=t) for key, t in types.items()))
-    return _SessionRows(connection.connection().execute(statement, params))
-
-
-def receive_message(
-    session: Session, *, contact_id: int, subject: str, now: datetime, urgent: bool
-) -> tuple[Conversation, bool]:
-    """`join_or_open` in a Session (inbound mail, demo): the conversation, loaded fresh, and
-    whether it was an existing one."""
-    session.flush()
-    conversation_id, joined = join_or_open(
-        session, _run_in_session, contact_id=contact_id, subject=subject, now=now, urgent=urgent
-    )
-    conversation = session.get(Conversation, conversation_id, populate_existing=True)
-    assert conversation is not None
-    return conversation, joined
-
-
-def reopen_on_message(
-    session: Session, *, conversation_id: int, now: datetime, urgent: bool = False
-) -> Conversation:
-    """A patient wrote into this very conversation (a reply by e-mail): back to review, whatever
-    state it was in, spam excepted (a spam conversation stays where the filter put it)."""
-    conversation = locked(session, conversation_id=conversation_id)
-    if conversation.state != State.SPAM:
-        conversation.state = State.REVIEW
-        conversation.closed_at = None
-    conversation.urgent = conversation.urgent or urgent
-    conversation.last_message_at = conversation.updated_at = now
-    session.flush()
-    return conversation
 
 
 def locked(session: Session, *, conversation_id: int) -> Conversation:

@@ -28,6 +28,13 @@ class MessageStatus(StrEnum):
     DUPLICATE = "duplicate"  # folded into an identical earlier submission
 
 
+class MessageChannel(StrEnum):
+    FORM = "form"
+    API = "api"
+    DEMO = "demo"
+    EMAIL = "email"  # a patient's e-mail, taken in by inbox.inbound
+
+
 class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True)  # normalised
@@ -73,7 +80,7 @@ class Message(SQLModel, table=True):
     subject: str = Field(max_length=300)
     body: str = Field(sa_type=sa.Text)
     source_page: str | None = Field(default=None, max_length=2000)
-    channel: str = Field(default="form", max_length=8)  # form | api | demo
+    channel: str = Field(default=MessageChannel.FORM, max_length=8)  # MessageChannel
     client_ip: str | None = Field(default=None, max_length=128)  # keyed hash by default
     user_agent: str | None = Field(default=None, max_length=500)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

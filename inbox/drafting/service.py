@@ -22,7 +22,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from inbox.conversations import lifecycle
-from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
+from inbox.conversations.models import (
+    Conversation,
+    ConversationState,
+    Message,
+    MessageChannel,
+    MessageStatus,
+)
 from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.knowledge.service import triage_message
@@ -71,6 +77,8 @@ def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Dra
         for match in triage.sections
     ]
     urgent, reasons = bool(triage.urgent), list(triage.urgency_reasons)
+    if message.channel == MessageChannel.EMAIL and message.urgent:
+        urgent = True  # inbound triage also read the whole mail, not only its stripped new part
     replaced_unanswered = (
         draft is not None and draft.message_id != message.id and _unanswered(session, draft)
     )
@@ -114,7 +122,9 @@ def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Dra
         draft.updated_at = now
         draft.updated_by_id = None
     conversation.urgent = urgent
-    message.urgent = bool(triage.urgent)
+    message.urgent = bool(triage.urgent) or (
+        message.channel == MessageChannel.EMAIL and message.urgent
+    )
     message.drafted_at = now
     session.flush()
     return draft

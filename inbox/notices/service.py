@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from inbox.conversations.models import Conversation, Message, MessageStatus
+from inbox.conversations.models import Conversation, Message, MessageChannel, MessageStatus
 from inbox.followups.service import is_suppressed
 from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
 from inbox.outbox.models import MailKind, OutboxMail
@@ -42,6 +42,8 @@ def after_triage(
         or message.conversation_id is None
     ):
         return []  # spam and folded duplicates get nothing
+    if message.channel == MessageChannel.EMAIL:
+        return []  # inbound mail sent its own alert (and any acknowledgement) when it was taken in
     now = runtime.clock.now()
     mails = []
     ack = acknowledge(session, runtime=runtime, message=message, now=now)

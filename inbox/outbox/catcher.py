@@ -9,6 +9,7 @@ import asyncio
 import email.parser
 import email.policy
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
@@ -48,12 +49,24 @@ def list_caught(session: Session, *, limit: int = 20) -> list[CaughtMail]:
     )
 
 
+OwnMail = Callable[..., bool]
+"""Takes a mail sent to the service's own addresses (mail_from=, recipients=, raw=); True when it
+took it (the embedded mode: a reply or a bounce sent to the catcher goes to the inbound path)."""
+
+
 class _CatchingHandler:
-    def __init__(self, engine: Engine, clock: Clock):
-        self.engine, self.clock = engine, clock
+    def __init__(self, engine: Engine, clock: Clock, own_mail: OwnMail | None = None):
+        self.engine, self.clock, self.own_mail = engine, clock, own_mail
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         try:
+            if self.own_mail is not None and await asyncio.to_thread(
+                self.own_mail,
+                mail_from=envelope.mail_from or "",
+                recipients=list(envelope.rcpt_tos),
+                raw=bytes(envelope.original_content or b""),
+            ):
+                return "250 OK taken in"
             await asyncio.to_thread(
                 store_caught,
                 self.engine,
@@ -71,8 +84,16 @@ class _CatchingHandler:
 class MailCatcher:
     """Runs in the current event loop; `port` is known once `start()` returns."""
 
-    def __init__(self, engine: Engine, clock: Clock, *, host: str = "127.0.0.1", port: int = 0):
-        self.engine, self.clock = engine, clock
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        own_mail: OwnMail | None = None,
+    ):
+        self.engine, self.clock, self.own_mail = engine, clock, own_mail
         self.host, self.port = host, port
         self._server: asyncio.AbstractServer | None = None
 
@@ -81,7 +102,7 @@ class MailCatcher:
         if aiosmtpd_log.level == logging.NOTSET:
             aiosmtpd_log.setLevel(logging.WARNING)  # not a line per SMTP command and connection
         loop = asyncio.get_running_loop()
-        handler = _CatchingHandler(self.engine, self.clock)
+        handler = _CatchingHandler(self.engine, self.clock, self.own_mail)
         self._server = await loop.create_server(
             lambda: SMTP(handler, hostname="inbox-catcher", enable_SMTPUTF8=True, loop=loop),
             host=self.host,

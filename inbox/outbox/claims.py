@@ -2,7 +2,8 @@
 release what was claimed but not sent.
 
 Claiming (`inbox.leases.claim`) sets state 'sending' and a lease on due mails, expired leases
-first (a dead worker's mails are taken over), in one transaction.
+first (a dead worker's mails are taken over), in one transaction; a live worker renews the
+leases of what it holds (`renew`, see outbox/leases.py).
 
 Recording is a few executemany statements per batch. A result only changes a row the worker still
 holds (lease_owner = me, state = sending), except "sent", which is always written: the server
@@ -12,7 +13,7 @@ took the mail, whoever else holds it now.
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -82,25 +83,34 @@ class RetryPolicy:
 
 
 def claim(
-    engine: Engine, *, owner: str, now: datetime, lease: timedelta, limit: int
+    engine: Engine,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    take_over: bool = True,
+    holding: Collection[int] = (),
 ) -> list[ClaimedMail]:
-    """Take up to `limit` due mails (expired leases first), leased to `owner` until now+lease."""
-    # never our own: a mail still waiting in this worker's hands is given back by it, not re-taken
+    """Take up to `limit` due mails (expired leases first, unless `take_over` is false), leased
+    to `owner` until now+lease. `holding`: the ids still in the owner's hands, never re-taken
+    (it gives them back itself); its own other expired rows (a claim whose answer it never got)
+    are taken again."""
     expired = (
         (_mail.c.state == MailState.SENDING)
         & (_mail.c.lease_expires_at < now)
-        & (_mail.c.lease_owner != owner)
+        & ((_mail.c.lease_owner != owner) | _mail.c.id.not_in(list(holding)))
     )
     due = (_mail.c.state == MailState.QUEUED) & (_mail.c.send_after <= now)
+    queues = [leases.Queue(due, (_mail.c.send_after, _mail.c.id))]
+    if take_over:
+        queues.insert(0, leases.Queue(expired, (_mail.c.id,)))
     with engine.begin() as connection:
         rows = leases.claim(
             connection,
             _mail,
             key=_mail.c.id,
-            queues=[
-                leases.Queue(expired, (_mail.c.id,)),
-                leases.Queue(due, (_mail.c.send_after, _mail.c.id)),
-            ],
+            queues=queues,
             limit=limit,
             values={
                 "state": MailState.SENDING,
@@ -110,6 +120,25 @@ def claim(
             returning=_RETURNED,
         )
     return [ClaimedMail(*row) for row in rows]  # type: ignore[call-arg]  # the _RETURNED columns
+
+
+def renew(
+    engine: Engine, *, owner: str, mail_ids: Collection[int], now: datetime, lease: timedelta
+) -> set[int]:
+    """Extend the owner's leases on `mail_ids` to now+lease; returns the ids it still holds (a
+    mail missing from the answer was taken over by another worker: it must not be sent)."""
+    if not mail_ids:
+        return set()
+    with engine.begin() as connection:
+        rows = connection.execute(
+            sa.update(_mail)
+            .where(_mail.c.id.in_(list(mail_ids)))
+            .where(_mail.c.lease_owner == owner)
+            .where(_mail.c.state == MailState.SENDING)
+            .values(lease_expires_at=now + lease)
+            .returning(_mail.c.id)
+        )
+        return set(rows.scalars())
 
 
 def release(engine: Engine, *, owner: str, mail_ids: Sequence[int]) -> None:

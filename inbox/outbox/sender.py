@@ -1,5 +1,8 @@
 """One SMTP connection of the worker (aiosmtplib): reused across mails up to a cap, closed and
-reopened after any error, with timeouts on connect, each command and the whole send.
+reopened after any error, with timeouts on connect, each command and the whole send up to the
+end of the data; the server's reply to the end of the data gets its own, longer wait (RFC 5321
+section 4.5.3.2.6 suggests 10 minutes): a relay that is slow to accept a mail has usually taken
+it, and giving up early would send it again.
 
 `deliver` never raises for anything the server or the network does: it returns a Reply that
 says sent, retry (4xx, disconnect, timeout, refused connection) or failed (5xx).
@@ -11,6 +14,7 @@ import asyncio
 import logging
 import ssl
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiosmtplib
 
@@ -31,7 +35,8 @@ class SmtpTarget:
     starttls: bool = False
     tls: bool = False
     timeout: float = 30.0  # connect and each command
-    send_timeout: float = 60.0  # one whole mail, connecting included
+    send_timeout: float = 60.0  # one whole mail up to its end of data, connecting included
+    data_timeout: float = 600.0  # the reply to the end of data
     mails_per_connection: int = 100
     validate_certs: bool = True
 
@@ -46,8 +51,14 @@ class SmtpTarget:
             tls=settings.smtp_tls,
             timeout=settings.smtp_timeout,
             send_timeout=settings.smtp_send_timeout,
+            data_timeout=settings.smtp_data_timeout,
             mails_per_connection=max(1, settings.mails_per_connection),
         )
+
+    @property
+    def longest_send(self) -> timedelta:
+        """The longest one mail can take before `deliver` returns."""
+        return timedelta(seconds=self.send_timeout + self.data_timeout)
 
 
 @dataclass(frozen=True)
@@ -125,7 +136,7 @@ class SmtpConnection:
     async def deliver(self, sender: str, recipient: str, raw: bytes, *, smtputf8: bool) -> Reply:
         """Send one message: MAIL, RCPT, DATA on the reused connection."""
         try:
-            async with asyncio.timeout(self.target.send_timeout):
+            async with asyncio.timeout(self.target.send_timeout) as deadline:
                 try:
                     client = await self._client_for_next_mail()
                 except aiosmtplib.SMTPResponseException as exc:
@@ -143,7 +154,9 @@ class SmtpConnection:
                 # enqueue, and aiosmtplib's mail()/rcpt() would parse them again for every mail
                 await _command(client, b"MAIL", b"FROM:<%s>" % sender.encode(), *options)
                 await _command(client, b"RCPT", b"TO:<%s>" % recipient.encode(), accept=(250, 251))
-                response = await client.data(raw)
+                loop_time = asyncio.get_running_loop().time()
+                deadline.reschedule(loop_time + self.target.data_timeout)
+                response = await client.data(raw, timeout=None)
         except aiosmtplib.SMTPResponseException as exc:
             self.drop()  # the envelope is in an unknown state: start afresh next time
             return _classify(exc.code, exc.message)

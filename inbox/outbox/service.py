@@ -12,6 +12,8 @@ tried to send).
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +22,8 @@ from sqlmodel import Session, col, select
 
 from inbox.config import Settings
 from inbox.errors import Conflict, NotFound
+from inbox.outbox import dkim
+from inbox.outbox.addresses import reply_address
 from inbox.outbox.compose import MailNotBuildable, MailParts, build_message, new_message_id
 from inbox.outbox.models import AttemptOutcome, DeliveryAttempt, MailState, OutboxMail
 
@@ -27,6 +31,7 @@ from inbox.outbox.models import AttemptOutcome, DeliveryAttempt, MailState, Outb
 # §3.6.4 suggests trimming from the middle); the column holds 2,000 characters.
 MAX_REFERENCES = 2000
 ENQUEUE_WORKER = "enqueue"
+_REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|aw|sv|antw|r)\s*:\s*)+", re.IGNORECASE)
 
 
 class MailNotFound(NotFound):
@@ -43,21 +48,37 @@ def _storable(value: str, limit: int | None = None) -> str:
     return value[:limit] if limit else value
 
 
-def _thread_headers(session: Session, conversation_id: int) -> tuple[str | None, str | None]:
-    """In-Reply-To and References for the next mail of a conversation: the earlier mails, oldest
-    first (cancelled ones were never sent, so they are left out)."""
-    ids = session.exec(
-        select(OutboxMail.message_id)
+@dataclass(frozen=True)
+class Thread:
+    """How the next mail of a conversation joins the earlier ones in the patient's mail client."""
+
+    in_reply_to: str | None = None
+    references: str | None = None
+    subject: str | None = None  # "Re: " + the first mail's subject, the same for every later mail
+
+
+def thread_subject(first_subject: str) -> str:
+    """The subject of every mail after the first: `Re: ` and the first one's, nothing added."""
+    base = _REPLY_PREFIX.sub("", first_subject).strip()
+    return f"Re: {base}" if base else first_subject
+
+
+def _thread(session: Session, conversation_id: int) -> Thread:
+    """In-Reply-To, References and subject for the next mail of a conversation: the earlier mails,
+    oldest first (cancelled ones were never sent, so they are left out)."""
+    rows = session.exec(
+        select(OutboxMail.message_id, OutboxMail.subject)
         .where(OutboxMail.conversation_id == conversation_id)
         .where(OutboxMail.state != MailState.CANCELLED)
         .order_by(col(OutboxMail.id))
     ).all()
-    if not ids:
-        return None, None
+    if not rows:
+        return Thread()
+    ids = [message_id for message_id, _ in rows]
     kept = list(ids)
     while len(kept) > 2 and len(" ".join(kept)) > MAX_REFERENCES:
         del kept[1]
-    return ids[-1], " ".join(kept)
+    return Thread(ids[-1], " ".join(kept), thread_subject(rows[0][1]))
 
 
 def enqueue_mail(
@@ -77,9 +98,12 @@ def enqueue_mail(
 ) -> OutboxMail:
     """Write a mail to the outbox with its Message-ID and final bytes (see the module docstring)."""
     message_id = new_message_id(settings.mail_domain)
-    in_reply_to, references = (
-        _thread_headers(session, conversation_id) if conversation_id is not None else (None, None)
-    )
+    thread = _thread(session, conversation_id) if conversation_id is not None else Thread()
+    in_reply_to, references = thread.in_reply_to, thread.references
+    subject = thread.subject or subject
+    reply_to = settings.mail_reply_to
+    if conversation_id is not None and settings.takes_replies:
+        reply_to = reply_address(settings, conversation_id)
     mail = OutboxMail(
         kind=kind,
         conversation_id=conversation_id,
@@ -102,14 +126,14 @@ def enqueue_mail(
         html=html,
         message_id=message_id,
         date=now,
-        reply_to=settings.mail_reply_to,
+        reply_to=reply_to,
         in_reply_to=in_reply_to,
         references=references,
         automatic=automatic,
         extra_headers=extra_headers or {},
     )
     try:
-        mail.raw = build_message(parts)
+        mail.raw = dkim.sign(build_message(parts), settings)
     except MailNotBuildable as exc:
         reason = _storable(f"cannot build the message: {exc}", 1000)
         mail.state, mail.failed_at, mail.last_error = MailState.FAILED, now, reason

@@ -4,8 +4,9 @@ the outcomes in batches (telling the delivery listeners), and run the periodic j
 One asyncio task claims (in a thread: the database is sync) and keeps an in-memory queue topped
 up; `concurrency` sender tasks each own one SMTP connection and take mails from that queue; one
 task writes the outcomes every `FLUSH_SECONDS` in a single transaction. `stop()` (SIGTERM) stops
-claiming, lets each sender finish the mail in its hands, gives back the claimed-but-unsent ones,
-writes the last outcomes and closes the connections.
+claiming, lets each sender finish the mail in its hands, writes the last outcomes, gives back
+the claimed-but-unsent ones and closes the connections. `leases.Hands` keeps the leases of what
+the worker holds renewed, and keeps it from sending what it can no longer prove is its own.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from typing import Any, TypeVar
 
 from inbox.config import parse_duration
 from inbox.outbox import claims
+from inbox.outbox.addresses import bounce_address
 from inbox.outbox.claims import ClaimedMail, Result, RetryPolicy
 from inbox.outbox.compose import parse_address
 from inbox.outbox.events import DeliveryListener
+from inbox.outbox.leases import Hands
 from inbox.outbox.metrics import DeliveryMetrics, metrics_for
 from inbox.outbox.models import AttemptOutcome
 from inbox.outbox.sender import Reply, SmtpConnection, SmtpTarget
@@ -73,12 +76,12 @@ class Worker:
         )
         self.metrics = metrics or metrics_for(runtime)
         self.sender = parse_address(settings.mail_from, what="sender").addr_spec  # MAIL FROM
+        self.verp = settings.takes_replies
         self.delivered = 0  # attempts recorded by this worker
         self._stopping = asyncio.Event()
         self._results: list[Result] = []
         self._give_back: list[int] = []  # claimed, then held too long to send safely
-        # a mail is only started while its lease outlasts a whole send (or half the lease)
-        self._send_window = min(timedelta(seconds=self.target.send_timeout), self.lease / 2)
+        self._hands = Hands(lease=self.lease, longest_send=self.target.longest_send)
         # one database lane per worker: on SQLite two writers of one process would otherwise meet
         # in the busy handler, which sleeps (up to 100 ms a time) instead of queueing
         self._db_lock = asyncio.Lock()
@@ -127,14 +130,9 @@ class Worker:
             _log_failures(await asyncio.gather(flusher, return_exceptions=True))
             if jobs is not None:
                 _log_failures(await asyncio.gather(jobs, return_exceptions=True))
-            await self._record_pending()
+            self._give_back.extend(item.id for item in unsent)
+            await self._record_the_rest()
             if unsent:
-                await self._in_db_lane(
-                    claims.release,
-                    self.runtime.engine,
-                    owner=self.worker_id,
-                    mail_ids=[item.id for item in unsent],
-                )
                 log.info("worker %s gave back %d claimed mails", self.worker_id, len(unsent))
             await asyncio.gather(*(conn.close() for conn in connections), return_exceptions=True)
 
@@ -148,7 +146,7 @@ class Worker:
                 await _wait(self._need_more, self.poll_seconds)
                 continue
             try:
-                claimed = await self._in_db_lane(self._claim)
+                claimed = await self._claim()
             except Exception:
                 log.exception("worker %s could not claim mails", self.worker_id)
                 await _wait(self._stopping, self.poll_seconds)
@@ -160,7 +158,7 @@ class Worker:
             if until_idle:
                 await queue.join()
                 await self._record_pending()
-                claimed = await self._in_db_lane(self._claim)
+                claimed = await self._claim()
                 if not claimed:
                     return
                 for item in claimed:
@@ -170,16 +168,34 @@ class Worker:
 
     async def _in_db_lane(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         async with self._db_lock:
-            return await asyncio.to_thread(function, *args, **kwargs)
+            return await self._db_call(function, *args, **kwargs)
 
-    def _claim(self) -> list[ClaimedMail]:
-        return claims.claim(
+    async def _db_call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a database call in a thread, telling the lease bookkeeping how it went."""
+        started, failed = time.perf_counter(), True
+        try:
+            result = await asyncio.to_thread(function, *args, **kwargs)
+            failed = False
+            return result
+        finally:
+            self._hands.database_call(
+                time.perf_counter() - started, failed=failed, now=self.runtime.clock.now()
+            )
+
+    async def _claim(self) -> list[ClaimedMail]:
+        now = self.runtime.clock.now()
+        claimed = await self._in_db_lane(
+            claims.claim,
             self.runtime.engine,
             owner=self.worker_id,
-            now=self.runtime.clock.now(),
+            now=now,
             lease=self.lease,
             limit=self.batch_size,
+            take_over=self._hands.may_take_over(now),
+            holding=self._hands.ids(),
         )
+        self._hands.take(claimed)
+        return claimed
 
     async def _send_loop(
         self, queue: asyncio.Queue[ClaimedMail | None], conn: SmtpConnection
@@ -197,9 +213,9 @@ class Worker:
                 queue.task_done()
 
     async def _send_one(self, mail: ClaimedMail, conn: SmtpConnection) -> None:
-        if self.runtime.clock.now() + self._send_window >= mail.lease_expires_at:
-            # waited in hand so long (a slow server) that the lease could run out mid-send and
-            # another worker take the mail over: give it back unsent instead
+        if not self._hands.may_send(mail, self.runtime.clock.now()):
+            # taken over by another worker, or the lease we last proved could run out mid-send
+            # (the database stalls): give it back unsent instead
             self._give_back.append(mail.id)
             return
         started = time.perf_counter()
@@ -207,9 +223,11 @@ class Worker:
             reply = Reply(AttemptOutcome.FAILED, None, "the message was never built")
         else:
             recipient = mail.envelope_recipient
+            # VERP: a bounce names the one mail that did not arrive (bounces+<id>.<sig>@…)
+            sender = bounce_address(self.runtime.settings, mail.id) if self.verp else self.sender
             try:
-                smtputf8 = not (recipient.isascii() and self.sender.isascii())
-                reply = await conn.deliver(self.sender, recipient, mail.raw, smtputf8=smtputf8)
+                smtputf8 = not (recipient.isascii() and sender.isascii())
+                reply = await conn.deliver(sender, recipient, mail.raw, smtputf8=smtputf8)
             except Exception as exc:  # a bug must not strand the mail: record it, retry later
                 log.exception(
                     "worker %s: unexpected error sending mail %d", self.worker_id, mail.id
@@ -226,31 +244,69 @@ class Worker:
             await _wait(closing, FLUSH_SECONDS)
             await self._record_pending()
 
-    async def _record_pending(self) -> None:
+    async def _record_pending(self) -> bool:
+        """Write the outcomes, then give back what was not sent, then renew the leases of what
+        is still in hand; returns whether everything was written."""
         async with self._db_lock:
-            if self._give_back:
-                ids, self._give_back = self._give_back, []
-                await asyncio.to_thread(
-                    claims.release, self.runtime.engine, owner=self.worker_id, mail_ids=ids
-                )
-            batch, self._results = self._results, []
-            if not batch:
-                return
             try:
-                outcomes = await asyncio.to_thread(
-                    claims.record,
-                    self.runtime.engine,
-                    batch,
-                    owner=self.worker_id,
-                    policy=self.policy,
-                    listeners=self.listeners,
-                )
+                await self._record_outcomes()
+                await self._release_given_back()
+                await self._renew_if_due()
             except Exception:
-                log.exception("worker %s could not record %d outcomes", self.worker_id, len(batch))
-                self._results[:0] = batch  # keep them for the next flush
-                return
-            self.delivered += len(batch)
-            self.metrics.count(outcomes)
+                log.exception("worker %s could not write to the database", self.worker_id)
+                return False
+            return True
+
+    async def _record_outcomes(self) -> None:
+        batch, self._results = self._results, []
+        if not batch:
+            return
+        try:
+            outcomes = await self._db_call(
+                claims.record,
+                self.runtime.engine,
+                batch,
+                owner=self.worker_id,
+                policy=self.policy,
+                listeners=self.listeners,
+            )
+        except Exception:
+            self._results[:0] = batch  # keep them for the next flush
+            raise
+        self._hands.let_go(result.mail.id for result in batch)
+        self.delivered += len(batch)
+        self.metrics.count(outcomes)
+
+    async def _release_given_back(self) -> None:
+        if not self._give_back:
+            return
+        ids = list(self._give_back)
+        await self._db_call(claims.release, self.runtime.engine, owner=self.worker_id, mail_ids=ids)
+        self._give_back = self._give_back[len(ids) :]
+        self._hands.let_go(ids)
+
+    async def _renew_if_due(self) -> None:
+        if not self._hands.renewal_due():
+            return
+        asked, now = self._hands.ids(), self.runtime.clock.now()
+        kept = await self._db_call(
+            claims.renew,
+            self.runtime.engine,
+            owner=self.worker_id,
+            mail_ids=asked,
+            now=now,
+            lease=self.lease,
+        )
+        lost = self._hands.renewed(asked, kept, deadline=now + self.lease)
+        if lost:
+            log.warning("worker %s lost %d leases to another worker", self.worker_id, len(lost))
+
+    async def _record_the_rest(self) -> None:
+        """At the end of a run: write what is left, trying again for up to a lease while the
+        database does not answer (outcomes dropped here would have other workers resend)."""
+        deadline = time.monotonic() + self.lease.total_seconds()
+        while not await self._record_pending() and time.monotonic() < deadline:
+            await asyncio.sleep(min(1.0, self.poll_seconds))
 
     async def _jobs_loop(self, closing: asyncio.Event) -> None:
         while not (self.stopping or closing.is_set()):

@@ -1,7 +1,8 @@
 """Delete conversations with everything that hangs off them, in foreign-key order.
 
 Used by the purge (spam and closed conversations past their time) and by erase (everything of
-one address). Audit entries stay: they name conversations by id, never their content.
+one address). Inbound mail of a conversation (its raw bytes too) goes with it. Audit entries
+stay: they name conversations by id, never their content.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlmodel import Session
 from inbox.conversations.models import Contact, Conversation, Message
 from inbox.drafting.models import Draft, Note
 from inbox.followups.models import FollowUp
+from inbox.inbound.models import InboundMail
 from inbox.outbox.models import DeliveryAttempt, MailState, OutboxMail
 
 CHUNK = 500  # ids per statement (SQLite's bound-parameter limit, PostgreSQL's plan size)
@@ -44,14 +46,23 @@ def delete_conversations(session: Session, conversation_ids: Sequence[int]) -> d
     """Delete the conversations and their messages, drafts, notes, follow-ups, outbox mails and
     delivery attempts; returns how many rows of each went."""
     counts = dict.fromkeys(
-        ("conversations", "messages", "drafts", "notes", "follow_ups", "mails", "attempts"), 0
-    )
+        ("conversations", "messages", "drafts", "notes", "follow_ups", "mails", "attempts",
+         "inbound_mails"),
+        0,
+    )  # fmt: skip
     ids = sorted(set(conversation_ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         mail, follow_up, message = _t(OutboxMail), _t(FollowUp), _t(Message)
         mail_ids = sa.select(mail.c.id).where(mail.c.conversation_id.in_(chunk)).scalar_subquery()
+        inbound = _t(InboundMail)
         steps = (
+            (
+                "inbound_mails",  # raw bytes included; bounces of the mails, replies' messages
+                sa.delete(inbound).where(
+                    inbound.c.conversation_id.in_(chunk) | inbound.c.bounce_mail_id.in_(mail_ids)
+                ),
+            ),
             ("follow_ups", sa.delete(follow_up).where(follow_up.c.conversation_id.in_(chunk))),
             (
                 "attempts",

@@ -6,6 +6,8 @@
   contacts left with nothing,
 - the bodies (text, HTML and the built message) of mails sent longer ago than
   INBOX_SENT_BODY_RETENTION_DAYS (the row stays: who, when, the server's answer),
+- the raw bytes of inbound mail older than INBOX_INBOUND_RAW_RETENTION_DAYS (the parsed text
+  stays with its conversation; a mail still waiting to be processed keeps them),
 - rate-limit windows older than a day, and finished follow-ups of the bodies' age.
 """
 
@@ -21,6 +23,7 @@ from inbox.config import Settings
 from inbox.conversations.models import Conversation, ConversationState
 from inbox.followups.daily import run_daily
 from inbox.followups.models import FollowUp, FollowUpState
+from inbox.inbound.models import InboundMail, InboundState
 from inbox.outbox.models import MailState, OutboxMail
 from inbox.privacy.deletion import (
     conversations_being_sent,
@@ -40,6 +43,7 @@ def purge(session: Session, *, settings: Settings, now: datetime) -> dict[str, i
     spam_before = now - timedelta(days=settings.spam_retention_days)
     closed_before = now - timedelta(days=settings.closed_retention_days)
     bodies_before = now - timedelta(days=settings.sent_body_retention_days)
+    raw_before = now - timedelta(days=settings.inbound_raw_retention_days)
     spam = _conversations(
         session,
         (col(Conversation.state) == ConversationState.SPAM)
@@ -72,6 +76,16 @@ def purge(session: Session, *, settings: Settings, now: datetime) -> dict[str, i
             sa.delete(FollowUp)
             .where(col(FollowUp.state).in_((FollowUpState.SENT, FollowUpState.CANCELLED)))
             .where(col(FollowUp.updated_at) < bodies_before)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    counts["inbound_raw_blanked"] = _rows(
+        session.execute(
+            sa.update(InboundMail)
+            .where(col(InboundMail.state) != InboundState.RECEIVED)
+            .where(col(InboundMail.received_at) < raw_before)
+            .where(col(InboundMail.raw).is_not(None))
+            .values(raw=None)
             .execution_options(synchronize_session=False)
         )
     )

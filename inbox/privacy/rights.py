@@ -1,7 +1,8 @@
 """The person's rights: export everything held about an e-mail address, and erase it.
 
 Erase deletes the contact, every conversation of the address with its messages, drafts, notes,
-follow-ups, outbox mails and delivery attempts, any other mail to the address, its rate-limit
+follow-ups, outbox mails, delivery attempts and inbound mail (raw bytes too), any other mail to
+or from the address, its rate-limit
 counters and what the built-in mail catcher caught for it. It keeps:
 - one audit entry, naming the address only by a keyed hash (`address_key`) and giving counts:
   proof that the erasure happened, without the address or any health data;
@@ -12,6 +13,7 @@ Audit entries of staff actions on the deleted conversations stay: they hold ids,
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from datetime import datetime
@@ -25,6 +27,7 @@ from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict
 from inbox.followups.models import FollowUp, Suppression, SuppressionReason
 from inbox.followups.service import normalise_address
+from inbox.inbound.models import InboundMail
 from inbox.outbox.models import CaughtMail, DeliveryAttempt, MailState, OutboxMail
 from inbox.privacy.deletion import conversations_being_sent, delete_conversations
 from inbox.ratelimit import RateBucket
@@ -111,6 +114,7 @@ def _export_conversation(session: Session, conversation_id: int) -> dict[str, An
         "notes": _rows_of(session, Note, Note.conversation_id == conversation_id),
         "mails": [_mail(session, mail) for mail in mails],
         "follow_ups": _rows_of(session, FollowUp, FollowUp.conversation_id == conversation_id),
+        "inbound_mails": _inbound(session, InboundMail.conversation_id == conversation_id),
         "history": _history(session, conversation_id),
     }
 
@@ -137,6 +141,12 @@ def export_address(session: Session, *, email: str, now: datetime) -> dict[str, 
             _mail(session, mail) for mail in _other_mails(session, address, conversation_ids)
         ],
         "follow_ups": other_follow_ups,
+        "inbound_mails": _inbound(
+            session,
+            InboundMail.sender == address,
+            col(InboundMail.conversation_id).not_in(conversation_ids or [-1])
+            | col(InboundMail.conversation_id).is_(None),
+        ),
         "suppression": _row(suppression) if suppression else None,
         "caught_mails": [
             {"id": item.id, "received_at": item.received_at.isoformat(), "subject": item.subject}
@@ -150,6 +160,15 @@ def _mail(session: Session, mail: OutboxMail) -> dict[str, Any]:
         **_row(mail),
         "attempts": _rows_of(session, DeliveryAttempt, DeliveryAttempt.mail_id == mail.id),
     }
+
+
+def _inbound(session: Session, *conditions: Any) -> list[dict[str, Any]]:
+    """Inbound mails with their raw bytes (base64), as they arrived."""
+    found = session.exec(select(InboundMail).where(*conditions).order_by(col(InboundMail.id)))
+    return [
+        {**_row(item), "raw_base64": base64.b64encode(item.raw).decode() if item.raw else None}
+        for item in found
+    ]
 
 
 def _caught(session: Session, address: str) -> list[CaughtMail]:
@@ -179,6 +198,14 @@ def erase_address(
     if any(mail.state == MailState.SENDING for mail in other_mails):
         raise Conflict("A mail to this address is being sent right now. Please try again soon.")
     other_mail_ids = [mail.id for mail in other_mails]
+    inbound = _table(InboundMail)
+    counts["inbound_mails"] += _count(
+        session.execute(
+            sa.delete(inbound).where(
+                (inbound.c.sender == address) | inbound.c.bounce_mail_id.in_(other_mail_ids or [-1])
+            )
+        )
+    )
     follow_up, attempt, mail = _table(FollowUp), _table(DeliveryAttempt), _table(OutboxMail)
     counts["follow_ups"] += _count(
         session.execute(

@@ -26,7 +26,7 @@ from inbox.followups.views import conversation_context as followups_context
 from inbox.mails.edited import compose_edited
 from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import MailState
-from inbox.review import actions, approval
+from inbox.review import actions, approval, timeline
 from inbox.runtime import Runtime
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
 from inbox.staff.models import StaffUser
@@ -225,8 +225,11 @@ def _page(
     unsaved: dict[str, str] | None = None,
 ) -> Response:
     view = actions.load_conversation(session, runtime=runtime, conversation_id=conversation_id)
+    came_back = timeline.inbound_mails(session, conversation_id=conversation_id)
     context = {
         "view": view,
+        "timeline": timeline.build_timeline(view, came_back),
+        "undelivered": timeline.undelivered(came_back),
         "done": DONE.get(request.query_params.get("done", "")),
         "error": error,
         "field_errors": error.errors if isinstance(error, InvalidInput) else {},

@@ -25,11 +25,16 @@ from tests.followups.support import (
 from tests.staff.factories import csrf_token, sign_in
 
 WEEK = timedelta(days=7)
-FOLLOW_UP_SUBJECT = "How are you getting on?"
+FOLLOW_UP_TEXT = "we would like to know how you are now"
 
 
 def _follow_up_mails(smtp_server):
-    return [r for r in smtp_server.received if FOLLOW_UP_SUBJECT in str(r.parsed()["Subject"])]
+    # the subject is the thread's ("Re: " + the first mail's): the text says what the mail is
+    return [
+        r
+        for r in smtp_server.received
+        if FOLLOW_UP_TEXT in " ".join(r.parsed().get_body(("plain",)).get_content().split())
+    ]
 
 
 def test_reply_sent_then_follow_up_arrives_a_week_later_with_unsubscribe_headers(
@@ -57,6 +62,8 @@ def test_reply_sent_then_follow_up_arrives_a_week_later_with_unsubscribe_headers
     assert unsubscribe.startswith("<http://testserver/unsubscribe/") and unsubscribe.endswith(">")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["Auto-Submitted"] == "auto-generated"
+    [ack] = mails(runtime, MailKind.ACKNOWLEDGEMENT)
+    assert message["Subject"] == f"Re: {ack.subject}"  # one subject line for the whole thread
     reply = mails(runtime, MailKind.REPLY)[0]
     assert reply.message_id in message["References"]  # threads under the reply
     text = message.get_body(("plain",)).get_content()

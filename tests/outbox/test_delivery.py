@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
+from inbox.config import Settings
 from inbox.conversations.models import Conversation, ConversationState
 from inbox.db import session_scope
 from inbox.outbox import service
@@ -205,8 +206,10 @@ async def test_server_down_then_up(outbox_runtime, clock):
         server.stop()
 
 
-async def test_slow_server_hits_the_timeout_and_is_retried(outbox_runtime, smtp_server, clock):
-    target = SmtpTarget(host=smtp_server.host, port=smtp_server.port, timeout=0.3, send_timeout=1)
+async def test_server_slower_than_the_data_wait_is_retried(outbox_runtime, smtp_server, clock):
+    target = SmtpTarget(
+        host=smtp_server.host, port=smtp_server.port, timeout=0.3, send_timeout=1, data_timeout=0.5
+    )
     worker = make_worker(outbox_runtime, target=target)
     smtp_server.delay = 1.0
     mail_id = enqueue_committed(outbox_runtime)
@@ -219,6 +222,30 @@ async def test_slow_server_hits_the_timeout_and_is_retried(outbox_runtime, smtp_
     clock.advance(timedelta(hours=1))
     await worker.drain()
     assert load_mail(outbox_runtime, mail_id).state == MailState.SENT
+
+
+async def test_end_of_data_reply_slower_than_the_command_timeout_is_waited_for(
+    outbox_runtime, smtp_server
+):
+    """A relay that takes its time to accept the mail has taken it: giving up at the command
+    timeout and sending it again would deliver it twice."""
+    target = SmtpTarget(
+        host=smtp_server.host, port=smtp_server.port, timeout=0.3, send_timeout=0.6, data_timeout=5
+    )
+    worker = make_worker(outbox_runtime, target=target)
+    smtp_server.delay = 1.2  # longer than the command timeout and the whole-send timeout
+    mail_id = enqueue_committed(outbox_runtime)
+    await worker.drain()
+    [attempt] = attempts_of(outbox_runtime, mail_id)
+    assert attempt.outcome == "sent" and attempt.code == 250
+    assert load_mail(outbox_runtime, mail_id).state == MailState.SENT
+    assert len(smtp_server.received) == 1
+
+
+def test_the_data_wait_is_ten_minutes_unless_configured(monkeypatch):
+    assert SmtpTarget.from_settings(Settings(_env_file=None)).data_timeout == 600
+    monkeypatch.setenv("INBOX_SMTP_DATA_TIMEOUT", "120")
+    assert SmtpTarget.from_settings(Settings(_env_file=None)).data_timeout == 120
 
 
 async def test_unbuildable_mail_fails_alone_and_the_others_go(outbox_runtime, worker, smtp_server):

@@ -6,8 +6,8 @@ delivery is recorded, so no plan row is written any more. A plan still pending a
 becomes the first follow-up, due the first delay after the reply was sent (its due_at); any
 other plan row (carried out, cancelled) is deleted. Data only, no schema change.
 
-Revision ID: 0010_follow_up_plans
-Revises: 0009_staff_security
+Revision ID: 0011_follow_up_plans
+Revises: 0010_inbound
 """
 
 import os
@@ -19,8 +19,8 @@ from alembic import op
 
 from inbox.config import parse_duration
 
-revision: str = "0010_follow_up_plans"
-down_revision: str | None = "0009_staff_security"
+revision: str = "0011_follow_up_plans"
+down_revision: str | None = "0010_inbound"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
