@@ -9,11 +9,11 @@ from email.message import EmailMessage
 
 from inbox.conversations.models import Conversation
 from inbox.db import session_scope
-from inbox.followups.notices import conversation_url
 from inbox.inbound.models import InboundMail, InboundSource
 from inbox.inbound.parse import header, parse_mail
 from inbox.inbound.process import process_pending
 from inbox.inbound.store import store_inbound
+from inbox.notices.service import conversation_url
 from inbox.outbox.compose import new_message_id
 from inbox.outbox.models import CaughtMail
 from inbox.runtime import Runtime
@@ -67,7 +67,7 @@ def reply_to_caught(runtime: Runtime, *, caught_id: int, text: str) -> str:
         )
         if conversation is None:
             return f"inbound mail #{inbound.id}: {inbound.state} {inbound.error or ''}".strip()
-        url = conversation_url(runtime, conversation.id)
+        url = conversation_url(runtime, conversation.id or 0)
         urgent = " (urgent: staff alerted)" if inbound.urgent else ""
         return (
             f"inbound mail #{inbound.id} from {patient}: conversation #{conversation.id} is "
