@@ -3,6 +3,7 @@ work."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from inbox.followups import views as followup_views
 from inbox.inbound import views as inbound_views
 from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
+from inbox.intake.writer import IntakeWriter
 from inbox.middleware import BodySizeLimit, SecurityHeaders
 from inbox.outbox import runner
 from inbox.outbox import views as outbox_views
@@ -52,6 +54,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.knowledge  # noqa: B018 - a bad article file stops the start-up, naming the file
         runtime.renderer  # noqa: B018
+        app.state.intake_writer = writer = IntakeWriter(runtime)
         background = await runner.start_background(runtime) if settings.run_worker else None
         if freeze_gc:
             gc.collect()
@@ -61,6 +64,7 @@ def create_app(
         finally:
             if background is not None:
                 await background.stop()
+            await asyncio.to_thread(writer.close)  # after the batch in progress, if any
             runtime.close()
 
     app = FastAPI(
