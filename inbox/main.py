@@ -55,7 +55,7 @@ def create_app(
         runtime.knowledge  # noqa: B018 - a bad article file stops the start-up, naming the file
         runtime.renderer  # noqa: B018
         app.state.intake_writer = writer = IntakeWriter(runtime)
-        background = await runner.start_background(runtime) if settings.run_worker else None
+        background = await runner.start_in_thread(runtime) if settings.run_worker else None
         if freeze_gc:
             gc.collect()
             gc.freeze()
