@@ -89,7 +89,7 @@ def serve(
         return
     from inbox.main import create_app
 
-    web_app = create_app(settings, freeze_gc=True)
+    web_app = create_app(settings, serving=True)
     uvicorn.run(
         web_app,
         host=host,

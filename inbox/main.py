@@ -23,6 +23,7 @@ from inbox.inbound import views as inbound_views
 from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
 from inbox.intake.writer import IntakeWriter
+from inbox.knowledge.service import prepare
 from inbox.middleware import BodySizeLimit, SecurityHeaders
 from inbox.outbox import runner
 from inbox.outbox import views as outbox_views
@@ -38,14 +39,16 @@ def create_app(
     *,
     clock: Clock | None = None,
     runtime: Runtime | None = None,
-    freeze_gc: bool = False,
+    serving: bool = False,
 ) -> FastAPI:
     """Build the web application; the worker runs inside it unless INBOX_RUN_WORKER=false.
 
-    `freeze_gc` (for `inbox serve`, not for tests that build many apps in one process): once
-    started, move everything alive to the garbage collector's permanent generation. Otherwise
-    every full collection walks the ~150,000 objects of the code, articles and templates, which
-    stalled the event loop for 70-90 ms about once a second under load, and freed nothing.
+    `serving` (for `inbox serve`, not for tests that build many apps in one process): before
+    the first request, compile the triage engine (seconds of work that the first form post
+    would otherwise do on the event loop, holding up every request), then move everything
+    alive to the garbage collector's permanent generation. Otherwise every full collection
+    walks the ~150,000 objects of the code, articles and templates, which stalled the event
+    loop for 70-90 ms about once a second under load, and freed nothing.
     """
     settings = settings or (runtime.settings if runtime else Settings())
     runtime = runtime or build_runtime(settings, clock=clock)
@@ -56,7 +59,8 @@ def create_app(
         runtime.renderer  # noqa: B018
         app.state.intake_writer = writer = IntakeWriter(runtime)
         background = await runner.start_in_thread(runtime) if settings.run_worker else None
-        if freeze_gc:
+        if serving:
+            await asyncio.to_thread(prepare, knowledge=runtime.knowledge)
             gc.collect()
             gc.freeze()
         try:
@@ -106,4 +110,4 @@ def create_app(
 
 def create_served_app() -> FastAPI:
     """The app as `inbox serve --workers N` starts it in each process (uvicorn's factory)."""
-    return create_app(freeze_gc=True)
+    return create_app(serving=True)
