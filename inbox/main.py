@@ -95,6 +95,7 @@ def create_app(
     app.include_router(outbox_views.router)
     app.include_router(followup_views.router)
     app.include_router(inbound_views.router)
+    app.include_router(inbound_views.mail_router)
 
     app.add_middleware(SecurityHeaders, frame_origins=settings.allowed_origins)
     app.add_middleware(
