@@ -59,6 +59,7 @@ def test_a_hard_bounce_tells_staff_to_phone_the_patient(
     sign_in(client, email="nurse@hospital.example")
     page = client.get(f"/inbox/conversations/{conversation_id}").text
     assert "A mail did not reach the patient — phone them." in page
+    assert "bounced: it did not reach the patient" in page  # on the mail in the timeline
 
 
 def test_an_admin_sees_failed_inbound_mail_and_retries_it(client: TestClient, runtime: Runtime):
