@@ -33,6 +33,7 @@ test: install browser imap  ## the whole suite (INBOX_TEST_DATABASE_URL selects 
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: install  ## every benchmark in bench/, each ending with a JSON line of its figures
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 eval: install  ## the matcher on the labelled dev set

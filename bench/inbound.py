@@ -149,6 +149,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="inbox-bench-inbound-")
     url = args.database_url or f"sqlite:///{folder}/bench.db"
+    admin, name = None, ""
     if url.startswith("postgresql"):
         base = sa.engine.make_url(normalise_url(url))
         name = f"inbox_bench_{uuid.uuid4().hex[:6]}"
@@ -195,6 +196,10 @@ def main() -> None:
         ).scalar_one()
     engine.dispose()
     runtime.engine.dispose()
+    if admin is not None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
     assert processed == len(raws) and left == 0, (processed, left)
     mails_per_s = processed / elapsed
     print(f"processed {processed} inbound mails in {elapsed:.2f} s: {mails_per_s:.0f} mails/s")

@@ -106,7 +106,7 @@ def serve(
             **uvicorn_options(max_connections=settings.max_connections),
         )
         return
-    web_app = create_app(settings, freeze_gc=True)
+    web_app = create_app(settings, serving=True)
     uvicorn.run(
         web_app,
         host=host,

@@ -2,7 +2,8 @@
 
 One sync SQLAlchemy engine per process, built by `create_app` or the CLI from Settings.
 SQLite runs in WAL mode with `BEGIN IMMEDIATE` so that concurrent writers queue instead of
-failing; PostgreSQL uses psycopg 3.
+failing, each waiting at most `SQLITE_BUSY_SECONDS` for the lock (then the request answers 503);
+PostgreSQL uses psycopg 3.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ NAMING_CONVENTION = {
 }
 # Constraint names must be stable for Alembic on both databases; set before any table is defined.
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+# How long a SQLite connection waits for another's write lock before giving up: long enough for
+# any transaction of ours, well below the patience of a browser or a proxy (30 s and more).
+SQLITE_BUSY_SECONDS = 5
 
 
 def utcnow() -> datetime:
@@ -74,10 +79,16 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_db_engine(
-    url: str, *, pool_size: int = 10, pooled: bool = True, bounded: bool = True
+    url: str,
+    *,
+    pool_size: int = 10,
+    pooled: bool = True,
+    bounded: bool = True,
+    busy_seconds: float = SQLITE_BUSY_SECONDS,
 ) -> Engine:
-    """An engine for `url`; SQLite files get their folder created, WAL and a busy timeout.
-    `bounded=False` (migrations, bulk loads) lifts PostgreSQL's statement and lock timeouts."""
+    """An engine for `url`; SQLite files get their folder created, WAL and a busy timeout
+    (`busy_seconds`). `bounded=False` (migrations, bulk loads) lifts PostgreSQL's statement and
+    lock timeouts."""
     url = normalise_url(url)
     pooling: dict[str, Any] = (
         {"pool_size": pool_size, "max_overflow": pool_size} if pooled else {"poolclass": NullPool}
@@ -88,11 +99,11 @@ def create_db_engine(
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": busy_seconds},
             hide_parameters=True,
             **pooling,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_seconds=busy_seconds)
         _strip_nul_characters(engine)
         return engine
     engine = sa.create_engine(
@@ -161,7 +172,7 @@ def _strip_nul(value: Any) -> Any:
     return value
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, busy_seconds: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
@@ -169,7 +180,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -187,6 +198,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def end_transaction(session: Session) -> None:
+    """Commit what `session` has done so far, before slow work that needs no database (password
+    hashing): on SQLite a transaction holds the database's one write lock from its BEGIN on, so
+    no other request, nor the worker, could write meanwhile. The session goes on in a new one."""
+    session.commit()
 
 
 def alembic_config(url: str) -> Any:

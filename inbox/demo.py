@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from inbox.conversations.models import Message
+from inbox.intake.flow import first_look_urgent
 from inbox.intake.service import Client, receive_submission
 from inbox.intake.validation import Submission
 from inbox.runtime import Runtime
@@ -97,6 +98,6 @@ def _seed_messages(runtime: Runtime, *, now) -> None:
                 client=client,
                 settings=settings,
                 now=now - timedelta(hours=3 * (len(DEMO_MESSAGES) - index)),
-                urgent=runtime.first_look_urgent(submission),
+                urgent=first_look_urgent(runtime.knowledge, submission),
             )
         connection.commit()

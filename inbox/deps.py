@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from inbox.config import Settings
+from inbox.db import session_scope
 from inbox.runtime import Runtime
 
 
@@ -30,14 +31,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, before the response is
     sent (scope="function"), so a 303 is only followed once the change is visible; rolled back
-    on error."""
-    with Session(runtime.engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    on error. The same scope as the worker's and the CLI's (inbox.db.session_scope)."""
+    with session_scope(runtime.engine) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

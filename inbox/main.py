@@ -3,6 +3,7 @@ work."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -21,13 +22,15 @@ from inbox.followups import views as followup_views
 from inbox.inbound import views as inbound_views
 from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
+from inbox.intake.writer import IntakeWriter
+from inbox.knowledge.service import prepare
 from inbox.middleware import BodySizeLimit, SecurityHeaders
 from inbox.outbox import views as outbox_views
 from inbox.privacy import views as privacy_views
 from inbox.review import views as review_views
 from inbox.runtime import Runtime, build_runtime
 from inbox.staff import views as staff_views
-from inbox.worker import start_background
+from inbox.worker import start_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +40,15 @@ def create_app(
     *,
     clock: Clock | None = None,
     runtime: Runtime | None = None,
-    freeze_gc: bool = False,
+    serving: bool = False,
 ) -> FastAPI:
     """Build the web application; the worker runs inside it unless INBOX_RUN_WORKER=false.
 
-    `freeze_gc` (for `inbox serve`, not for tests that build many apps in one process): once
-    started, move everything alive to the garbage collector's permanent generation, so that full
-    collections do not walk the code, articles and templates (docs/performance.md).
+    `serving` (for `inbox serve`, not for tests that build many apps in one process): before
+    the first request, compile the triage engine (seconds of work that the first form post
+    would otherwise do on the event loop), then move everything alive to the garbage
+    collector's permanent generation, so that full collections do not walk the code, articles
+    and templates (docs/performance.md).
     """
     settings = settings or (runtime.settings if runtime else Settings())
     runtime = runtime or build_runtime(settings, clock=clock)
@@ -52,8 +57,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.knowledge  # noqa: B018 - a bad article file stops the start-up, naming the file
         runtime.renderer  # noqa: B018
-        background = await start_background(runtime) if settings.run_worker else None
-        if freeze_gc:
+        app.state.intake_writer = writer = IntakeWriter(runtime)
+        background = await start_in_thread(runtime) if settings.run_worker else None
+        if serving:
+            await asyncio.to_thread(prepare, knowledge=runtime.knowledge)
             gc.collect()
             gc.freeze()
         try:
@@ -61,6 +68,7 @@ def create_app(
         finally:
             if background is not None:
                 await background.stop()
+            await asyncio.to_thread(writer.close)  # after the batch in progress, if any
             runtime.close()
 
     app = FastAPI(
@@ -87,6 +95,7 @@ def create_app(
     app.include_router(followup_views.router)
     app.include_router(privacy_views.router)
     app.include_router(inbound_views.router)
+    app.include_router(inbound_views.mail_router)
 
     app.add_middleware(SecurityHeaders, frame_origins=settings.allowed_origins)
     app.add_middleware(
@@ -102,4 +111,4 @@ def create_app(
 
 def create_served_app() -> FastAPI:
     """The app as `inbox serve --workers N` starts it in each process (uvicorn's factory)."""
-    return create_app(freeze_gc=True)
+    return create_app(serving=True)

@@ -1,4 +1,8 @@
-"""The per-process runtime: settings, engine, clock, knowledge and mail renderer, built once."""
+"""The per-process runtime: settings, engine, clock, knowledge and mail renderer, built once.
+
+What a single domain needs for itself (the intake writer, the worker) is built where that domain
+is started (the app's lifespan, the worker), not here.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,6 @@ from inbox.config import Settings
 from inbox.db import create_db_engine, is_sqlite
 
 if TYPE_CHECKING:
-    from inbox.intake.validation import Submission
-    from inbox.intake.writer import IntakeWriter
     from inbox.knowledge.loader import Knowledge
     from inbox.mails.render import MailRenderer
 
@@ -41,26 +43,8 @@ class Runtime:
 
         return MailRenderer.from_settings(self.settings)
 
-    @cached_property
-    def intake_writer(self) -> IntakeWriter:
-        """Stores the public form's submissions, several to a transaction."""
-        from inbox.intake.writer import IntakeWriter
-
-        return IntakeWriter(self)
-
-    def first_look_urgent(self, submission: Submission) -> bool:
-        """Whether a new message may describe an emergency (for the thank-you page)."""
-        from inbox.knowledge.service import assess_urgency
-
-        reasons = assess_urgency(
-            self.knowledge, subject=submission.subject, text=submission.message
-        )
-        return bool(reasons)
-
     def close(self) -> None:
         """Release the process's database connections."""
-        if "intake_writer" in self.__dict__:
-            self.intake_writer.close()
         self.engine.dispose()
 
     @cached_property

@@ -1,9 +1,11 @@
 """The worker's composition root: which periodic jobs every worker runs, who listens to the
 outcomes of deliveries, and the built-in mail catcher when no SMTP host is configured.
 
-`inbox serve` starts it in its lifespan (unless INBOX_RUN_WORKER=false); `inbox worker` runs the
-same thing as its own process. This module and the app factory (`inbox.main`) are the only ones
-that know every domain: the outbox sends and announces outcomes, and knows nobody who listens.
+`inbox serve` starts it in its lifespan (unless INBOX_RUN_WORKER=false) on a thread of its own
+with its own event loop (`start_in_thread`), so that neither side's loop waits for the other's
+work; `inbox worker` runs the same thing as its own process. This module and the app factory
+(`inbox.main`) are the only ones that know every domain: the outbox sends and announces
+outcomes, and knows nobody who listens.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -156,6 +159,54 @@ async def start_background(runtime: Runtime, *, concurrency: int | None = None) 
     task.add_done_callback(_log_crash)
     log.info("worker %s sending to %s:%d", worker.worker_id, target.host, target.port)
     return Background(worker=worker, task=task, catcher=catcher, listener=listener)
+
+
+class BackgroundThread:
+    """The background work on a thread of its own, running its own event loop."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.background: Background | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="inbox-background", daemon=True)
+
+    async def start(self) -> None:
+        """Start the thread; returns once the worker (and catcher) run, or raises why not."""
+        self._thread.start()
+        await asyncio.to_thread(self._ready.wait)
+        if self._failure is not None:
+            raise self._failure
+
+    async def stop(self) -> None:
+        """Stop the worker cleanly (see `Background.stop`) and wait for the thread to end."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        try:
+            background = self.background = await start_background(self.runtime)
+        except Exception as exc:  # noqa: BLE001 - raised in the starting thread instead
+            self._failure = exc
+            return
+        finally:
+            self._ready.set()
+        await self._stop.wait()
+        await background.stop()
+
+
+async def start_in_thread(runtime: Runtime) -> BackgroundThread:
+    """`start_background` on a thread of its own (the in-process worker of `inbox serve`)."""
+    thread = BackgroundThread(runtime)
+    await thread.start()
+    return thread
 
 
 async def run_until_signalled(

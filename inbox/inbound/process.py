@@ -199,9 +199,11 @@ def _person(
     subject = parsed.subject or "(no subject)"
     knowledge = runtime.knowledge
     reasons = list(assess_urgency(knowledge, subject=subject, text=fresh))
-    for reason in assess_urgency(knowledge, subject=subject, text=without_our_mail(text, ours)):
-        if reason not in reasons:
-            reasons.append(reason)
+    whole = without_our_mail(text, ours)
+    if whole != fresh:  # most replies: a signature or a quote of someone else's mail remains
+        reasons += [
+            r for r in assess_urgency(knowledge, subject=subject, text=whole) if r not in reasons
+        ]
     urgent = bool(reasons)
     inbound.urgent = urgent
     connection = session.connection()

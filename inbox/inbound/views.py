@@ -11,10 +11,17 @@ from inbox.errors import NotFound
 from inbox.inbound.models import InboundMail, InboundState
 from inbox.inbound.process import retry_mail
 from inbox.staff import audit
-from inbox.staff.deps import AdminStaff, CsrfProtected, staff_context
+from inbox.staff.deps import AdminStaff, CsrfProtected, CurrentStaff, staff_context
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
+mail_router = APIRouter(prefix="/inbox/inbound", include_in_schema=False)
 PAGE_SIZE = 200
+# The HTML of an inbound mail, already sanitised (nh3), in a sandboxed frame: its inline styles,
+# nothing that runs, loads or submits.
+HTML_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
+)
 
 
 class InboundMailNotFound(NotFound):
@@ -44,6 +51,17 @@ def failed_inbound(
         "retried": retried,
     }
     return request.app.state.templates.TemplateResponse(request, "inbound/failures.html", context)
+
+
+@mail_router.get("/{inbound_id}/html")
+def inbound_html(inbound_id: int, session: SessionDep, staff: CurrentStaff) -> Response:
+    """The sanitised HTML part of an inbound mail, for the sandboxed frame of the timeline."""
+    inbound = session.get(InboundMail, inbound_id)
+    if inbound is None or inbound.html is None:
+        raise InboundMailNotFound("This mail has no HTML part.")
+    headers = {"Content-Security-Policy": HTML_CSP, "X-Frame-Options": "SAMEORIGIN",
+               "Cache-Control": "no-store"}  # fmt: skip
+    return Response(inbound.html, media_type="text/html", headers=headers)
 
 
 @router.post("/inbound/{inbound_id}/retry")

@@ -22,11 +22,11 @@ from inbox.knowledge.context import ContextRulesCompiled, DocContext
 from inbox.knowledge.cues import cue_classes, cue_words, parse_cue
 from inbox.knowledge.language import LanguageReader
 from inbox.knowledge.loader import Knowledge, KnowledgeFileError
-from inbox.knowledge.matcher import SectionMatcher
+from inbox.knowledge.matcher import ADVERTISING, SectionMatcher
 from inbox.knowledge.measures import Measurement, MeasureReader
 from inbox.knowledge.patterns import Doc, class_keys
 from inbox.knowledge.redflags import RedFlagFinder, SignTrace
-from inbox.knowledge.results import RuleResult, UrgencyResult
+from inbox.knowledge.results import URGENT, RuleResult, UrgencyResult
 from inbox.knowledge.rulebook import DATA_DIR, Rulebook, load_rulebook
 from inbox.knowledge.text import Normaliser
 from inbox.knowledge.vocabulary import SectionVocabulary
@@ -71,6 +71,8 @@ class RuleEngine:
         doc, context, measurements = self._read(subject, text)
         concepts = self.redflags.find(doc, context, measurements)
         filtered = self.matcher.filtered(doc, context)
+        if filtered == ADVERTISING:  # commercial mail describes no patient: no possible flags
+            concepts = tuple(hit for hit in concepts if hit.tier == URGENT)
         sections = (
             ()
             if filtered

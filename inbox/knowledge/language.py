@@ -1,8 +1,8 @@
 """Which language a message is in, and whether the rules can read it (data/languages.toml).
 
-Most mail is English: when enough of its words are known (common English words or words of the
-lexicons) nothing more is done. Otherwise lingua, restricted to the languages listed, names the
-language. A message mostly made of words the rules do not know needs a human reader.
+Most mail is English: when enough of its words are English words in common use nothing more is
+done. Otherwise lingua, restricted to the languages listed, names the language. A message mostly
+made of words the rules do not know (neither common English nor lexicon words) needs a reader.
 """
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ class LanguageReader:
         words = [token.norm for token in doc.tokens if token.value is None and len(token.norm) > 1]
         if len(words) < rules.min_words:
             return LanguageJudgement(ENGLISH, 1.0, False)
-        known = sum(1 for word in words if self._known(word))
-        share = known / len(words)
-        if share >= rules.known_share:
-            return LanguageJudgement(ENGLISH, share, False)
+        english = sum(1 for word in words if self._normaliser.zipf(word) >= rules.common_zipf)
+        if english / len(words) >= rules.known_share:
+            return LanguageJudgement(ENGLISH, round(english / len(words), 2), False)
+        share = sum(1 for word in words if self._known(word)) / len(words)
         language = self._detect(doc.text) if detect else UNDETERMINED
         readable = language in rules.readable
         needs_reader = share < rules.reader_share or (not readable and share < rules.known_share)

@@ -24,6 +24,7 @@ THRESHOLD = 0.999  # a strong cue, or a medium and a weak one, or several weak o
 MAX_SECTIONS = 3
 PAGE_BONUS = 0.2  # breaks ties in favour of the article the form was posted under
 CONCEPT_WEIGHT = 1.0  # a red flag the section names counts as a strong cue
+ADVERTISING, ADMINISTRATIVE, THANKS = "advertising", "administrative", "thanks"  # filters
 CUES, MEASURES, PLAIN = "cues", "measures", "filters"  # kinds of finding (context.toml)
 
 
@@ -104,14 +105,14 @@ class SectionMatcher:
     def filtered(self, doc: Doc, context: Callable[[], DocContext]) -> str | None:
         """Why the message gets no section ("advertising", "administrative", "thanks")."""
         if self._hits(self._advertising, doc, None) >= self._advertising.min_hits:
-            return "advertising"
+            return ADVERTISING
         if self._hits(self._symptoms, doc, context) >= self._symptoms.min_hits:
             return None
         if self._hits(self._administrative, doc, context) >= self._administrative.min_hits:
-            return "administrative"
+            return ADMINISTRATIVE
         asks = "?" in doc.text[doc.body_start :]
         if not asks and self._hits(self._thanks, doc, context) >= self._thanks.min_hits:
-            return "thanks"
+            return THANKS
         return None
 
     def match(

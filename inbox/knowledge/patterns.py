@@ -33,6 +33,7 @@ class Doc:
             index.setdefault(token.stem, []).append(position)
             index.setdefault("=" + token.norm, []).append(position)
         self.index = index
+        self.keys = frozenset(index)
 
     def in_subject(self, match: Match) -> bool:
         """True when the match lies in the subject line."""
@@ -78,6 +79,14 @@ class Pattern:
         self.groups = tuple(tuple(group) for group in groups)
         # The first word of every alternative, per group: a cheap test that rules most cues out.
         self._first_keys = tuple(frozenset(keys[0] for keys in group) for group in self.groups)
+        # per group, the alternatives by their first word (a lexicon class has hundreds)
+        self._by_first: tuple[dict[str, tuple[Keys, ...]], ...] = tuple(
+            {
+                first: tuple(dict.fromkeys(keys for keys in group if keys[0] == first))
+                for first in first_keys
+            }
+            for group, first_keys in zip(self.groups, self._first_keys, strict=True)
+        )
 
     @property
     def opening_keys(self) -> frozenset[str]:
@@ -86,13 +95,13 @@ class Pattern:
 
     def may_match(self, doc: Doc) -> bool:
         """False when the message lacks a first word of some group: then `find` finds nothing."""
-        return not any(first_keys.isdisjoint(doc.index) for first_keys in self._first_keys)
+        return not any(first_keys.isdisjoint(doc.keys) for first_keys in self._first_keys)
 
     def find(self, doc: Doc) -> list[Match]:
         """Every match of the cue in the message, in order."""
         if not self.may_match(doc):
             return []
-        spans = [self._group_spans(doc, group) for group in self.groups]
+        spans = [self._group_spans(doc, group) for group in self._by_first]
         if any(not found for found in spans):
             return []
         if len(spans) == 1:
@@ -126,16 +135,23 @@ class Pattern:
         return best
 
     @staticmethod
-    def _group_spans(doc: Doc, group: tuple[tuple[str, ...], ...]) -> list[tuple[int, int]]:
+    def _group_spans(doc: Doc, group: dict[str, tuple[Keys, ...]]) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         tokens = doc.tokens
-        for keys in group:
-            for start in doc.index.get(keys[0], ()):
-                end = start + len(keys) - 1
-                if end < len(tokens) and all(
-                    _fits(tokens[start + offset], key) for offset, key in enumerate(keys[1:], 1)
-                ):
-                    spans.append((start, end))
+        index = doc.index
+        firsts = group.keys() & doc.keys if len(group) > len(doc.keys) else group.keys()
+        for first in firsts:
+            starts = index.get(first)
+            if not starts:
+                continue
+            for keys in group[first]:
+                size = len(keys)
+                for start in starts:
+                    end = start + size - 1
+                    if end < len(tokens) and all(
+                        _fits(tokens[start + offset], keys[offset]) for offset in range(1, size)
+                    ):
+                        spans.append((start, end))
         return sorted(set(spans))
 
 

@@ -18,6 +18,7 @@ from inbox.knowledge.rulebook import Concept
 from inbox.knowledge.text import Normaliser
 
 KIND = "urgency"
+REQUIREMENT = "filters"  # the kind of finding only a negation takes away (context.toml)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +141,10 @@ class RedFlagFinder:
 
     @staticmethod
     def _required(doc: Doc, compiled: CompiledConcept, context: Callable[[], DocContext]) -> bool:
+        # a requirement is met unless it is denied ("no swelling"): the sign itself has
+        # already passed the context, and its companion symptom may be told as a habit
         return any(
-            context().decide(match, KIND, ignores=compiled.concept.ignores).counts
+            context().decide(match, REQUIREMENT).counts
             for pattern in compiled.requires
             for match in pattern.find(doc)
         )

@@ -27,7 +27,7 @@ class Entry:
     at: datetime
     kind: str  # EntryKind
     item: Any
-    extra: Any = None  # a note's author, an e-mail message's inbound mail
+    extra: Any = None  # a note's author, an e-mail message's inbound mail, a mail's bounce
 
 
 def inbound_mails(session: Session, *, conversation_id: int) -> list[InboundMail]:
@@ -53,10 +53,12 @@ def build_timeline(view: ConversationView, inbound: list[InboundMail]) -> list[E
         Entry(message.received_at, EntryKind.MESSAGE, message, by_message.get(message.id or 0))
         for message in view.messages
     ]
+    bounced = {m.bounce_mail_id: m.bounce for m in inbound if m.bounce_mail_id is not None}
     entries += [
-        Entry(item.mail.sent_at or item.mail.created_at, EntryKind.MAIL, item.mail)
+        Entry(item.mail.sent_at or item.mail.created_at, EntryKind.MAIL, item.mail,
+              bounced.get(item.mail.id or 0))
         for item in view.mails
-    ]
+    ]  # fmt: skip
     entries += [
         Entry(mail.received_at, EntryKind.INBOUND, mail)
         for mail in inbound

@@ -11,6 +11,7 @@ from datetime import datetime
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, col, select
 
+from inbox.db import end_transaction
 from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.staff import audit, passwords, sessions
 from inbox.staff.models import Role, StaffUser
@@ -67,11 +68,13 @@ def create_staff(
         errors["password"] = problem
     if errors:
         raise InvalidInput(errors)
+    end_transaction(session)  # no lock held across argon2; then check and take the address
+    password_hash = passwords.hash_password(password)
     if get_by_email(session, email=address) is not None:
         raise EmailTaken(address)
     staff = StaffUser(
         email=address,
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash,
         role=Role.ADMIN if admin else Role.STAFF,
         active=True,
         created_at=now,
@@ -104,6 +107,7 @@ def change_password(
 
     With `current_password` (a staff member changing their own), that must be right first.
     """
+    end_transaction(session)  # no lock held across argon2
     if (
         current_password is not None
         and not passwords.verify_password(current_password, staff.password_hash)[0]

@@ -59,6 +59,7 @@ def test_a_hard_bounce_tells_staff_to_phone_the_patient(
     sign_in(client, email="nurse@hospital.example")
     page = client.get(f"/inbox/conversations/{conversation_id}").text
     assert "A mail did not reach the patient — phone them." in page
+    assert "bounced: it did not reach the patient" in page  # on the mail in the timeline
 
 
 def test_an_admin_sees_failed_inbound_mail_and_retries_it(client: TestClient, runtime: Runtime):
@@ -94,3 +95,27 @@ def test_staff_who_are_not_admins_cannot_open_the_inbound_failures(
     make_staff(runtime, email="someone@hospital.example")
     sign_in(client, email="someone@hospital.example")
     assert client.get("/admin/inbound").status_code == 403
+
+
+def test_an_html_mail_is_shown_sanitised_in_a_sandboxed_frame(client: TestClient, runtime):
+    raw = (
+        b"From: Amal <amal@example.net>\r\nTo: patient-service@kidney-hospital.example\r\n"
+        b"Subject: legs\r\nMessage-ID: <html2@example.net>\r\n"
+        b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+        b'<p onclick="steal()">My legs <b>cramp</b>.</p><script>alert(1)</script>'
+        b'<img src="https://tracker.example/p.gif">'
+    )
+    stored = store_inbound(runtime.engine, raw=raw, source=InboundSource.PIPE, envelope_from=None,
+                           recipients=[], now=runtime.clock.now())  # fmt: skip
+    process_pending(runtime)
+    [inbound] = inbound_mails(runtime)
+    make_staff(runtime, email="nurse@hospital.example")
+    sign_in(client, email="nurse@hospital.example")
+    page = client.get(f"/inbox/conversations/{inbound.conversation_id}").text
+    assert f'src="/inbox/inbound/{stored.inbound_id}/html"' in page
+    frame = client.get(f"/inbox/inbound/{stored.inbound_id}/html")
+    assert frame.status_code == 200 and "<b>cramp</b>" in frame.text
+    assert "<script" not in frame.text and "onclick" not in frame.text and "<img" not in frame.text
+    assert "sandbox" in frame.headers["content-security-policy"]
+    client.cookies.clear()
+    assert client.get(f"/inbox/inbound/{stored.inbound_id}/html").status_code in (303, 401)

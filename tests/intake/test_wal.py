@@ -11,6 +11,7 @@ from inbox.config import Settings
 from inbox.conversations.models import Message
 from inbox.db import upgrade
 from inbox.intake.service import Client
+from inbox.intake.writer import IntakeWriter
 from inbox.runtime import build_runtime
 from tests.intake.test_writer import submission
 
@@ -26,7 +27,7 @@ async def test_the_log_rewinds_under_sustained_intake(tmp_path: Path):
             rate_limit_address="0",
         )
     )
-    writer = runtime.intake_writer
+    writer = IntakeWriter(runtime)
     writer.checkpoints.every = 0  # a checkpoint whenever none is running
     client = Client(ip="10.0.0.1", user_agent="t", channel="api")
     wal = tmp_path / "wal.db-wal"
@@ -48,4 +49,5 @@ async def test_the_log_rewinds_under_sustained_intake(tmp_path: Path):
         assert auto == (0,)
         assert wal.stat().st_size < 2 * 1024 * 1024
     finally:
+        writer.close()
         runtime.close()

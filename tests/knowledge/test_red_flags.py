@@ -94,11 +94,15 @@ def test_a_weak_combination_is_a_possible_emergency_not_a_sure_one(knowledge):
 def test_a_message_in_a_language_the_rules_cannot_read_needs_a_reader(knowledge):
     result = triage_message(
         knowledge,
-        subject="mi mamá",
-        text="Mi mamá tiene un dolor fuerte y no sabemos qué hacer, por favor ayúdenos pronto.",
+        subject="mama",
+        text="Mama yangu ana maumivu makali na hatujui la kufanya, tafadhali tusaidie haraka.",
     )
     assert result.needs_reader
-    assert result.language == "es"
+    assert result.language == "sw"
+    spanish = triage_message(
+        knowledge, subject="mi papá", text="Mi papá no puede respirar y tiene dolor en el pecho."
+    )
+    assert spanish.language == "es" and not spanish.needs_reader and spanish.urgent
     english = triage_message(knowledge, subject="q", text="My legs cramp at the end of dialysis.")
     assert not english.needs_reader and english.language == "en"
 
