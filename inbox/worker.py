@@ -92,6 +92,7 @@ def build_worker(
     target: SmtpTarget | None = None,
     concurrency: int | None = None,
     jobs: Sequence[Job] = (),
+    worker_id: str | None = None,
 ) -> Worker:
     """A delivery worker with every delivery listener; periodic `jobs` only when given (tests and
     benchmarks drive the jobs themselves)."""
@@ -101,6 +102,7 @@ def build_worker(
         jobs=jobs,
         listeners=delivery_listeners(runtime.settings),
         concurrency=concurrency,
+        worker_id=worker_id,
     )
 
 
