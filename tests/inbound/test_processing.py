@@ -94,7 +94,9 @@ def test_a_reply_from_another_address_is_attached_but_flagged_and_gets_nothing_a
     [inbound] = inbound_mails(runtime)
     assert inbound.conversation_id == conversation_id and inbound.foreign_sender
     assert [m.recipient for m in mails(runtime)[before:]] == []  # nothing to that address
-    assert messages(runtime, conversation_id)[-1].email == "daughter@example.org"
+    # the reply staff approve (and its follow-ups) goes to the patient, not to the stranger
+    assert messages(runtime, conversation_id)[-1].email == EMAIL
+    assert inbound.sender == "daughter@example.org"
 
 
 def test_a_forged_reply_address_does_not_attach_to_that_conversation(
