@@ -129,6 +129,14 @@ def test_automatic_mail_is_never_answered(runtime: Runtime, headers: dict[str, s
     assert mails(runtime) == []
 
 
+def test_our_own_mail_coming_back_is_never_answered(runtime: Runtime):
+    sender = "Kidney Disease Hospital <patient-service@kidney-hospital.example>"
+    take_in(runtime, plain_mail(sender=sender, to=SERVICE, text="A copy of our own mail."))
+    process_all(runtime)
+    [inbound] = inbound_mails(runtime)
+    assert inbound.kind == InboundKind.AUTOMATIC and mails(runtime) == []
+
+
 def test_auto_submitted_no_is_a_person(runtime: Runtime):
     take_in(runtime, plain_mail(sender="p@example.net", to=SERVICE, Auto_Submitted="no"))
     process_all(runtime)
