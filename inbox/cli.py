@@ -89,6 +89,11 @@ def serve(
         login = seed_demo(demo_runtime)
         demo_runtime.engine.dispose()
         typer.echo(f"demo staff login: {login.email} / {login.password}")
+        typer.echo(
+            "  an admin: the first sign-in sets up an authenticator app (scan the QR code); "
+            "without one, the key under it gives the code: "
+            ".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('KEY').now())\""
+        )
     typer.echo(
         f"inbox is listening on http://{host}:{port}  (staff inbox: http://{host}:{port}/inbox)"
     )

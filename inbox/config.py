@@ -153,9 +153,11 @@ class Settings(BaseSettings):
     closed_retention_days: int = 365
     sent_body_retention_days: int = 365
 
-    # --- staff sessions
+    # --- staff sessions and sign-in
     session_idle_minutes: int = 60
-    login_attempts_per_15min: int = 5
+    session_absolute_hours: float = 12  # a session ends this long after sign-in, however busy
+    login_attempts_per_15min: int = 5  # per account and client; an IP gets four times as many
+    require_2fa: bool = False  # admins always need an authenticator app; with true, everyone
     demo_seed: bool = False
 
     @field_validator("allowed_origins", "followup_delays", mode="before")

@@ -14,6 +14,7 @@ they fail: there a missing browser is a broken build, not a reason to pass.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ import pytest
 
 from inbox.config import REPO_DIR
 from inbox.runtime import Runtime
-from tests.staff.factories import PASSWORD, make_staff
+from tests.staff.factories import PASSWORD, make_staff, totp_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO_DIR / "node_modules" / "axe-core" / "axe.min.js"
@@ -90,8 +91,11 @@ class StaffLogin:
         return self.base_url + path
 
 
-def sign_in_through_the_form(page: Any, base_url: str, *, email: str, password: str) -> None:
-    """Fill and send the real login form; returns once the browser has left /login."""
+def sign_in_through_the_form(
+    page: Any, base_url: str, *, email: str, password: str, runtime: Runtime | None = None
+) -> None:
+    """Fill and send the real login form, and the code form when the account has an
+    authenticator app (its code from `runtime`); returns once the browser has left /login."""
     from playwright.sync_api import expect
 
     page.goto(f"{base_url}/login")
@@ -99,12 +103,17 @@ def sign_in_through_the_form(page: Any, base_url: str, *, email: str, password: 
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).not_to_have_url(re.compile(r"/login(\?|$)"))
+    if "/login/code" in page.url and runtime is not None:
+        page.get_by_label("Code", exact=True).fill(totp_code(runtime, email=email))
+        page.get_by_role("button", name="Continue").click()
+        expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 @pytest.fixture
-def browser_sign_in() -> Callable[..., None]:
-    """`browser_sign_in(page, base_url, email=…, password=…)`: sign in through the real form."""
-    return sign_in_through_the_form
+def browser_sign_in(runtime: Runtime) -> Callable[..., None]:
+    """`browser_sign_in(page, base_url, email=…, password=…)`: sign in through the real form
+    (and the code form, for an account with an authenticator app)."""
+    return functools.partial(sign_in_through_the_form, runtime=runtime)
 
 
 @pytest.fixture
@@ -119,7 +128,9 @@ def staff_login(page: Any, live_server: Any, runtime: Runtime) -> StaffLogin:
 def admin_login(page: Any, live_server: Any, runtime: Runtime) -> StaffLogin:
     """An admin signed in on `page` at the live server."""
     staff = make_staff(runtime, email="admin@hospital.example", admin=True)
-    sign_in_through_the_form(page, live_server.url, email=staff.email, password=PASSWORD)
+    sign_in_through_the_form(
+        page, live_server.url, email=staff.email, password=PASSWORD, runtime=runtime
+    )
     return StaffLogin(staff.email, PASSWORD, staff.id, live_server.url)
 
 

@@ -14,7 +14,7 @@ from inbox.config import Settings
 from inbox.inbound.models import InboundKind
 from inbox.inbound.parse import ParsedMail
 from inbox.inbound.store import NULL_SENDER
-from inbox.outbox.addresses import BOUNCES, read_signed_address
+from inbox.outbox.addresses import BOUNCES, own_mailboxes, read_signed_address
 
 _BULK_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 
@@ -49,6 +49,8 @@ def classify(parsed: ParsedMail, *, settings: Settings, sender: str, recipients:
     ):
         return Kind(InboundKind.BOUNCE, "a delivery-status report")
     automatic = automatic_reason(parsed)
+    if parsed.sender and parsed.sender in own_mailboxes(settings):
+        automatic = "sent from the service's own address"  # our mail came back: never answer it
     if automatic:
         return Kind(InboundKind.AUTOMATIC, automatic)
     if sender == NULL_SENDER:

@@ -225,12 +225,19 @@ def _person(
             connection, statements.run, conversation_id=conversation_id, now=now, urgent=urgent
         )
     inbound.conversation_id = conversation_id
+    # A stranger's mail (a relative, a second account) is the conversation's all the same: the
+    # message, and so the reply staff approve and its follow-ups, stay with the contact's address;
+    # who really wrote is kept on the inbound mail and flagged on the page.
+    name, address = parsed.sender_name or parsed.sender, parsed.sender
+    contact = session.get(Contact, contact_id) if inbound.foreign_sender else None
+    if contact is not None:
+        name, address = contact.name, contact.email
     body = fresh or text or "(the mail has no text)"
     message = Message(
         conversation_id=conversation_id,
         contact_id=contact_id,
-        name=(parsed.sender_name or parsed.sender)[:200],
-        email=parsed.sender[:320],
+        name=name[:200],
+        email=address[:320],
         subject=subject[:300],
         body=body,
         channel=MessageChannel.EMAIL,

@@ -29,6 +29,9 @@ def new_part(text: str) -> str:
         latest = replies[0].body if replies else ""
     except Exception:  # a pathological text: showing it all is better than showing nothing
         latest = ""
+    # a quote without an "On … wrote:" line above it is left by the parser: drop quoted lines
+    # (answers written between quoted lines stay; the whole text is kept besides)
+    latest = "\n".join(line for line in latest.splitlines() if not _QUOTE_MARK.match(line))
     latest = latest.strip()
     return latest or text.strip()
 

@@ -38,6 +38,7 @@ _SECTION_KEYS = {
     "measures",
     "unless",
     "concepts",
+    "pairs",
 }
 _MEASURE_KEYS = {"measure", "min", "max", "near", "unless", "weight"}
 
@@ -70,6 +71,8 @@ class Section:
     unless: tuple[str, ...] = ()
     # red-flag concepts (data/redflags.toml) that, found now, are a strong cue for the section
     concepts: tuple[str, ...] = ()
+    # two cues that, both found anywhere in the message (any sentences), make a strong cue
+    pairs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,12 @@ def _load_section(
     unless = _list(path, f"{where}.unless", raw.get("unless", []))
     for index, cue in enumerate(unless):
         _cue(path, f"{where}.unless[{index}]", cue)
+    pairs = _list(path, f"{where}.pairs", raw.get("pairs", []))
+    for index, pair in enumerate(pairs):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise KnowledgeFileError(f"{path}: {where}.pairs[{index}]: must be a list of two cues")
+        for number, cue in enumerate(pair):
+            _cue(path, f"{where}.pairs[{index}][{number}]", cue)
     concepts = _list(path, f"{where}.concepts", raw.get("concepts", []))
     for index, concept in enumerate(concepts):
         _ident(path, f"{where}.concepts[{index}]", concept)
@@ -232,6 +241,7 @@ def _load_section(
         window=window,
         unless=tuple(unless),
         concepts=tuple(concepts),
+        pairs=tuple((first, second) for first, second in pairs),
     )
 
 

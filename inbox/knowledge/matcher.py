@@ -24,6 +24,7 @@ THRESHOLD = 0.999  # a strong cue, or a medium and a weak one, or several weak o
 MAX_SECTIONS = 3
 PAGE_BONUS = 0.2  # breaks ties in favour of the article the form was posted under
 CONCEPT_WEIGHT = 1.0  # a red flag the section names counts as a strong cue
+STRONG = 1.0  # a pair of cues found in the same message
 ADVERTISING, ADMINISTRATIVE, THANKS = "advertising", "administrative", "thanks"  # filters
 CUES, MEASURES, PLAIN = "cues", "measures", "filters"  # kinds of finding (context.toml)
 
@@ -44,6 +45,7 @@ class _CompiledSection:
     window: int
     unless: tuple[Pattern, ...] = ()
     concepts: frozenset[str] = frozenset()
+    pairs: tuple[tuple[Pattern, Pattern], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,13 @@ class SectionMatcher:
                     section.unless, normaliser, window=section.window, classes=classes
                 ),
                 concepts=frozenset(section.concepts),
+                pairs=tuple(
+                    (
+                        Pattern(first, normaliser, window=section.window, classes=classes),
+                        Pattern(second, normaliser, window=section.window, classes=classes),
+                    )
+                    for first, second in section.pairs
+                ),
             )
             for article in knowledge.articles
             for section in article.sections
@@ -147,6 +156,14 @@ class SectionMatcher:
         return [item[2] for item in scored[:MAX_SECTIONS]]
 
     @staticmethod
+    def _first_counting(
+        doc: Doc, pattern: Pattern, context: Callable[[], DocContext]
+    ) -> Match | None:
+        return next(
+            (match for match in pattern.find(doc) if context().decide(match, CUES).counts), None
+        )
+
+    @staticmethod
     def _hits(item: _CompiledFilter, doc: Doc, context: Callable[[], DocContext] | None) -> int:
         return sum(
             1
@@ -181,6 +198,12 @@ class SectionMatcher:
                     counted |= words
                     _add(evidence, doc.quote(match))
                     break
+        for pair in section.pairs:
+            found = [self._first_counting(doc, pattern, context) for pattern in pair]
+            if all(found):
+                total += STRONG
+                for match in found:
+                    _add(evidence, doc.quote(match))  # type: ignore[arg-type]
         if section.measures:
             for measure in section.measures:
                 match = _measure_match(doc, measure, measurements(), section.window, context)

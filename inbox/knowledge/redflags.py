@@ -92,7 +92,13 @@ class RedFlagFinder:
             if quote is not None:
                 concept = compiled.concept
                 hits.append(ConceptHit(concept.id, concept.label, concept.tier, quote))
-        return _strongest_first(hits)
+        found = {hit.concept_id for hit in hits}
+        yielding = {
+            self._concepts[number].concept.id
+            for number in numbers
+            if found.intersection(self._concepts[number].concept.yields_to)
+        }
+        return _strongest_first([hit for hit in hits if hit.concept_id not in yielding])
 
     def _first_current(
         self,

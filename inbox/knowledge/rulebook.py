@@ -144,6 +144,7 @@ class Concept(_Strict):
     requires: list[Sign] = []
     unless: list[Sign] = []
     ignores: list[Name] = []
+    yields_to: list[str] = []  # concepts that, found too, explain this one's words better
     window: int = Field(6, ge=1, le=20)
 
     @model_validator(mode="after")
@@ -272,6 +273,12 @@ class Rulebook(_Strict):
                 if bound.measure not in self.measures.measures:
                     raise ValueError(
                         f"redflags.toml: concepts[{index}].measures: unknown {bound.measure!r}"
+                    )
+            ids = {item.id for item in self.redflags.concepts}
+            for name in concept.yields_to:
+                if name not in ids:
+                    raise ValueError(
+                        f"redflags.toml: concepts[{index}].yields_to: unknown concept {name!r}"
                     )
             for name in concept.ignores:
                 if name not in self.context.categories:

@@ -25,7 +25,7 @@ from inbox.errors import Conflict, NotFound
 from inbox.outbox import dkim
 from inbox.outbox.addresses import reply_address
 from inbox.outbox.compose import MailNotBuildable, MailParts, build_message, new_message_id
-from inbox.outbox.models import AttemptOutcome, DeliveryAttempt, MailState, OutboxMail
+from inbox.outbox.models import AttemptOutcome, DeliveryAttempt, MailKind, MailState, OutboxMail
 
 # References keeps the first mail and the most recent ones when the thread gets long (RFC 5322
 # §3.6.4 suggests trimming from the middle); the column holds 2,000 characters.
@@ -54,7 +54,7 @@ class Thread:
 
     in_reply_to: str | None = None
     references: str | None = None
-    subject: str | None = None  # "Re: " + the first mail's subject, the same for every later mail
+    subject: str | None = None  # "Re: " + the subject that set the thread (see `_thread`)
 
 
 def thread_subject(first_subject: str) -> str:
@@ -65,20 +65,25 @@ def thread_subject(first_subject: str) -> str:
 
 def _thread(session: Session, conversation_id: int) -> Thread:
     """In-Reply-To, References and subject for the next mail of a conversation: the earlier mails,
-    oldest first (cancelled ones were never sent, so they are left out)."""
+    oldest first (cancelled ones were never sent, so they are left out).
+
+    The subject is set by the first mail that is not the acknowledgement: the receipt goes out
+    before anyone has answered and keeps its own words, while the reply staff approve is sent with
+    exactly the subject its draft showed, and every later mail follows it."""
     rows = session.exec(
-        select(OutboxMail.message_id, OutboxMail.subject)
+        select(OutboxMail.message_id, OutboxMail.subject, OutboxMail.kind)
         .where(OutboxMail.conversation_id == conversation_id)
         .where(OutboxMail.state != MailState.CANCELLED)
         .order_by(col(OutboxMail.id))
     ).all()
     if not rows:
         return Thread()
-    ids = [message_id for message_id, _ in rows]
+    ids = [message_id for message_id, _, _ in rows]
     kept = list(ids)
     while len(kept) > 2 and len(" ".join(kept)) > MAX_REFERENCES:
         del kept[1]
-    return Thread(ids[-1], " ".join(kept), thread_subject(rows[0][1]))
+    first = next((subject for _, subject, kind in rows if kind != MailKind.ACKNOWLEDGEMENT), None)
+    return Thread(ids[-1], " ".join(kept), thread_subject(first) if first else None)
 
 
 def enqueue_mail(

@@ -74,6 +74,7 @@ def staff_create(
             admin=role == "admin",
             now=runtime.clock.now(),
             actor=admin,
+            must_change_password=True,
         )
     except InvalidInput as exc:
         return _staff_page(

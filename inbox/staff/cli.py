@@ -72,11 +72,14 @@ def create(
 
 @staff_app.command("password")
 def password(email: str = EMAIL, password_stdin: bool = PASSWORD_STDIN) -> None:
-    """Set a new password for an account; it is signed out everywhere."""
+    """Set a new password for an account; it is signed out everywhere and must choose its own
+    at the next sign-in."""
     new_password = _read_password(password_stdin)
     with _transaction() as (session, now):
         staff = _account(session, email)
-        service.change_password(session, staff=staff, password=new_password, now=now, actor="cli")
+        service.change_password(
+            session, staff=staff, password=new_password, now=now, actor="cli", must_change=True
+        )
         typer.echo(f"password changed for {staff.email}")
 
 

@@ -27,6 +27,7 @@ from inbox.staff import sessions
 from inbox.staff.models import Role, StaffUser
 from inbox.staff.sessions import SignedIn
 
+PASSWORD_PAGE = "/account/password"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -74,9 +75,16 @@ def sign_in_required(request: Request) -> SignInRequired:
 
 
 def require_staff(request: Request, signed_in: SignedInDep) -> StaffUser:
-    """The signed-in staff member; signed-out visitors are sent to /login (API: 401)."""
+    """The signed-in staff member; signed-out visitors are sent to /login (API: 401), and one
+    whose password was set by an administrator to the password page until it is changed."""
     if signed_in is None:
         raise sign_in_required(request)
+    if signed_in.staff.must_change_password and request.url.path != PASSWORD_PAGE:
+        if wants_json(request):
+            raise PermissionDenied("Please choose your own password first.")
+        raise InboxError(
+            "Please choose your own password.", status=303, headers={"Location": PASSWORD_PAGE}
+        )
     return signed_in.staff
 
 

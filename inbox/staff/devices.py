@@ -14,12 +14,9 @@ from fastapi import Request, Response
 from itsdangerous import BadSignature, TimestampSigner
 
 from inbox.config import Settings
+from inbox.staff import cookies
 
 DEVICE_DAYS = 180
-
-
-def cookie_name(settings: Settings) -> str:
-    return "__Host-inbox_device" if settings.secure_cookies else "inbox_device"
 
 
 def _signer(settings: Settings) -> TimestampSigner:
@@ -28,7 +25,7 @@ def _signer(settings: Settings) -> TimestampSigner:
 
 def known_device(request: Request, settings: Settings, *, account: str) -> str | None:
     """The device token when this browser signed in to `account` (a throttle account key)."""
-    value = request.cookies.get(cookie_name(settings))
+    value = request.cookies.get(cookies.name(settings, "device"))
     if not value:
         return None
     try:
@@ -46,12 +43,6 @@ def remember_device(
 ) -> None:
     """Mark this browser as known to `account` (keeping its token when it had one)."""
     value = _signer(settings).sign(f"{account}.{token or secrets.token_urlsafe(16)}").decode()
-    response.set_cookie(
-        cookie_name(settings),
-        value,
-        max_age=DEVICE_DAYS * 86400,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
+    cookies.put(
+        response, settings=settings, base="device", value=value, max_age=DEVICE_DAYS * 86400
     )

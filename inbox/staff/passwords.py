@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 
@@ -40,12 +43,32 @@ def verify_password(password: str, password_hash: str | None) -> tuple[bool, str
         return False, None
 
 
-def password_problem(password: str) -> str | None:
-    """Why `password` may not be used, in words for the form; None when it is fine."""
+@cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of leaked lists, as shipped by zxcvbn (lower case)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # a large module: loaded on first use
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def password_problem(password: str, *, email: str | None = None) -> str | None:
+    """Why `password` may not be used, in words for the form; None when it is fine.
+
+    Refused besides length: the common passwords (ignoring case, spaces and punctuation) and
+    the account's own e-mail address or the name before its @."""
     if len(password) < MIN_LENGTH:
         return f"Use at least {MIN_LENGTH} characters; a few unrelated words work well."
     if len(password) > MAX_LENGTH:
         return f"Use at most {MAX_LENGTH} characters."
     if not password.strip():
         return "The password cannot be only spaces."
+    plain = _plain(password)
+    if password.lower() in common_passwords() or plain in common_passwords():
+        return "This is one of the most used passwords. Choose words nobody would guess."
+    if email and plain in {_plain(email), _plain(email.partition("@")[0])}:
+        return "The password cannot be your e-mail address."
     return None

@@ -56,15 +56,18 @@ def create_staff(
     admin: bool = False,
     now: datetime,
     actor: StaffUser | str = "system",
+    must_change_password: bool = False,
 ) -> StaffUser:
-    """A new active account; raises InvalidInput for a bad address or password, EmailTaken."""
+    """A new active account; raises InvalidInput for a bad address or password, EmailTaken.
+
+    `must_change_password` (an administrator chose it): the first sign-in asks for a new one."""
     errors: dict[str, str] = {}
     try:
         address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         address = normalise_email(email)
         errors["email"] = "Enter an e-mail address like name@hospital.example."
-    if problem := passwords.password_problem(password):
+    if problem := passwords.password_problem(password, email=address):
         errors["password"] = problem
     if errors:
         raise InvalidInput(errors)
@@ -79,6 +82,7 @@ def create_staff(
         active=True,
         created_at=now,
         password_changed_at=now,
+        must_change_password=must_change_password,
     )
     session.add(staff)
     session.flush()
@@ -101,22 +105,20 @@ def change_password(
     password: str,
     now: datetime,
     actor: StaffUser | str,
-    current_password: str | None = None,
+    must_change: bool = False,
 ) -> None:
     """Set a new password and sign every browser of `staff` out.
 
-    With `current_password` (a staff member changing their own), that must be right first.
+    The account holder's own change must have checked the current password first
+    (`signin.check_current_password`, throttled); a change by anyone else (an administrator,
+    the CLI) asks for a new one at the next sign-in when `must_change` is set.
     """
     end_transaction(session)  # no lock held across argon2
-    if (
-        current_password is not None
-        and not passwords.verify_password(current_password, staff.password_hash)[0]
-    ):
-        raise InvalidInput({"current_password": "This is not your current password."})
-    if problem := passwords.password_problem(password):
+    if problem := passwords.password_problem(password, email=staff.email):
         raise InvalidInput({"new_password": problem})
     staff.password_hash = passwords.hash_password(password)
     staff.password_changed_at = now
+    staff.must_change_password = must_change
     session.add(staff)
     sessions.end_all(session, staff=staff)
     audit.record(

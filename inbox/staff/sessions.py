@@ -1,9 +1,10 @@
 """Signed-in browsers: server-side session rows behind a signed, HttpOnly, SameSite=Lax cookie.
 
 The cookie carries a random token signed with the secret key (itsdangerous); the database keeps
-only the token's SHA-256, the CSRF token and the times. A session ends after `session_idle_minutes`
-without a request (sliding), at logout, when the password changes and when the account is disabled
-(its rows are deleted), so a copied cookie stops working at once. Time comes from the runtime clock.
+only the token's SHA-256, the CSRF token and the times. A session ends after
+`session_idle_minutes` without a request (sliding), `session_absolute_hours` after sign-in however
+busy, at logout, when the password changes and when the account is disabled (its rows are
+deleted), so a copied cookie stops working at once. Time comes from the runtime clock.
 
 Before sign-in, the login form is protected by its own signed cookie ("double submit"): the form's
 hidden `csrf_token` must equal the token in that cookie.
@@ -23,6 +24,7 @@ from itsdangerous import BadSignature, Signer
 from sqlmodel import Session, col
 
 from inbox.config import Settings
+from inbox.staff import cookies
 from inbox.staff.models import StaffSession, StaffUser
 
 # Sliding expiry is kept in the database; writing `last_seen_at` at most this often keeps page
@@ -42,12 +44,11 @@ class SignedIn:
 
 
 def cookie_name(settings: Settings) -> str:
-    """`__Host-` on https: the browser then refuses the cookie unless Secure, host-only, Path=/."""
-    return "__Host-inbox_session" if settings.secure_cookies else "inbox_session"
+    return cookies.name(settings, "session")
 
 
 def login_cookie_name(settings: Settings) -> str:
-    return "__Host-inbox_login" if settings.secure_cookies else "inbox_login"
+    return cookies.name(settings, "login")
 
 
 def _signer(settings: Settings, purpose: str) -> Signer:
@@ -105,7 +106,13 @@ def resolve(
         return None
     staff = session.get(StaffUser, row.staff_id)
     idle = timedelta(minutes=settings.session_idle_minutes)
-    if staff is None or not staff.active or now - row.last_seen_at >= idle:
+    lifetime = timedelta(hours=settings.session_absolute_hours)
+    if (
+        staff is None
+        or not staff.active
+        or now - row.last_seen_at >= idle
+        or now - row.created_at >= lifetime
+    ):
         session.delete(row)
         session.flush()
         return None
@@ -134,31 +141,36 @@ def end_all(session: Session, *, staff: StaffUser) -> None:
 
 
 def purge_expired(session: Session, *, settings: Settings, now: datetime) -> None:
-    """Delete sessions idle for longer than the limit."""
-    cutoff = now - timedelta(minutes=settings.session_idle_minutes)
-    session.execute(sa.delete(StaffSession).where(col(StaffSession.last_seen_at) < cutoff))
+    """Delete sessions idle for longer than the limit, or older than the absolute lifetime."""
+    idle_cutoff = now - timedelta(minutes=settings.session_idle_minutes)
+    born_cutoff = now - timedelta(hours=settings.session_absolute_hours)
+    session.execute(
+        sa.delete(StaffSession).where(
+            sa.or_(
+                col(StaffSession.last_seen_at) < idle_cutoff,
+                col(StaffSession.created_at) < born_cutoff,
+            )
+        )
+    )
+
+
+def list_sessions(session: Session, *, staff: StaffUser) -> list[StaffSession]:
+    """The signed-in browsers of `staff`, most recently used first."""
+    statement = (
+        sa.select(StaffSession)
+        .where(col(StaffSession.staff_id) == staff.id)
+        .order_by(col(StaffSession.last_seen_at).desc())
+    )
+    return list(session.scalars(statement))
 
 
 def set_cookie(response: Response, *, settings: Settings, value: str) -> None:
     """A browser-session cookie (no Max-Age): the server decides when it has expired."""
-    response.set_cookie(
-        cookie_name(settings),
-        value,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
+    cookies.put(response, settings=settings, base="session", value=value)
 
 
 def clear_cookie(response: Response, *, settings: Settings) -> None:
-    response.delete_cookie(
-        cookie_name(settings),
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
+    cookies.drop(response, settings=settings, base="session")
 
 
 def session_cookie(request: Request, settings: Settings) -> str | None:
@@ -189,12 +201,4 @@ def login_csrf_valid(request: Request, settings: Settings, sent: str | None) -> 
 
 
 def set_login_cookie(response: Response, *, settings: Settings, value: str) -> None:
-    response.set_cookie(
-        login_cookie_name(settings),
-        value,
-        max_age=LOGIN_CSRF_MAX_AGE,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
+    cookies.put(response, settings=settings, base="login", value=value, max_age=LOGIN_CSRF_MAX_AGE)

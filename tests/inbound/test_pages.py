@@ -18,7 +18,7 @@ from inbox.runtime import Runtime
 from inbox.staff.models import AuditEntry
 from tests.followups.support import EMAIL, mails, reply_sent
 from tests.inbound.conftest import RunningListener
-from tests.inbound.support import inbound_mails, mail_to
+from tests.inbound.support import inbound_mails, mail_to, plain_mail
 from tests.inbound.test_bounces import send_dsn
 from tests.smtp import SmtpServer
 from tests.staff.factories import csrf_token, make_staff, sign_in
@@ -119,3 +119,18 @@ def test_an_html_mail_is_shown_sanitised_in_a_sandboxed_frame(client: TestClient
     assert "sandbox" in frame.headers["content-security-policy"]
     client.cookies.clear()
     assert client.get(f"/inbox/inbound/{stored.inbound_id}/html").status_code in (303, 401)
+
+
+def test_a_strangers_reply_is_flagged_on_the_page(
+    client: TestClient, runtime: Runtime, smtp_server: SmtpServer
+):
+    conversation_id = reply_sent(client, runtime)
+    reply_to = str(mail_to(smtp_server, EMAIL, "Re: ").parsed()["Reply-To"])
+    raw = plain_mail(sender="Sara <daughter@example.org>", to=reply_to, text="Dad is worse.")
+    store_inbound(runtime.engine, raw=raw, source=InboundSource.PIPE, envelope_from=None,
+                  recipients=[reply_to], now=runtime.clock.now())  # fmt: skip
+    process_pending(runtime)
+    sign_in(client, email="nurse@hospital.example")
+    page = client.get(f"/inbox/conversations/{conversation_id}").text
+    assert 'data-testid="foreign-sender"' in page and "daughter@example.org" in page
+    assert f"the reply goes to {EMAIL}" in page

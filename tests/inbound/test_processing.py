@@ -94,7 +94,9 @@ def test_a_reply_from_another_address_is_attached_but_flagged_and_gets_nothing_a
     [inbound] = inbound_mails(runtime)
     assert inbound.conversation_id == conversation_id and inbound.foreign_sender
     assert [m.recipient for m in mails(runtime)[before:]] == []  # nothing to that address
-    assert messages(runtime, conversation_id)[-1].email == "daughter@example.org"
+    # the reply staff approve (and its follow-ups) goes to the patient, not to the stranger
+    assert messages(runtime, conversation_id)[-1].email == EMAIL
+    assert inbound.sender == "daughter@example.org"
 
 
 def test_a_forged_reply_address_does_not_attach_to_that_conversation(
@@ -125,6 +127,14 @@ def test_automatic_mail_is_never_answered(runtime: Runtime, headers: dict[str, s
     [inbound] = inbound_mails(runtime)
     assert inbound.kind == InboundKind.AUTOMATIC and inbound.created_message_id is None
     assert mails(runtime) == []
+
+
+def test_our_own_mail_coming_back_is_never_answered(runtime: Runtime):
+    sender = "Kidney Disease Hospital <patient-service@kidney-hospital.example>"
+    take_in(runtime, plain_mail(sender=sender, to=SERVICE, text="A copy of our own mail."))
+    process_all(runtime)
+    [inbound] = inbound_mails(runtime)
+    assert inbound.kind == InboundKind.AUTOMATIC and mails(runtime) == []
 
 
 def test_auto_submitted_no_is_a_person(runtime: Runtime):

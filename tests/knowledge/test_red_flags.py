@@ -153,3 +153,12 @@ def test_spelling_correction_never_rewrites_a_common_word(knowledge):
     assert normaliser.correct("grant") == "grant"
     assert normaliser.correct("grafft") == "graft"
     assert normaliser.correct("dialisys") == "dialysis"
+
+
+def test_an_arm_gone_dead_with_chest_pain_is_the_hearts_not_a_strokes(knowledge):
+    result = triage_message(
+        knowledge, subject="help", text="Crushing in my chest and my left arm is dead, sweating."
+    )
+    assert result.urgent
+    assert [reason.split(":")[0] for reason in result.urgency_reasons] == ["chest pain or pressure"]
+    assert result.sections == ()  # an emergency outside the articles

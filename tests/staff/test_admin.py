@@ -62,6 +62,10 @@ def test_admin_creates_an_account_that_can_sign_in(app, client, admin):
     assert "new.nurse@hospital.example" in page.text
     with TestClient(app, follow_redirects=False) as newcomer:
         assert sign_in(newcomer, email="new.nurse@hospital.example").status_code == 303
+        token = csrf_token(newcomer.get("/account/password").text)
+        new = "the nurse's own passphrase"
+        fields = {"current_password": PASSWORD, "new_password": new, "confirm_password": new}
+        assert newcomer.post("/account/password", data={"csrf_token": token, **fields}).is_redirect
         assert newcomer.get("/admin/staff").status_code == 403
 
 
