@@ -328,7 +328,7 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
     plain = triage_message(knowledge, subject="q", text=text)
     on_page = triage_message(knowledge, subject="q", text=text, page=stage4.url)
     assert suggested(plain) == suggested(on_page) == {HERBS, STAGE4}
-    assert plain.sections[0].score == plain.sections[1].score
+    # (how near a tie must be for the page to decide: test_combination.py)
     assert on_page.sections[0].section_id == STAGE4
 
 
