@@ -30,6 +30,7 @@ __all__ = [
     "SectionMatch",
     "Triage",
     "assess_urgency",
+    "explain",
     "explain_model",
     "prepare",
     "rule_triage",
@@ -188,6 +189,14 @@ def assess_urgency(knowledge: Knowledge, *, subject: str, text: str) -> tuple[st
     reading = learned.model.read(body)
     words = _model_words(learned.model, reading, [URGENT], surface_forms(body))[URGENT]
     return (*reasons, _model_reason(words, probability, urgent=urgent))
+
+
+def explain(knowledge: Knowledge, *, subject: str, text: str) -> dict[str, Any]:
+    """Every step of the triage of one message, for `inbox knowledge explain`: the rules' own
+    trace, with the learned layer's contributions under "model" (None without a model)."""
+    report = RuleEngine.of(knowledge).explain(subject=subject, text=text)
+    report["model"] = explain_model(knowledge, subject=subject, text=text)
+    return report
 
 
 def explain_model(
