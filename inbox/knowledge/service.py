@@ -8,11 +8,12 @@ the rules decide alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from inbox.knowledge.combination import Combination
+from inbox.knowledge.combination import MAX_SECTIONS, Combination
 from inbox.knowledge.engine import RuleEngine
 from inbox.knowledge.learned.features import message_text, surface_forms
 from inbox.knowledge.learned.model import (
@@ -52,11 +53,6 @@ class Triage:
     needs_reader: bool = False  # mostly in a language the rules cannot read
     urgency_probability: float | None = None  # the learned model's, when there is one
     filtered: str | None = None  # why the rules suggest no section: "advertising", …
-
-    @property
-    def sure(self) -> bool:
-        """Urgent for certain, not only a possible emergency."""
-        return self.urgent and not self.possible
 
 
 class _Learned:
@@ -124,6 +120,7 @@ def triage_message(
         text=message_text(subject, text),
         section_ids=learned.section_ids,
         preferred=preferred,
+        set_aside=lambda: bool(RuleEngine.of(knowledge).set_aside(subject=subject, text=text)),
     )
 
 
@@ -135,9 +132,15 @@ def combine(
     text: str,
     section_ids: frozenset[str],
     preferred: frozenset[str] = frozenset(),
+    set_aside: Callable[[], bool] = lambda: False,
 ) -> Triage:
-    """The rules' decision joined with the model's (see ``combination``); ``preferred``
-    sections win near-ties (those of the page the form was posted under)."""
+    """The rules' decision joined with the model's (see ``combination``).
+
+    The model catches what the rules miss; it does not overrule what they read. When a red
+    flag fired, its tier (urgent or possible) stands. When the rules found a red flag
+    mentioned but set it aside (``set_aside``: negated, past, feared), only the model's upper
+    threshold flags the message. ``preferred`` sections win near-ties (those of the page the
+    form was posted under); a section the model was not trained on is the rules' alone."""
     reading = model.read(text)
     log_odds = model.decision(reading)
     probability = sigmoid(log_odds.pop(URGENT))
@@ -147,29 +150,36 @@ def combine(
     chosen = (
         [] if rules.filtered else combination.sections(log_odds, rule_scores, preferred=preferred)
     )
-    urgent, possible = combination.urgency(probability)
-    labels = [section_id for section_id, _ in chosen] + ([URGENT] if urgent or possible else [])
+    unknown = [
+        (match.section_id, match.score)
+        for match in rules.sections
+        if match.section_id not in log_odds and not rules.filtered
+    ]
+    chosen = (chosen + unknown)[:MAX_SECTIONS]
+    urgent, possible = (False, False) if rules.urgent else combination.urgency(probability)
+    if possible and set_aside():
+        possible = False
+    labels = [section_id for section_id, _ in chosen if section_id in log_odds]
+    labels += [URGENT] if urgent or possible else []
     heavy = _model_words(model, reading, labels, surface_forms(text))
     sections = []
     for section_id, combined in chosen:
         evidence = rule_evidence.get(section_id, ())
         said = " ".join(evidence).casefold()
-        extra = tuple(word for word in heavy[section_id] if word.casefold() not in said)
+        words = heavy.get(section_id, ())
+        extra = tuple(word for word in words if word.casefold() not in said)
         sections.append(
-            SectionMatch(
-                section_id, round(combined, 3), evidence + extra, model_words=heavy[section_id]
-            )
+            SectionMatch(section_id, round(combined, 3), evidence + extra, model_words=words)
         )
-    reasons = rules.urgency_reasons
-    if urgent or possible:
-        reasons += (_model_reason(heavy[URGENT], probability, urgent=urgent),)
-    sure = rules.sure or urgent
+    if not (urgent or possible):
+        return replace(rules, sections=tuple(sections), urgency_probability=round(probability, 4))
+    reason = _model_reason(heavy[URGENT], probability, urgent=urgent)
     return replace(
         rules,
         sections=tuple(sections),
-        urgent=sure or rules.possible or possible,
-        possible=not sure and (rules.possible or possible),
-        urgency_reasons=reasons,
+        urgent=True,
+        possible=possible,
+        urgency_reasons=(*rules.urgency_reasons, reason),
         urgency_probability=round(probability, 4),
     )
 
@@ -179,7 +189,7 @@ def assess_urgency(knowledge: Knowledge, *, subject: str, text: str) -> tuple[st
     possible emergency): cheap enough to run while the patient waits for the thank-you page."""
     reasons = RuleEngine.of(knowledge).assess_urgency(subject=subject, text=text).reasons
     learned = _learned(knowledge)
-    if learned.model is None or learned.combination is None:
+    if reasons or learned.model is None or learned.combination is None:
         return reasons
     body = message_text(subject, text)
     probability = learned.model.urgency_probability(body)
@@ -214,8 +224,10 @@ def explain_model(
     found = model.contributions(reading, list(model.labels), limit=limit)
     rules = rule_triage(knowledge, subject=subject, text=text, page=page)
     rule_scores = {match.section_id: match.score for match in rules.sections}
-    decided = triage_message(knowledge, subject=subject, text=text, page=page)
-    chosen = {match.section_id for match in decided.sections}
+    chosen = {
+        match.section_id
+        for match in triage_message(knowledge, subject=subject, text=text, page=page).sections
+    }
 
     def words(label: str) -> list[dict[str, Any]]:
         return [{"words": item.phrase, "weight": item.weight} for item in found[label]]
@@ -249,12 +261,6 @@ def explain_model(
         },
         "section_threshold": combination.section_threshold,
         "sections": sections,
-        "decision": {
-            "urgent": decided.urgent,
-            "possible": decided.possible,
-            "sections": sorted(chosen),
-            "urgency_reasons": list(decided.urgency_reasons),
-        },
     }
 
 

@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from inbox.knowledge.combination import Combination, combination_features
+from inbox.knowledge.engine import RuleEngine
 from inbox.knowledge.evaluation import LabelledMessage, Outcome, score_outcomes
 from inbox.knowledge.learned.features import message_text
 from inbox.knowledge.learned.model import URGENT, LearnedModel, sigmoid
@@ -123,6 +124,8 @@ def cross_validate(
     sections = [section.id for section in knowledge.sections()]
     section_ids = frozenset(sections)
     rules = rules_of(knowledge, messages)
+    engine = RuleEngine.of(knowledge)
+    aside = [bool(engine.set_aside(subject=item.subject, text=item.text)) for item in messages]
     outcomes: list[Outcome | None] = [None] * len(messages)
     for train, test in folds_of(messages, folds=folds, seed=seed):
         inner = out_of_fold(
@@ -136,7 +139,14 @@ def cross_validate(
         model = fit_model([messages[i] for i in train], sections=sections, seed=seed)
         for i in test:
             text = message_text(messages[i].subject, messages[i].text)
-            triage = combine(rules[i], model, combination, text=text, section_ids=section_ids)
+            triage = combine(
+                rules[i],
+                model,
+                combination,
+                text=text,
+                section_ids=section_ids,
+                set_aside=lambda i=i: aside[i],
+            )
             outcomes[i] = Outcome(messages[i], triage)
     report = score_outcomes(knowledge=knowledge, outcomes=[item for item in outcomes if item])
     report["folds"] = folds
