@@ -9,10 +9,15 @@ import numpy as np
 import pytest
 
 from inbox.config import Settings
-from inbox.knowledge.evaluation import LabelledMessage, read_labelled
+from inbox.knowledge.evaluation import TRAIN_SPLIT, LabelledMessage, read_corpus, read_labelled
 from inbox.knowledge.learned.features import message_text
-from inbox.knowledge.learned.model import URGENT, load_model, save_model
-from inbox.knowledge.learned.training import classifier_for, fit_model, vectorise
+from inbox.knowledge.learned.model import MODEL_PATH, URGENT, load_model, save_model
+from inbox.knowledge.learned.training import (
+    classifier_for,
+    corpus_digest,
+    fit_model,
+    vectorise,
+)
 from inbox.knowledge.loader import Knowledge, load_knowledge
 
 OWN = Path(__file__).with_name("own-messages.jsonl")
@@ -73,3 +78,29 @@ def test_training_and_triage_use_no_network(knowledge, messages, monkeypatch, tm
     model = fit_model(messages[:60], sections=sections_of(knowledge))
     save_model(model, tmp_path / "model.npz")
     assert load_model(tmp_path / "model.npz").probabilities("chest pain now")[URGENT] > 0
+
+
+def test_the_committed_model_is_what_training_on_the_corpus_gives(knowledge):
+    committed = load_model(MODEL_PATH)
+    corpus = read_corpus(TRAIN_SPLIT)
+    assert committed.metadata["corpus_sha256"] == corpus_digest(corpus), (
+        "corpus/train changed since the model was trained: run `inbox triage train` and commit"
+        " inbox/knowledge/data/model/"
+    )
+    fresh = fit_model(
+        corpus,
+        sections=sections_of(knowledge),
+        regularisation=committed.metadata["regularisation"],
+        seed=committed.metadata["seed"],
+    )
+    assert fresh.labels == committed.labels
+    assert fresh.word_vocabulary.index == committed.word_vocabulary.index
+    assert fresh.char_vocabulary.index == committed.char_vocabulary.index
+    assert np.array_equal(fresh.coefficients, committed.coefficients)
+    assert np.array_equal(fresh.intercepts, committed.intercepts)
+    # the thresholds come from cross-validation on the same corpus and are kept with the model
+    assert set(committed.metadata["combination"]) >= {
+        "section_threshold",
+        "urgent_threshold",
+        "possible_threshold",
+    }
