@@ -6,13 +6,17 @@ conversation was kept urgent are then what the hospital itself judged right.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from inbox.config import Settings
 from inbox.db import create_db_engine
 from inbox.drafting.models import Draft
-from inbox.intake.models import Conversation, Message
+from inbox.intake.models import Conversation, ConversationState, Message
 from inbox.knowledge.evaluation import LabelledMessage
+
+# a reply approved and not yet (or just) sent; later states keep first_reply_at
+APPROVED = (ConversationState.QUEUED, ConversationState.SENT)
 
 
 def staff_labels(settings: Settings) -> list[LabelledMessage]:
@@ -24,7 +28,12 @@ def staff_labels(settings: Settings) -> list[LabelledMessage]:
                 select(Draft, Message, Conversation)
                 .join(Message, Message.id == Draft.message_id)  # type: ignore[arg-type]
                 .join(Conversation, Conversation.id == Draft.conversation_id)  # type: ignore[arg-type]
-                .where(Conversation.first_reply_at.is_not(None))  # type: ignore[union-attr]
+                .where(
+                    sa.or_(
+                        Conversation.first_reply_at.is_not(None),  # type: ignore[union-attr]
+                        Conversation.state.in_(APPROVED),  # type: ignore[attr-defined]
+                    )
+                )
                 .order_by(Draft.id)  # type: ignore[arg-type]
             ).all()
             return [
