@@ -10,9 +10,11 @@ import typer
 from inbox.config import Settings
 from inbox.db import upgrade
 from inbox.demo import seed_demo
+from inbox.drafting.labels import staff_labels
 from inbox.inbound import cli as inbound_cli
 from inbox.knowledge import cli as knowledge_cli
 from inbox.knowledge import editor as knowledge_editor
+from inbox.knowledge.learned import cli as learned_cli
 from inbox.logs import configure_logging, log_config
 from inbox.main import create_app
 from inbox.outbox import cli as outbox_cli
@@ -126,6 +128,7 @@ def serve(
 inbound_cli.register(app, outbox_cli.mail_app)
 knowledge_cli.register(app)
 knowledge_editor.register(app)
+learned_cli.register(app, staff_labels=staff_labels)
 outbox_cli.register(app)
 privacy_cli.register(app)
 staff_cli.register(app)

@@ -19,7 +19,7 @@ from inbox.knowledge.engine import RuleEngine
 from inbox.knowledge.evaluation import LabelledDataError, LabelledMessage, evaluate, read_labelled
 from inbox.knowledge.loader import Knowledge, KnowledgeFileError, load_knowledge
 from inbox.knowledge.rulebook import DATA_DIR, load_rulebook
-from inbox.knowledge.service import triage_message
+from inbox.knowledge.service import explain, triage_message
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 FIGURES = ("messages", "micro_f1", "exact_match", "urgent_recall", "urgent_fpr")
@@ -99,15 +99,15 @@ def explain_command(
     subject: Annotated[str, typer.Option(help="The message's subject line.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Show what the rules make of one message, step by step."""
+    """Show what the rules and the learned model make of one message, step by step."""
     settings = Settings()
     try:
         knowledge = load_knowledge(settings.knowledge_dir(), site_base_url=settings.site_base_url)
-        engine = RuleEngine.of(knowledge)
+        RuleEngine.of(knowledge)
     except KnowledgeFileError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from error
-    report = engine.explain(subject=subject, text=text)
+    report = explain(knowledge, subject=subject, text=text)
     final = triage_message(knowledge, subject=subject, text=text)
     report["decision"] = {
         "sections": [match.section_id for match in final.sections],
@@ -119,6 +119,26 @@ def explain_command(
         typer.echo(json.dumps(report, ensure_ascii=False))
         return
     typer.echo(_explanation(report))
+
+
+def _model_lines(model: dict[str, Any]) -> list[str]:
+    def words(items: list[dict[str, Any]]) -> str:
+        return ", ".join(f"“{item['words']}” {item['weight']:+.2f}" for item in items) or "-"
+
+    urgency = model["urgency"]
+    lines = [
+        f"learned model (trained on {model['trained_on']} messages):",
+        f"  urgency {urgency['probability']:.0%} (possible from {urgency['possible_from']:.0%},"
+        f" urgent from {urgency['urgent_from']:.0%}): {words(urgency['words'])}",
+        f"  sections (suggested from {model['section_threshold']:.0%} combined):",
+    ]
+    lines += [
+        f"    {item['section']:<36} model {item['model_probability']:.0%}"
+        f"  rules {item['rule_score']}  combined {item['combined']:.0%}"
+        f"{'  SUGGESTED' if item['suggested'] else ''}: {words(item['words'])}"
+        for item in model["sections"]
+    ]
+    return lines
 
 
 def _explanation(report: dict[str, Any]) -> str:
@@ -150,7 +170,7 @@ def _explanation(report: dict[str, Any]) -> str:
         for item in report["sections"]
     ] or ["  (none)"]
     if report.get("model") is not None:
-        lines.append(f"model: {report['model']}")
+        lines += _model_lines(report["model"])
     decision = report["decision"]
     tier = (
         "URGENT"

@@ -96,6 +96,14 @@ class RuleEngine:
             concepts=concepts, language=language.language, needs_reader=language.needs_reader
         )
 
+    def set_aside(self, *, subject: str, text: str) -> frozenset[str]:
+        """The red-flag concepts the message mentions but the context rules set aside
+        (negated, past, feared, general): the learned layer needs more to overrule them."""
+        doc, context, measurements = self._read(subject, text)
+        trace: list[SignTrace] = []
+        self.redflags.find(doc, context, measurements, trace)
+        return frozenset(item.concept_id for item in trace if item.decision != "counts")
+
     def explain(self, *, subject: str, text: str) -> dict[str, Any]:
         """Every step of the rules on one message, for `inbox knowledge explain`."""
         doc, context, measurements = self._read(subject, text)

@@ -11,6 +11,10 @@ from typing import Any
 from inbox.knowledge.loader import Knowledge
 from inbox.knowledge.service import Triage, triage_message
 
+CORPUS = Path(__file__).resolve().parent / "corpus"
+TRAIN_SPLIT = CORPUS / "train"  # what the learned layer is trained on
+TEST_SPLIT = CORPUS / "test"  # frozen: scored, never tuned on
+
 
 class LabelledDataError(Exception):
     """A labelled file that cannot be read; the message names the file and the line."""
@@ -36,8 +40,13 @@ class Outcome:
         return frozenset(match.section_id for match in self.triage.sections)
 
     @property
+    def flagged(self) -> bool:
+        """Urgent or a possible emergency: either way staff are told to look now."""
+        return self.triage.urgent or self.triage.possible
+
+    @property
     def correct(self) -> bool:
-        return self.predicted == self.message.sections and self.triage.urgent == self.message.urgent
+        return self.predicted == self.message.sections and self.flagged == self.message.urgent
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,17 @@ def read_labelled(path: Path) -> list[LabelledMessage]:
     return messages
 
 
+def read_corpus(source: Path = TRAIN_SPLIT) -> list[LabelledMessage]:
+    """Every labelled message of one JSONL file, or of a folder's JSONL files in name order."""
+    source = Path(source)
+    if not source.is_dir():
+        return read_labelled(source)
+    messages: list[LabelledMessage] = []
+    for path in sorted(source.glob("*.jsonl")):
+        messages += read_labelled(path)
+    return messages
+
+
 def evaluate(*, knowledge: Knowledge, messages: Sequence[LabelledMessage]) -> dict[str, Any]:
     """Triage every message and compare with its labels; the figures as one JSON-ready dict."""
     outcomes = [
@@ -99,6 +119,12 @@ def evaluate(*, knowledge: Knowledge, messages: Sequence[LabelledMessage]) -> di
         )
         for item in messages
     ]
+    return score_outcomes(knowledge=knowledge, outcomes=outcomes)
+
+
+def score_outcomes(*, knowledge: Knowledge, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """The figures of triage decisions against their labels, as one JSON-ready dict."""
+    messages = [outcome.message for outcome in outcomes]
     section_ids = [section.id for section in knowledge.sections()]
     for message in messages:
         section_ids += sorted(message.sections - set(section_ids))
@@ -116,8 +142,8 @@ def evaluate(*, knowledge: Knowledge, messages: Sequence[LabelledMessage]) -> di
         "micro_recall": round(micro.recall, 4),
         "micro_f1": round(micro.f1, 4),
         "exact_match": _share(outcomes, lambda item: item.predicted == item.message.sections),
-        "urgent_recall": _share(urgent, lambda item: item.triage.urgent, empty=1.0),
-        "urgent_fpr": _share(calm, lambda item: item.triage.urgent, empty=0.0),
+        "urgent_recall": _share(urgent, lambda item: item.flagged, empty=1.0),
+        "urgent_fpr": _share(calm, lambda item: item.flagged, empty=0.0),
         "per_section": {
             section_id: {
                 "precision": round(counts.precision, 4),
@@ -135,7 +161,7 @@ def evaluate(*, knowledge: Knowledge, messages: Sequence[LabelledMessage]) -> di
             {
                 "id": outcome.message.id,
                 "sections": [match.section_id for match in outcome.triage.sections],
-                "urgent": outcome.triage.urgent,
+                "urgent": outcome.flagged,
             }
             for outcome in outcomes
         ],
@@ -175,7 +201,7 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _counts(outcomes: list[Outcome], section_id: str) -> Counts:
+def _counts(outcomes: Sequence[Outcome], section_id: str) -> Counts:
     tp = fp = fn = 0
     for outcome in outcomes:
         wanted = section_id in outcome.message.sections
@@ -186,7 +212,7 @@ def _counts(outcomes: list[Outcome], section_id: str) -> Counts:
     return Counts(tp, fp, fn)
 
 
-def _share(outcomes: list[Outcome], test: Any, *, empty: float = 1.0) -> float:
+def _share(outcomes: Sequence[Outcome], test: Any, *, empty: float = 1.0) -> float:
     if not outcomes:
         return empty
     return round(sum(1 for outcome in outcomes if test(outcome)) / len(outcomes), 4)
@@ -199,7 +225,7 @@ def _error(outcome: Outcome) -> dict[str, Any]:
         "expected_sections": sorted(outcome.message.sections),
         "expected_urgent": outcome.message.urgent,
         "predicted_sections": [match.section_id for match in outcome.triage.sections],
-        "predicted_urgent": outcome.triage.urgent,
+        "predicted_urgent": outcome.flagged,
         "evidence": {match.section_id: list(match.evidence) for match in outcome.triage.sections},
         "urgency_reasons": list(outcome.triage.urgency_reasons),
     }

@@ -11,8 +11,11 @@ POSSIBLE = "possible"
 @dataclass(frozen=True)
 class SectionMatch:
     section_id: str
-    score: float  # sum of the weights of the cues found: 1.0 is one strong cue
+    # the rules alone: the sum of the weights of the cues found (1.0 is one strong cue); with the
+    # learned model (service.combine): the combined probability that the section answers (0-1)
+    score: float
     evidence: tuple[str, ...]  # words and phrases of the message that led to the section
+    model_words: tuple[str, ...] = ()  # of those, the ones the learned model weighed most
 
 
 @dataclass(frozen=True)

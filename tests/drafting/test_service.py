@@ -15,6 +15,7 @@ from inbox.conversations.models import Conversation, ConversationState, Message
 from inbox.db import session_scope
 from inbox.drafting import service
 from inbox.drafting.jobs import draft_pending
+from inbox.drafting.labels import staff_labels
 from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict, InvalidInput
 from inbox.mails.render import STAFF_PLACEHOLDER
@@ -320,3 +321,16 @@ def test_drafting_the_same_message_again_keeps_the_sections_staff_chose(runtime,
     with session_scope(runtime.engine) as session:
         again = service.draft_message(session, runtime=runtime, message_id=draft.message_id)
         assert (again.section_ids, again.version) == ([SODIUM], rebuilt.version)
+
+
+def test_an_approved_reply_becomes_a_training_label_with_the_sections_staff_chose(runtime, desk):
+    draft = drafted(runtime)
+    assert staff_labels(runtime.settings) == []  # not decided yet
+    rebuilt = desk.do(service.redraft, draft, section_ids=[SODIUM])
+    desk.do(approve_reply, rebuilt)
+    [label] = staff_labels(runtime.settings)
+    with Session(runtime.engine) as session:
+        message = session.get(Message, draft.message_id)
+    assert label.sections == frozenset({SODIUM})
+    assert (label.subject, label.text) == (message.subject, message.body)
+    assert label.urgent is False

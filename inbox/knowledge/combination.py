@@ -1,0 +1,94 @@
+"""How the rule layer and the learned layer decide together.
+
+Sections: a small logistic regression (the stacker) over what each layer says of a section (the
+model's log-odds; the rules' score, whether a rule fired, whether the rules chose other sections
+instead) gives one calibrated probability per section; a section is suggested above one
+threshold. When the rules filter a message out (advertising, administrative mail) no section is
+suggested. Urgency: the rules, or the model above a recall-first threshold; between a lower
+threshold and that one the message is a "possible emergency". Every number here is fitted by
+cross-validation on the training corpus (``learned.crossval``) and stored with the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from inbox.knowledge.learned.model import sigmoid
+
+RULE_SCORE_CAP = 3.0  # three strong cues say all the rules can say
+MAX_SECTIONS = 3
+PAGE_PREFERENCE = 0.05  # in probability: how near a tie the page of the form decides
+FEATURES = ("model_log_odds", "rule_score", "rule_fired", "rules_chose_others")
+
+
+def combination_features(log_odds: float, rule_score: float, others: bool) -> list[float]:
+    """The stacker's inputs for one section, in the order of FEATURES."""
+    fired = rule_score > 0
+    return [log_odds, min(rule_score, RULE_SCORE_CAP), float(fired), float(others and not fired)]
+
+
+@dataclass(frozen=True)
+class Combination:
+    weights: tuple[float, ...]  # one per FEATURES
+    bias: float
+    section_threshold: float
+    urgent_threshold: float  # the model alone makes a message urgent
+    possible_threshold: float  # the model alone makes it a possible emergency
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Combination:
+        return cls(
+            weights=tuple(float(data["weights"][name]) for name in FEATURES),
+            bias=float(data["bias"]),
+            section_threshold=float(data["section_threshold"]),
+            urgent_threshold=float(data["urgent_threshold"]),
+            possible_threshold=float(data["possible_threshold"]),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "weights": {
+                name: round(value, 6) for name, value in zip(FEATURES, self.weights, strict=True)
+            },
+            "bias": round(self.bias, 6),
+            "section_threshold": self.section_threshold,
+            "urgent_threshold": self.urgent_threshold,
+            "possible_threshold": self.possible_threshold,
+        }
+
+    def section_probability(self, log_odds: float, rule_score: float, others: bool) -> float:
+        """The combined probability that a section answers the message; ``others``: the
+        rules suggested other sections for it."""
+        features = combination_features(log_odds, rule_score, others)
+        score = self.bias + sum(
+            weight * value for weight, value in zip(self.weights, features, strict=True)
+        )
+        return sigmoid(score)
+
+    def sections(
+        self,
+        log_odds: dict[str, float],
+        rule_scores: dict[str, float],
+        *,
+        preferred: frozenset[str] = frozenset(),
+    ) -> list[tuple[str, float]]:
+        """The suggested sections with their combined probability, best first, at most three;
+        near-ties go to the ``preferred`` ones (those of the page the form was posted under)."""
+        others = bool(rule_scores)
+        combined = [
+            (
+                section_id,
+                self.section_probability(score, rule_scores.get(section_id, 0.0), others),
+            )
+            for section_id, score in log_odds.items()
+        ]
+        chosen = [item for item in combined if item[1] >= self.section_threshold]
+        chosen.sort(key=lambda item: -(item[1] + PAGE_PREFERENCE * (item[0] in preferred)))
+        return chosen[:MAX_SECTIONS]
+
+    def urgency(self, probability: float) -> tuple[bool, bool]:
+        """(urgent, possible) from the model alone."""
+        if probability >= self.urgent_threshold:
+            return True, False
+        return False, probability >= self.possible_threshold
