@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from inbox.config import Settings
+from inbox.config import Settings, WeakSecret
 from inbox.db import upgrade
 from inbox.drafting.labels import staff_labels
 from inbox.inbound import cli as inbound_cli
@@ -26,17 +26,13 @@ db_app = typer.Typer(help="Database tasks.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
-def refuse_default_secret(settings: Settings) -> None:
-    """The default secret key is for a laptop only: refuse it with PostgreSQL (production)."""
-    if settings.secret_key != Settings.model_fields["secret_key"].default:
-        return
-    if settings.database_url.startswith("sqlite"):
-        typer.echo(
-            "warning: INBOX_SECRET_KEY is the default; set your own outside a laptop", err=True
-        )
-        return
-    typer.echo("error: set INBOX_SECRET_KEY (it signs sessions, form tokens and links)", err=True)
-    raise typer.Exit(2)
+def refuse_weak_secret(settings: Settings) -> None:
+    """Stop with exit code 2 unless INBOX_SECRET_KEY is strong (or INBOX_DEV_MODE=true)."""
+    try:
+        settings.require_strong_secret()
+    except WeakSecret as exc:
+        typer.echo(f"error: {exc} (it signs sessions, form tokens and links)", err=True)
+        raise typer.Exit(2) from exc
 
 
 @db_app.command("upgrade")
@@ -61,7 +57,7 @@ def serve(
     configure_logging(settings.log_level)
     host = host or settings.host
     port = port or settings.port
-    refuse_default_secret(settings)
+    refuse_weak_secret(settings)
     if migrate and settings.migrate_on_start:
         upgrade(settings.database_url)
     if settings.demo_seed:

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from inbox.config import Settings
+from inbox.config import Settings, WeakSecret
 from inbox.db import session_scope
 from inbox.errors import InboxError
 from inbox.outbox import service
@@ -45,6 +45,11 @@ def worker(
 
     settings = Settings()
     configure_logging(settings.log_level)
+    try:
+        settings.require_strong_secret()  # the worker signs unsubscribe links
+    except WeakSecret as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     runtime = build_runtime(settings)
     try:
         asyncio.run(_work(runtime, concurrency))
