@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     secret_key: str = ""  # 32+ random bytes; `make run` writes one to var/secret-key
     dev_mode: bool = False  # a laptop: a weak secret key is accepted (never in production)
     allowed_hosts: Annotated[list[str], NoDecode] = []  # besides the public URL's host
+    # reverse proxies whose X-Forwarded-For / -Proto is believed (addresses or networks);
+    # none by default: the connecting address is the client
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     metrics_token: str = ""  # /metrics wants `Authorization: Bearer <token>`; unset: closed
     migrate_on_start: bool = True
     log_level: str = "INFO"
@@ -168,7 +171,9 @@ class Settings(BaseSettings):
     require_2fa: bool = False  # admins always need an authenticator app; with true, everyone
     demo_seed: bool = False
 
-    @field_validator("allowed_origins", "followup_delays", "allowed_hosts", mode="before")
+    @field_validator(
+        "allowed_origins", "followup_delays", "allowed_hosts", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _lists(cls, value: object) -> object:
         return _split_list(value)
