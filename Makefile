@@ -15,12 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the project with test and bench tools
 
-run: install  ## migrate and serve on SQLite with the worker and the mail catcher in-process
+# a secret key of this checkout, made once: sessions and links survive restarts, nothing is shared
+var/secret-key:
 	mkdir -p var
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $@
+
+run: install var/secret-key  ## migrate and serve on SQLite with the worker and the mail catcher in-process
+	INBOX_SECRET_KEY=$${INBOX_SECRET_KEY:-$$(cat var/secret-key)} \
 	INBOX_DEMO_SEED=$${INBOX_DEMO_SEED:-true} $(BIN)/inbox serve
 
-worker: install  ## a separate delivery worker (for PostgreSQL deployments)
-	$(BIN)/inbox worker
+worker: install var/secret-key  ## a separate delivery worker (for PostgreSQL deployments)
+	INBOX_SECRET_KEY=$${INBOX_SECRET_KEY:-$$(cat var/secret-key)} $(BIN)/inbox worker
 
 browser:  ## Debian's Chromium and axe-core for the browser tests (no browser download)
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

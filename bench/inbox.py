@@ -317,7 +317,7 @@ def measure(url: str, samples: int, *, address: str) -> dict:
     settings = Settings(
         _env_file=None,
         database_url=url,
-        secret_key="bench-secret",
+        secret_key="bench-only-9f8e7d6c5b4a3f2e1d0cB9A8C7D6E5F4a3b2c1d0",
         run_worker=False,
         mail_catcher=False,
         public_url="http://testserver",

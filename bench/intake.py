@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from inbox.intake.spam import issue_form_token  # noqa: E402
 
-SECRET = "bench-secret"
+SECRET = "bench-only-9f8e7d6c5b4a3f2e1d0cB9A8C7D6E5F4a3b2c1d0"  # serve refuses weak keys
 LUA = """
 local counter = 0
 local thread_id = 0

@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from inbox.config import Settings
+from inbox.config import Settings, WeakSecret
 from inbox.db import upgrade
 from inbox.demo import seed_demo
 from inbox.drafting.labels import staff_labels
@@ -31,17 +31,13 @@ db_app = typer.Typer(help="Database tasks.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
-def refuse_default_secret(settings: Settings) -> None:
-    """The default secret key is for a laptop only: refuse it with PostgreSQL (production)."""
-    if settings.secret_key != Settings.model_fields["secret_key"].default:
-        return
-    if settings.database_url.startswith("sqlite"):
-        typer.echo(
-            "warning: INBOX_SECRET_KEY is the default; set your own outside a laptop", err=True
-        )
-        return
-    typer.echo("error: set INBOX_SECRET_KEY (it signs sessions, form tokens and links)", err=True)
-    raise typer.Exit(2)
+def refuse_weak_secret(settings: Settings) -> None:
+    """Stop with exit code 2 unless INBOX_SECRET_KEY is strong (or INBOX_DEV_MODE=true)."""
+    try:
+        settings.require_strong_secret()
+    except WeakSecret as exc:
+        typer.echo(f"error: {exc} (it signs sessions, form tokens and links)", err=True)
+        raise typer.Exit(2) from exc
 
 
 @db_app.command("upgrade")
@@ -59,7 +55,13 @@ def worker(
     """Run the delivery worker (and the periodic jobs) until SIGTERM or Ctrl-C."""
     settings = Settings()
     configure_logging(settings.log_level)
+    try:
+        settings.require_strong_secret()  # the worker signs unsubscribe links
+    except WeakSecret as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     runtime = build_runtime(settings)
+
     def started(worker_id: str) -> None:
         typer.echo(f"worker {worker_id} started", err=True)
 
@@ -83,7 +85,7 @@ def serve(
     configure_logging(settings.log_level)
     host = host or settings.host
     port = port or settings.port
-    refuse_default_secret(settings)
+    refuse_weak_secret(settings)
     if migrate and settings.migrate_on_start:
         upgrade(settings.database_url)
     if settings.demo_seed:
@@ -107,7 +109,8 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            proxy_headers=True,
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies,
             access_log=settings.access_log,
             log_config=log_config(settings.log_level),
             **uvicorn_options(max_connections=settings.max_connections),
@@ -118,7 +121,8 @@ def serve(
         web_app,
         host=host,
         port=port,
-        proxy_headers=True,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies,
         access_log=settings.access_log,
         log_config=log_config(settings.log_level),
         **uvicorn_options(max_connections=settings.max_connections),

@@ -5,10 +5,13 @@ Built once in `create_app(settings)` or by the CLI and passed down; never at imp
 
 from __future__ import annotations
 
+import math
 import re
+import string
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -68,7 +71,13 @@ class Settings(BaseSettings):
     access_log: bool = True  # one JSON line a request, without the query string
     max_connections: int = 4096  # open client connections per web process; past it a 503
     public_url: str = "http://127.0.0.1:8000"
-    secret_key: str = "change-me-in-production"
+    secret_key: str = ""  # 32+ random bytes; `make run` writes one to var/secret-key
+    dev_mode: bool = False  # a laptop: a weak secret key is accepted (never in production)
+    allowed_hosts: Annotated[list[str], NoDecode] = []  # besides the public URL's host
+    # reverse proxies whose X-Forwarded-For / -Proto is believed (addresses or networks);
+    # none by default: the connecting address is the client
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    metrics_token: str = ""  # /metrics wants `Authorization: Bearer <token>`; unset: closed
     migrate_on_start: bool = True
     log_level: str = "INFO"
     db_pool_size: int = 10
@@ -100,8 +109,10 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_username: str = ""
     smtp_password: str = ""
-    smtp_starttls: bool = False
-    smtp_tls: bool = False
+    smtp_starttls: bool | None = None  # None: whenever the relay offers it; false: never
+    smtp_tls: bool = False  # implicit TLS (port 465)
+    smtp_require_tls: bool = False  # send nothing over a connection that stays in the clear
+    smtp_ca_file: str = ""  # CA bundle for a relay's certificate (default: the system's)
     smtp_timeout: float = 30.0  # connect and each SMTP command
     smtp_send_timeout: float = 60.0  # one whole mail up to its end of data, connecting included
     smtp_data_timeout: float = 600.0  # the reply to the end of data (RFC 5321 4.5.3.2.6)
@@ -160,7 +171,9 @@ class Settings(BaseSettings):
     require_2fa: bool = False  # admins always need an authenticator app; with true, everyone
     demo_seed: bool = False
 
-    @field_validator("allowed_origins", "followup_delays", mode="before")
+    @field_validator(
+        "allowed_origins", "followup_delays", "allowed_hosts", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _lists(cls, value: object) -> object:
         return _split_list(value)
@@ -213,8 +226,50 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         return self.public_url.startswith("https://")
 
+    def trusted_hosts(self) -> list[str]:
+        """Host names the service answers to: the public URL's, the extra ones, and on a
+        loopback public URL both names of the loopback."""
+        host = (urlsplit(self.public_url).hostname or "").lower()
+        hosts = [host, *(name.lower() for name in self.allowed_hosts)]
+        if host in ("127.0.0.1", "localhost", "::1"):
+            hosts += ["127.0.0.1", "localhost"]
+        return sorted(set(filter(None, hosts)))
+
+    def require_strong_secret(self) -> None:
+        """Raise WeakSecret unless the secret key holds 32 random bytes or more (a weak one is
+        accepted in development mode only: with it anyone could forge sessions and links)."""
+        problem = secret_key_problem(self.secret_key)
+        if problem and not (self.dev_mode and self.secret_key):
+            raise WeakSecret(problem)
+
     def templates_dir(self) -> Path:
         return self.email_templates_dir or REPO_DIR / "email_templates"
 
     def knowledge_dir(self) -> Path:
         return self.articles_dir or PACKAGE_DIR / "knowledge" / "articles"
+
+
+class WeakSecret(ValueError):
+    """INBOX_SECRET_KEY is missing or too weak to sign sessions, form tokens and links."""
+
+
+_BASE64ISH = frozenset(string.ascii_letters + string.digits + "-_+/=")
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` cannot sign anything that matters, or None when it has 256 bits or more.
+
+    Its strength is estimated from its length and the alphabet it is drawn from (hex,
+    base64, or any printable character), and a key of few distinct characters is refused."""
+    hint = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+    if not key:
+        return f"INBOX_SECRET_KEY is not set; {hint}"
+    if all(char in string.hexdigits for char in key):
+        alphabet = 16
+    elif all(char in _BASE64ISH for char in key):
+        alphabet = 64
+    else:
+        alphabet = 94
+    if len(key) * math.log2(alphabet) < 256 or len(set(key)) < 12:
+        return f"INBOX_SECRET_KEY is weaker than 32 random bytes; {hint}"
+    return None

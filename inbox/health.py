@@ -1,13 +1,18 @@
-"""Liveness and readiness probes."""
+"""Operations: liveness and readiness probes, and `/metrics` (behind a bearer token)."""
 
 from __future__ import annotations
 
+import hmac
+
 import anyio
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from inbox.deps import RuntimeDep
+from inbox.outbox.metrics import metrics_for
+from inbox.staff.refusals import refusal_metrics
 
 router = APIRouter(tags=["health"])
 
@@ -37,3 +42,30 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     except Exception as exc:  # noqa: BLE001 - any database failure means "not ready"
         return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, 503)
     return JSONResponse({"status": "ok", "database": "ok"})
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    """Prometheus scrape endpoint: delivery counters and queue depth (from the database), and
+    refused requests. It wants `Authorization: Bearer <INBOX_METRICS_TOKEN>`; without a token
+    configured it stays closed."""
+    expected = runtime.settings.metrics_token
+    sent = request.headers.get("authorization", "")
+    scheme, _, token = sent.partition(" ")
+    if (
+        not expected
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(token.strip().encode(), expected.encode())
+    ):
+        return Response(
+            "A bearer token is needed (INBOX_METRICS_TOKEN).\n",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            media_type="text/plain",
+        )
+
+    def render() -> bytes:
+        return metrics_for(runtime).render() + refusal_metrics(runtime).render()
+
+    body = await anyio.to_thread.run_sync(render)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -8,9 +8,12 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -24,8 +27,7 @@ from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
 from inbox.intake.writer import IntakeWriter
 from inbox.knowledge.service import prepare
-from inbox.middleware import BodySizeLimit, SecurityHeaders
-from inbox.outbox import views as outbox_views
+from inbox.middleware import BodySizeLimit, SecurityHeaders, TrustedHosts
 from inbox.privacy import views as privacy_views
 from inbox.review import views as review_views
 from inbox.runtime import Runtime, build_runtime
@@ -51,6 +53,7 @@ def create_app(
     and templates (docs/performance.md).
     """
     settings = settings or (runtime.settings if runtime else Settings())
+    settings.require_strong_secret()  # WeakSecret: no app that signs with a guessable key
     runtime = runtime or build_runtime(settings, clock=clock)
 
     @asynccontextmanager
@@ -91,13 +94,14 @@ def create_app(
     app.include_router(intake_api.router)
     app.include_router(staff_views.router)
     app.include_router(review_views.router)
-    app.include_router(outbox_views.router)
     app.include_router(followup_views.router)
     app.include_router(privacy_views.router)
     app.include_router(inbound_views.router)
     app.include_router(inbound_views.mail_router)
 
-    app.add_middleware(SecurityHeaders, frame_origins=settings.allowed_origins)
+    app.add_middleware(
+        SecurityHeaders, frame_origins=settings.allowed_origins, https=settings.secure_cookies
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
@@ -106,7 +110,26 @@ def create_app(
         max_age=3600,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts())
+    app.openapi = lambda: public_openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def public_openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI schema of the public JSON API only: the staff and admin routes are nobody
+    else's business (built once, as FastAPI does)."""
+    if app.openapi_schema is None:
+        app.openapi_schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            routes=[route for route in iter_route_contexts(app.routes) if _public(route)],
+        )
+    return app.openapi_schema
+
+
+def _public(route: Any) -> bool:
+    return (getattr(route, "path", None) or "").startswith("/api/")
 
 
 def create_served_app() -> FastAPI:

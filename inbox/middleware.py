@@ -1,4 +1,4 @@
-"""ASGI middleware: request-size limit and security headers on every response."""
+"""ASGI middleware: request-size limit, the trusted-host check and security headers."""
 
 from __future__ import annotations
 
@@ -82,22 +82,59 @@ async def _too_large(scope: Scope, send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class TrustedHosts:
+    """Answer 400 to a request whose Host header is not one of ours, before the app sees it:
+    page links and redirects are built from that header. The probes answer any host (a load
+    balancer asks by address)."""
+
+    PROBES = ("/healthz", "/readyz")
+
+    def __init__(self, app: ASGIApp, *, hosts: list[str]):
+        self.app = app
+        self.hosts = frozenset(hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.PROBES:
+            await self.app(scope, receive, send)
+            return
+        host = (_header(scope, b"host") or "").lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name.strip("[]") in self.hosts:
+            await self.app(scope, receive, send)
+            return
+        body = b"Unknown host."
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
 class SecurityHeaders:
-    """CSP, nosniff, referrer policy and frame protection on every response.
+    """CSP, nosniff, referrer policy and frame protection on every response, and HSTS when
+    the service is reached over https.
 
     The public form may be framed by the hospital's own origins; nothing else may be framed.
     """
 
-    def __init__(self, app: ASGIApp, *, frame_origins: list[str]):
+    def __init__(self, app: ASGIApp, *, frame_origins: list[str], https: bool = False):
         self.app = app
         ancestors = " ".join(["'self'", *frame_origins])
-        self.public = self._headers(ancestors, frame_option=None)
-        self.private = self._headers("'none'", frame_option=b"DENY")
+        self.public = self._headers(ancestors, frame_option=None, https=https)
+        self.private = self._headers("'none'", frame_option=b"DENY", https=https)
         # staff pages hold patient data: never keep them in a shared computer's cache
         self.private_pages = [*self.private, (b"cache-control", b"no-store")]
 
     @staticmethod
-    def _headers(ancestors: str, *, frame_option: bytes | None) -> list[tuple[bytes, bytes]]:
+    def _headers(
+        ancestors: str, *, frame_option: bytes | None, https: bool
+    ) -> list[tuple[bytes, bytes]]:
         csp = (
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             f"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
@@ -109,6 +146,8 @@ class SecurityHeaders:
         ]
         if frame_option:
             headers.append((b"x-frame-options", frame_option))
+        if https:  # browsers then refuse plain http to this host for a year
+            headers.append((b"strict-transport-security", b"max-age=31536000"))
         return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

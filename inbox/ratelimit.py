@@ -7,9 +7,10 @@ between a check and a count.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -49,6 +50,23 @@ class Runner(Protocol):
 class _SqlAlchemy:
     def rows(self, connection: Any, sql: str, **params: Any) -> list[Any]:
         return list(connection.execute(sa.text(sql), params))
+
+
+@lru_cache(maxsize=4096)  # the same clients come back
+def client_network(ip: str | None) -> str | None:
+    """What one client is counted as: its IPv4 address, or its IPv6 /64 (one household or
+    machine holds a whole /64 and can pick any address in it)."""
+    if not ip:
+        return ip
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return ip
 
 
 @cache

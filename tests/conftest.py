@@ -31,6 +31,8 @@ from tests.browser_fixtures import *  # noqa: E402, F403
 from tests.smtp import SmtpServer
 
 TEST_DATABASE_URL = os.environ.get("INBOX_TEST_DATABASE_URL", "")
+TEST_SECRET_KEY = "tests-only-0c1d2e3f4a5b6c7d8e9fA1B2C3D4E5F6a7b8c9d0"
+TEST_METRICS_TOKEN = "tests-only-metrics-token"
 
 
 def free_port() -> int:
@@ -85,7 +87,9 @@ def settings(database_url: str) -> Settings:
     return Settings(
         _env_file=None,
         database_url=database_url,
-        secret_key="test-secret",
+        secret_key=TEST_SECRET_KEY,
+        allowed_hosts=["127.0.0.1"],  # the live server
+        metrics_token=TEST_METRICS_TOKEN,
         allowed_origins=["https://hospital.example"],
         public_url="http://testserver",
         rate_limit_ip="0",

@@ -108,9 +108,9 @@ def test_client_that_disconnects_mid_upload_is_one_info_line(live_server, caplog
     host, port = live_server.url.removeprefix("http://").split(":")
     for _ in range(5):
         with socket.create_connection((host, int(port)), timeout=5) as raw:
+            head = b"POST /api/v1/messages HTTP/1.1\r\nHost: %s\r\n" % host.encode()  # ours
             raw.sendall(
-                b"POST /api/v1/messages HTTP/1.1\r\nHost: x\r\n"
-                b'Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"name": '
+                head + b'Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"name": '
             )
     with httpx.Client(base_url=live_server.url, timeout=10) as http:
         assert http.get("/healthz").status_code == 200  # and the server still answers

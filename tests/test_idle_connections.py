@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from inbox.serving import HEADER_TIMEOUT_SECONDS
-from tests.conftest import free_port
+from tests.conftest import TEST_SECRET_KEY, free_port
 
 IDLE_CONNECTIONS = 1_100
 
@@ -31,6 +31,7 @@ def served(tmp_path: Path):
     env = {
         **os.environ,
         "INBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'inbox.db'}",
+        "INBOX_SECRET_KEY": TEST_SECRET_KEY,
         "INBOX_LOG_LEVEL": "WARNING",
         "INBOX_RUN_WORKER": "false",
         "INBOX_MAIL_CATCHER": "false",

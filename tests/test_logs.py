@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from tests.conftest import free_port
+from tests.conftest import TEST_SECRET_KEY, free_port
 from tests.review.test_conversation import page_of, post, signed_in, stored  # noqa: F401
 from tests.staff.factories import make_staff, sign_in
 
@@ -81,6 +81,7 @@ def test_served_logs_are_json_and_access_lines_carry_no_query_string(tmp_path: P
     env = {
         **os.environ,
         "INBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'inbox.db'}",
+        "INBOX_SECRET_KEY": TEST_SECRET_KEY,
         "INBOX_LOG_LEVEL": "INFO",
         "INBOX_RUN_WORKER": "false",
         "INBOX_MAIL_CATCHER": "false",

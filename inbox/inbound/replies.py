@@ -68,7 +68,10 @@ def reply_to_caught(runtime: Runtime, *, caught_id: int, text: str) -> str:
         if conversation is None:
             return f"inbound mail #{inbound.id}: {inbound.state} {inbound.error or ''}".strip()
         url = conversation_url(runtime, conversation.id or 0)
-        urgent = " (urgent: staff alerted)" if inbound.urgent else ""
+        urgent = ""
+        if inbound.urgent:
+            alerted = "staff alerted" if runtime.settings.staff_alert_to else "top of the inbox"
+            urgent = f" (urgent: {alerted})"
         return (
             f"inbound mail #{inbound.id} from {patient}: conversation #{conversation.id} is "
             f"{conversation.state}{urgent}; {url}"

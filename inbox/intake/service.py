@@ -82,7 +82,12 @@ def receive_submission(
         else client.ip
     )
     check_rate_limits(
-        connection, statements, settings=settings, email=submission.email, ip_key=ip_key, now=now
+        connection,
+        statements,
+        settings=settings,
+        email=submission.email,
+        ip_key=client_ip_key(settings.secret_key, ratelimit.client_network(client.ip)),
+        now=now,
     )
     reason = spam_reason(
         submission,

@@ -32,13 +32,15 @@ class SmtpTarget:
     port: int
     username: str = ""
     password: str = ""
-    starttls: bool = False
+    starttls: bool | None = None  # None: whenever the server offers it
     tls: bool = False
     timeout: float = 30.0  # connect and each command
     send_timeout: float = 60.0  # one whole mail up to its end of data, connecting included
     data_timeout: float = 600.0  # the reply to the end of data
     mails_per_connection: int = 100
     validate_certs: bool = True
+    require_tls: bool = False  # refuse to send over a connection that stays in the clear
+    cert_bundle: str | None = None  # CA file for the server's certificate (else the system's)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpTarget:
@@ -53,6 +55,8 @@ class SmtpTarget:
             send_timeout=settings.smtp_send_timeout,
             data_timeout=settings.smtp_data_timeout,
             mails_per_connection=max(1, settings.mails_per_connection),
+            require_tls=settings.smtp_require_tls,
+            cert_bundle=settings.smtp_ca_file or None,
         )
 
     @property
@@ -113,8 +117,10 @@ class SmtpConnection:
             port=target.port,
             timeout=target.timeout,
             use_tls=target.tls,
-            start_tls=target.starttls,
+            # required: STARTTLS or an error (aiosmtplib raises when it is not offered)
+            start_tls=True if target.require_tls and not target.tls else target.starttls,
             validate_certs=target.validate_certs,
+            cert_bundle=target.cert_bundle,
             username=target.username or None,
             password=target.password or None,
         )

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hmac
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import Depends, Request
 
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.errors import InboxError, PermissionDenied, wants_json
-from inbox.staff import sessions
+from inbox.staff import refusals, sessions
 from inbox.staff.models import Role, StaffUser
 from inbox.staff.sessions import SignedIn
 
@@ -65,9 +65,13 @@ def sign_in_required(request: Request) -> SignInRequired:
     """The error for a signed-out request: JSON 401, or a redirect to the login page."""
     if wants_json(request):
         return SignInRequired("Please sign in.")
+    refusals.record(request, reason=refusals.SIGNED_OUT, user=None)
     params = {}
-    if request.method == "GET":
-        params["next"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method == "GET":  # without the search: it may hold a patient's name or address
+        kept = urlencode(
+            [(key, value) for key, value in parse_qsl(request.url.query) if key != "q"]
+        )
+        params["next"] = request.url.path + (f"?{kept}" if kept else "")
     if sessions.session_cookie(request, request.app.state.runtime.settings):
         params["ended"] = "1"  # had a session that is over: the login page says so
     target = "/login" + (f"?{urlencode(params, quote_via=quote)}" if params else "")
@@ -80,6 +84,7 @@ def require_staff(request: Request, signed_in: SignedInDep) -> StaffUser:
     if signed_in is None:
         raise sign_in_required(request)
     if signed_in.staff.must_change_password and request.url.path != PASSWORD_PAGE:
+        refusals.record(request, reason=refusals.PASSWORD_CHANGE_DUE)
         if wants_json(request):
             raise PermissionDenied("Please choose your own password first.")
         raise InboxError(
@@ -91,9 +96,10 @@ def require_staff(request: Request, signed_in: SignedInDep) -> StaffUser:
 CurrentStaff = Annotated[StaffUser, Depends(require_staff)]
 
 
-def require_admin(staff: CurrentStaff) -> StaffUser:
+def require_admin(request: Request, staff: CurrentStaff) -> StaffUser:
     """The signed-in staff member when an admin; 403 otherwise."""
     if staff.role != Role.ADMIN:
+        refusals.record(request, reason=refusals.NOT_ADMIN)
         raise PermissionDenied("Only administrators can do this.")
     return staff
 
@@ -116,6 +122,7 @@ async def verify_csrf(request: Request, signed_in: SignedInDep) -> None:
             value = None
         sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(sent.encode(), signed_in.csrf_token.encode()):
+        refusals.record(request, reason=refusals.CSRF)
         raise PermissionDenied(CSRF_MESSAGE)
 
 

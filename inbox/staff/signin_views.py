@@ -19,7 +19,7 @@ from inbox.config import Settings
 from inbox.deps import RuntimeDep
 from inbox.errors import RateLimited
 from inbox.runtime import Runtime
-from inbox.staff import devices, second_factor, sessions, signin, throttle
+from inbox.staff import devices, refusals, second_factor, sessions, signin, throttle
 from inbox.staff.deps import SignedInDep
 from inbox.staff.models import StaffUser
 from inbox.staff.throttle import Client
@@ -114,6 +114,7 @@ def login(
         )  # fmt: skip
 
     if not sessions.login_csrf_valid(request, settings, csrf_token):
+        refusals.record(request, reason=refusals.CSRF)
         return form_again("The sign-in form had expired. Please enter your password again.", 403)
     if not email.strip() or not password:
         return form_again("Please enter your e-mail address and your password.", 422)
@@ -216,6 +217,7 @@ def _second_step(
     codes the answer shows)."""
     settings = runtime.settings
     if not sessions.login_csrf_valid(request, settings, csrf_token):
+        refusals.record(request, reason=refusals.CSRF)
         return _page(request, runtime, "staff/login_code.html", next="", error=EXPIRED, status=403)
     staff = _pending(request, runtime)
     expected = staff is not None and (

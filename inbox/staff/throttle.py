@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from inbox.config import Settings
-from inbox.ratelimit import Rule, forgive, hit_all
+from inbox.ratelimit import Rule, client_network, forgive, hit_all
 from inbox.staff.models import LoginGate
 
 log = logging.getLogger(__name__)
@@ -59,12 +59,13 @@ def account_key(settings: Settings, email: str) -> str:
 
 def _hits(settings: Settings, step: str, account: str, client: Client) -> list[tuple[str, Rule]]:
     limit = settings.login_attempts_per_15min
-    who = f"d:{client.device}" if client.device else f"ip:{_digest(settings, client.ip or '')}"
+    network = client_network(client.ip)
+    who = f"d:{client.device}" if client.device else f"ip:{_digest(settings, network or '')}"
     hits = [(f"login-{step}:{account}:{who}", Rule(limit=limit, period=WINDOW_SECONDS))]
-    if client.ip:
+    if network:
         hits.append(
             (
-                f"login-{step}-ip:{_digest(settings, client.ip)}",
+                f"login-{step}-ip:{_digest(settings, network)}",
                 Rule(limit=limit * IP_LIMIT_FACTOR, period=WINDOW_SECONDS),
             )
         )

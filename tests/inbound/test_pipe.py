@@ -15,6 +15,7 @@ from inbox.inbound.models import InboundSource, InboundState
 from inbox.inbound.process import process_pending
 from inbox.inbound.replies import build_reply
 from inbox.runtime import Runtime
+from tests.conftest import TEST_SECRET_KEY
 from tests.followups.support import EMAIL, reply_sent
 from tests.inbound.support import conversation, inbound_mails, mail_to, plain_mail
 from tests.smtp import SmtpServer
@@ -25,7 +26,7 @@ def deliver(raw: bytes, database_url: str, *args: str) -> subprocess.CompletedPr
     env = {
         **os.environ,
         "INBOX_DATABASE_URL": database_url,
-        "INBOX_SECRET_KEY": "test-secret",
+        "INBOX_SECRET_KEY": TEST_SECRET_KEY,
     }
     return subprocess.run(
         [str(command), "inbound", "deliver", *args],

@@ -28,6 +28,7 @@ _mail = OutboxMail.__table__  # type: ignore[attr-defined]
 def start_worker(settings, **env: str) -> subprocess.Popen[bytes]:
     environment = {
         **os.environ,
+        "INBOX_SECRET_KEY": settings.secret_key,
         "INBOX_DATABASE_URL": settings.database_url,
         "INBOX_SMTP_HOST": settings.smtp_host,
         "INBOX_SMTP_PORT": str(settings.smtp_port),

@@ -363,7 +363,7 @@ async def test_starttls_is_used_when_configured(outbox_runtime, server_tls):
     server = SmtpServer(port=free_port(), starttls=server_tls)
     server.start()
     try:
-        plain = SmtpTarget(host=server.host, port=server.port)
+        plain = SmtpTarget(host=server.host, port=server.port, starttls=False)
         mail_id = enqueue_committed(outbox_runtime)
         await make_worker(outbox_runtime, target=plain).drain()
         [refused] = attempts_of(outbox_runtime, mail_id)

@@ -20,6 +20,7 @@ from inbox.outbox.catcher import list_caught
 from inbox.outbox.models import MailState
 from inbox.runtime import build_runtime
 from inbox.worker import start_background
+from tests.conftest import TEST_METRICS_TOKEN
 from tests.outbox.conftest import bulk_queue, enqueue_committed, load_mail
 
 INBOX_COMMAND = [sys.executable, "-c", "from inbox.cli import app; app()"]
@@ -27,6 +28,7 @@ INBOX_COMMAND = [sys.executable, "-c", "from inbox.cli import app; app()"]
 
 def _cli_env(settings, **extra: str) -> dict[str, str]:
     return {
+        "INBOX_SECRET_KEY": settings.secret_key,  # the worker refuses to start without one
         "INBOX_DATABASE_URL": settings.database_url,
         "INBOX_SMTP_HOST": settings.smtp_host,
         "INBOX_SMTP_PORT": str(settings.smtp_port),
@@ -89,7 +91,7 @@ def test_the_app_starts_the_worker_and_catcher_in_process(settings, clock):
 def test_metrics_show_queue_depth_from_the_database_and_delivery_counters(client, runtime):
     enqueue_committed(runtime)
     enqueue_committed(runtime, recipient="broken")
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers={"authorization": f"Bearer {TEST_METRICS_TOKEN}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     body = response.text

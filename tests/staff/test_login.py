@@ -144,7 +144,9 @@ def test_session_cookie_is_secure_and_host_only_over_https(settings, clock):
     try:
         staff = make_staff(runtime)
         with TestClient(
-            create_app(runtime=runtime), base_url="https://testserver", follow_redirects=False
+            create_app(runtime=runtime),
+            base_url="https://inbox.hospital.example",  # the public URL's host: others get 400
+            follow_redirects=False,
         ) as client:
             response = sign_in(client, email=staff.email)
     finally:

@@ -1,0 +1,95 @@
+"""Who a client is, for the rate limits: the connecting address unless it is a proxy the
+operator named (INBOX_TRUSTED_PROXIES), and an IPv6 client by its /64."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from inbox.clock import FrozenClock
+from inbox.main import create_app
+from inbox.runtime import build_runtime
+from tests.conftest import TEST_SECRET_KEY, free_port
+from tests.factories import form_fields
+
+
+def _post_from(app, ip: str, settings, clock, number: int) -> int:
+    fields = form_fields(settings, clock, email=f"patient{number}@example.com")
+    with TestClient(app, follow_redirects=False, client=(ip, 40000)) as patient:
+        return patient.post("/contact", data=fields).status_code
+
+
+def test_addresses_of_one_ipv6_64_share_one_limit(settings, clock):
+    limited = settings.model_copy(update={"rate_limit_ip": "1/minute"})
+    runtime = build_runtime(limited, clock=clock)
+    try:
+        app = create_app(runtime=runtime)
+        assert _post_from(app, "2001:db8:5:6::1", limited, clock, 1) == 303
+        assert _post_from(app, "2001:db8:5:6:ffff::9", limited, clock, 2) == 429  # same /64
+        assert _post_from(app, "2001:db8:5:7::1", limited, clock, 3) == 303  # another /64
+    finally:
+        runtime.engine.dispose()
+
+
+def _serve(tmp_path: Path, **env: str):
+    port = free_port()
+    environment = {
+        **{key: value for key, value in os.environ.items() if key != "INBOX_TRUSTED_PROXIES"},
+        "INBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'inbox.db'}",
+        "INBOX_SECRET_KEY": TEST_SECRET_KEY,
+        "INBOX_LOG_LEVEL": "WARNING",
+        "INBOX_RUN_WORKER": "false",
+        "INBOX_MAIL_CATCHER": "false",
+        "INBOX_RATE_LIMIT_IP": "1/minute",
+        **env,
+    }
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "inbox"), "serve", "--port", str(port)],
+        env=environment,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError("inbox serve did not start")
+
+
+def _two_patients_behind(url: str) -> list[int]:
+    """Two form posts from 127.0.0.1, each claiming another client in X-Forwarded-For."""
+    codes = []
+    for number, forwarded in enumerate(("203.0.113.1", "203.0.113.2")):
+        served = SimpleNamespace(secret_key=TEST_SECRET_KEY)  # the served process's key
+        fields = form_fields(
+            served, FrozenClock(datetime.now(UTC)), email=f"patient{number}@example.com"
+        )
+        response = httpx.post(f"{url}/contact", data=fields, headers={"x-forwarded-for": forwarded})
+        codes.append(response.status_code)
+    return codes
+
+
+@pytest.mark.parametrize(("trusted", "expected"), [(None, [303, 429]), ("127.0.0.1", [303, 303])])
+def test_x_forwarded_for_counts_only_from_a_named_proxy(tmp_path, trusted, expected):
+    env = {"INBOX_TRUSTED_PROXIES": trusted} if trusted else {}
+    process, url = _serve(tmp_path, **env)
+    try:
+        assert _two_patients_behind(url) == expected
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
