@@ -19,61 +19,20 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.load import form_post_lua, free_port, wait_up  # noqa: E402
 from inbox.intake.spam import issue_form_token  # noqa: E402
 
 SECRET = "bench-only-9f8e7d6c5b4a3f2e1d0cB9A8C7D6E5F4a3b2c1d0"  # serve refuses weak keys
-LUA = """
-local counter = 0
-local thread_id = 0
-local threads = {}
-function setup(thread)
-  thread:set("id", #threads + 1)
-  table.insert(threads, thread)
-end
-function init(args)
-  counter = 0
-end
-request = function()
-  counter = counter + 1
-  local tag = "RUNPREFIX" .. id .. "-" .. counter
-  local body = "name=Bench+Patient&email=p" .. tag .. "%40example.com&subject=cramps+at+the+end"
-    .. "&message=Near+the+end+of+session+" .. tag .. "+my+calves+cramp+and+they+took+4+litres+off"
-    .. "&page=https%3A%2F%2Fhospital.example%2Fleg-cramps.html&website=&form_token=TOKEN"
-  local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
-  return wrk.format("POST", "/contact", headers, body)
-end
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_up(port: int, path: str = "/") -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1)
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server on {port} did not start")
 
 
 def start_server(kind: str, workdir: Path, port: int) -> subprocess.Popen:
@@ -115,7 +74,7 @@ def run_wrk(port: int, seconds: int, connections: int, token: str, workdir: Path
     # a fresh prefix per wrk run: the warm-up's texts must not come back as duplicates (a
     # folded duplicate is cheaper to store than a new message)
     run = f"r{time.monotonic_ns() % 10**9}x"
-    script.write_text(LUA.replace("TOKEN", token).replace("RUNPREFIX", run))
+    script.write_text(form_post_lua(token=token, prefix=run))
     output = subprocess.run(
         [
             "wrk",
