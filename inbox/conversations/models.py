@@ -35,6 +35,25 @@ class MessageChannel(StrEnum):
     EMAIL = "email"  # a patient's e-mail, taken in by inbox.inbound
 
 
+class Urgency(StrEnum):
+    """How soon staff must look at a message: set by triage, corrected by staff
+    (`inbox.conversations.urgency` writes it)."""
+
+    ROUTINE = "routine"
+    POSSIBLE = "possible"  # a possible emergency, or a language the engine cannot read: check now
+    URGENT = "urgent"  # emergency signs
+
+    @property
+    def rank(self) -> int:
+        """Routine 0, possible 1, urgent 2: an override "up" raises it."""
+        return list(Urgency).index(self)
+
+
+# the intake path inserts rows by SQL that names neither column: the database fills them in
+_ROUTINE = {"server_default": Urgency.ROUTINE.value}
+_NO = {"server_default": sa.false()}
+
+
 class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True)  # normalised
@@ -52,7 +71,12 @@ class Conversation(SQLModel, table=True):
     contact_id: int = Field(foreign_key="contact.id", index=True)
     subject: str = Field(max_length=300)
     state: str = Field(default=ConversationState.REVIEW, max_length=16)
-    urgent: bool = False
+    urgent: bool = False  # at the top of the inbox: urgent or "check now" (see `urgency`)
+    # triage's tier, or staff's correction of it
+    urgency: str = Field(default=Urgency.ROUTINE, max_length=16, sa_column_kwargs=_ROUTINE)
+    language: str | None = Field(default=None, max_length=8)  # of the newest triaged message
+    # the newest message is in a language the engine cannot read
+    needs_reader: bool = Field(default=False, sa_column_kwargs=_NO)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_message_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -90,4 +114,9 @@ class Message(SQLModel, table=True):
     duplicate_count: int = 0
     fingerprint: str = Field(max_length=64)
     urgent: bool = False  # first look at intake; the drafting triage has the final word
+    # the tier triage gave this message; staff's corrections go to the conversation
+    urgency: str = Field(default=Urgency.ROUTINE, max_length=16, sa_column_kwargs=_ROUTINE)
+    language: str | None = Field(default=None, max_length=8)  # ISO 639-1, "und": not determined
+    # mostly in a language the engine cannot read
+    needs_reader: bool = Field(default=False, sa_column_kwargs=_NO)
     drafted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # None: draft pending

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from inbox.conversations.models import Urgency
 from inbox.db import UTCDateTime, utcnow
 
 
@@ -17,7 +18,8 @@ class Draft(SQLModel, table=True):
     message_id: int = Field(foreign_key="message.id")  # the message being answered
     suggested: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)  # matcher output
     section_ids: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # chosen sections
-    urgent: bool = False
+    urgent: bool = False  # the reply opens with emergency guidance
+    urgency: str = Field(default=Urgency.ROUTINE, max_length=16)  # the tier triage proposed
     urgency_reasons: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     subject: str = Field(max_length=300)
     text_body: str = Field(sa_type=sa.Text)

@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from inbox.conversations import lifecycle
+from inbox.conversations import lifecycle, urgency
 from inbox.conversations.models import (
     Conversation,
     ConversationState,
     Message,
     MessageChannel,
     MessageStatus,
+    Urgency,
 )
 from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict, InvalidInput, NotFound
@@ -121,10 +122,20 @@ def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Dra
         draft.version += 1
         draft.updated_at = now
         draft.updated_by_id = None
-    conversation.urgent = urgent
-    message.urgent = bool(triage.urgent) or (
-        message.channel == MessageChannel.EMAIL and message.urgent
+    # the inbound first look also read the whole mail, not only its stripped new part
+    emergency = bool(triage.urgent) or (message.channel == MessageChannel.EMAIL and message.urgent)
+    urgency.record_triage(
+        conversation,
+        message,
+        urgent=emergency,
+        urgency=urgency.tier(
+            urgent=emergency, possible=triage.possible, needs_reader=triage.needs_reader
+        ),
+        language=triage.language,
+        needs_reader=triage.needs_reader,
+        keep_at_least=Urgency(conversation.urgency) if replaced_unanswered else Urgency.ROUTINE,
     )
+    draft.urgency = conversation.urgency
     message.drafted_at = now
     session.flush()
     return draft

@@ -162,15 +162,22 @@ class MailRenderer:
         )
 
     def render_staff_alert(
-        self, *, conversation_url: str, reasons: Sequence[str], received_at: datetime
+        self,
+        *,
+        conversation_url: str,
+        reasons: Sequence[str],
+        received_at: datetime,
+        possible: bool = False,
     ) -> RenderedMail:
-        """The mail to staff about one urgent message: why, when, and a link; no patient words."""
+        """The mail to staff about one urgent message (or, `possible`, one to check now: triage
+        is unsure or cannot read it): why, when, and a link; no patient words."""
         return self.render(
             "staff_alert",
             audience="staff",
             conversation_url=_checked_link(url=conversation_url),
             reasons=[reason for reason in reasons if reason.strip()],
             received_at=received_at,
+            possible=possible,
         )
 
     def render_digest(

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from inbox.conversations.models import Conversation, Message, MessageChannel, MessageStatus
+from inbox.conversations.languages import language_name
+from inbox.conversations.models import (
+    Conversation,
+    Message,
+    MessageChannel,
+    MessageStatus,
+    Urgency,
+)
 from inbox.followups.service import is_suppressed
 from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
 from inbox.outbox.models import MailKind, OutboxMail
@@ -42,14 +49,19 @@ def after_triage(
         or message.conversation_id is None
     ):
         return []  # spam and folded duplicates get nothing
-    if message.channel == MessageChannel.EMAIL:
-        return []  # inbound mail sent its own alert (and any acknowledgement) when it was taken in
     now = runtime.clock.now()
+    if message.channel == MessageChannel.EMAIL:
+        # inbound mail sent its own alert (and any acknowledgement) when it was taken in; but
+        # only triage tells the language, so a mail nobody here can read is alerted now
+        if not message.needs_reader or message.urgent:
+            return []
+        alert = alert_staff(session, runtime=runtime, message=message, reasons=[], now=now)
+        return [alert] if alert is not None else []
     mails = []
     ack = acknowledge(session, runtime=runtime, message=message, now=now)
     if ack is not None:
         mails.append(ack)
-    if message.urgent:
+    if message.urgency != Urgency.ROUTINE:  # urgent, or "check now"
         reasons = list(draft.urgency_reasons) if draft and draft.message_id == message.id else []
         alert = alert_staff(session, runtime=runtime, message=message, reasons=reasons, now=now)
         if alert is not None:
@@ -94,16 +106,20 @@ def acknowledge(
 def alert_staff(
     session: Session, *, runtime: Runtime, message: Message, reasons: list[str], now: datetime
 ) -> OutboxMail | None:
-    """The mail to INBOX_STAFF_ALERT_TO about one urgent message: the kind of emergency and a
-    link, never the patient's words (a triage reason 'chest pain: "…"' loses its quote)."""
+    """The mail to INBOX_STAFF_ALERT_TO about one urgent or "check now" message: the kind of
+    emergency and a link, never the patient's words (a triage reason 'chest pain: "…"' loses its
+    quote)."""
     settings = runtime.settings
     if not settings.staff_alert_to or message.conversation_id is None:
         return None
     kinds = list(dict.fromkeys(reason.split(":", 1)[0].strip() for reason in reasons))
+    if message.needs_reader:
+        kinds.append(f"needs a reader ({language_name(message.language)})")
     rendered = runtime.renderer.render_staff_alert(
         conversation_url=conversation_url(runtime, message.conversation_id),
         reasons=[kind for kind in kinds if kind],
         received_at=message.received_at,
+        possible=message.urgency == Urgency.POSSIBLE,
     )
     # Not threaded into the patient's conversation: the patient's mails must not reference it.
     return enqueue_mail(

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup, escape
 from sqlmodel import Session
 
+from inbox.conversations.languages import language_name
 from inbox.conversations.models import ConversationState, MessageStatus
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.drafting import service as drafting
@@ -27,6 +28,7 @@ from inbox.mails.edited import compose_edited
 from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import MailState
 from inbox.review import actions, approval, timeline
+from inbox.review.urgency import badge, mark_urgency, urgency_marks
 from inbox.runtime import Runtime
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
 from inbox.staff.models import StaffUser
@@ -42,6 +44,7 @@ DONE = {
     "reopened": "The conversation was reopened for review.",
     "requeued": "The mail was queued again.",
     "noted": "Your note was added.",
+    "marked": "The urgency was changed and your reason added as a note.",
 }
 # The preview frame shows the mail exactly as sent: its inline styles, nothing that runs.
 PREVIEW_CSP = (
@@ -214,6 +217,16 @@ def add_note(act: ActionDep, note: Annotated[str, Form()] = "") -> Response:
     return act.run("noted", actions.add_note, unsaved={"note": note}, body=note)
 
 
+@router.post("/{conversation_id}/urgency")
+def change_urgency(
+    act: ActionDep,
+    urgency: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Staff's correction of triage: urgent or not urgent, with the reason."""
+    return act.run("marked", mark_urgency, unsaved={"reason": reason}, level=urgency, reason=reason)
+
+
 def _page(
     request: Request,
     session: Session,
@@ -241,6 +254,13 @@ def _page(
         "states": ConversationState,
         "mail_states": MailState,
         "message_status": MessageStatus,
+        "tier": badge(
+            urgent=view.conversation.urgent,
+            urgency=view.conversation.urgency,
+            needs_reader=view.conversation.needs_reader,
+        ),
+        "language": language_name(view.conversation.language),
+        "urgency_marks": urgency_marks(view.conversation),
         **followups_context(session, conversation_id=conversation_id, email=view.contact.email),
         **staff_context(request, staff),
     }

@@ -11,10 +11,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from inbox.conversations.languages import language_name
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.outbox.service import MailNotFound, get_mail, requeue_mail
 from inbox.review import dashboard, queries, search
 from inbox.review.actions import requeue_failed_mail
+from inbox.review.urgency import badge
 from inbox.runtime import Runtime
 from inbox.staff import audit
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
@@ -76,6 +78,10 @@ def _row_view(row: queries.Row, runtime: Runtime, now: datetime) -> dict:
         "email": row.email,
         "state": row.state,
         "urgent": row.urgent,
+        "badge": badge(urgent=row.urgent, urgency=row.urgency, needs_reader=row.needs_reader),
+        "reasons": row.urgency_reasons,
+        "language": language_name(row.language) if row.language else None,
+        "needs_reader": row.needs_reader,
         "excerpt": row.excerpt,
         "sections": sections,
         "at": row.last_message_at,

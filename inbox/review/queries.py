@@ -119,11 +119,15 @@ class Row:
     subject: str
     state: str
     urgent: bool
+    urgency: str
+    language: str | None
+    needs_reader: bool
     last_message_at: datetime
     name: str
     email: str
     excerpt: str = ""
     section_ids: list[str] = field(default_factory=list)
+    urgency_reasons: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -164,6 +168,9 @@ def list_conversations(
             subject=item.subject,
             state=item.state,
             urgent=bool(item.urgent),
+            urgency=item.urgency,
+            language=item.language,
+            needs_reader=bool(item.needs_reader),
             last_message_at=item.last_message_at,
             name=item.name,
             email=item.email,
@@ -218,7 +225,17 @@ def _segment(
     descending = tab.order is Order.NEWEST
     ordering = (c.last_message_at.desc(), c.id.desc()) if descending else (c.last_message_at, c.id)
     return (
-        sa.select(c.id, c.contact_id, c.subject, c.state, c.urgent, c.last_message_at)
+        sa.select(
+            c.id,
+            c.contact_id,
+            c.subject,
+            c.state,
+            c.urgent,
+            c.urgency,
+            c.language,
+            c.needs_reader,
+            c.last_message_at,
+        )  # fmt: skip
         .where(*conditions)
         .order_by(*ordering)
         .limit(_inline(limit))
@@ -304,15 +321,18 @@ def _add_sections(session: Session, rows: list[Row]) -> None:
     if not rows:
         return
     d = DRAFT.c
-    chosen = dict(
-        session.execute(
-            sa.select(d.conversation_id, d.section_ids).where(
+    drafts = {
+        conversation_id: (section_ids, reasons)
+        for conversation_id, section_ids, reasons in session.execute(
+            sa.select(d.conversation_id, d.section_ids, d.urgency_reasons).where(
                 d.conversation_id.in_([row.id for row in rows])
             )
         ).all()
-    )
+    }
     for row in rows:
-        row.section_ids = list(chosen.get(row.id) or [])
+        section_ids, reasons = drafts.get(row.id) or ([], [])
+        row.section_ids = list(section_ids or [])
+        row.urgency_reasons = list(reasons or []) if row.urgent else []
 
 
 def tab_counts(session: Session, *, cap: int = COUNT_CAP) -> dict[str, int]:
