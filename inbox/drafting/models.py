@@ -1,8 +1,10 @@
-"""Tables of drafting: the reply draft of a conversation, and staff's internal notes."""
+"""Tables of drafting: the reply draft of a conversation, staff's internal notes, and staff's
+final triage decisions on it (labels)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,3 +41,29 @@ class Note(SQLModel, table=True):
     staff_id: int | None = Field(default=None, foreign_key="staff_user.id")
     body: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Decision(StrEnum):
+    APPROVED = "approved"  # a reply was approved
+    CLOSED = "closed"  # the conversation was closed
+
+
+class TriageLabel(SQLModel, table=True):
+    """One final staff decision on one message: what triage suggested and what staff kept.
+
+    A row is written at approval and at close and never changed afterwards; the newest row of a
+    message is its label for training (`inbox triage train --include-staff-labels`)."""
+
+    __tablename__ = "triage_label"
+    __table_args__ = (sa.Index("ix_triage_label_message", "message_id", "decided_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id")
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    decision: str = Field(max_length=16)  # a Decision
+    suggested_section_ids: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    section_ids: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    suggested_urgency: str = Field(max_length=16)  # an Urgency, as triage set it
+    urgency: str = Field(max_length=16)  # an Urgency, as staff left it
+    decided_by_id: int = Field(foreign_key="staff_user.id")
+    decided_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from inbox.conversations.models import Contact, Conversation, Message
-from inbox.drafting.models import Draft, Note
+from inbox.drafting.models import Draft, Note, TriageLabel
 from inbox.followups.models import FollowUp
 from inbox.inbound.models import InboundMail
 from inbox.outbox.models import DeliveryAttempt, MailState, OutboxMail
@@ -43,11 +43,11 @@ def conversations_being_sent(session: Session, conversation_ids: Sequence[int]) 
 
 
 def delete_conversations(session: Session, conversation_ids: Sequence[int]) -> dict[str, int]:
-    """Delete the conversations and their messages, drafts, notes, follow-ups, outbox mails and
-    delivery attempts; returns how many rows of each went."""
+    """Delete the conversations and their messages, drafts, notes, follow-ups, outbox mails,
+    delivery attempts and staff's triage labels; returns how many rows of each went."""
     counts = dict.fromkeys(
         ("conversations", "messages", "drafts", "notes", "follow_ups", "mails", "attempts",
-         "inbound_mails"),
+         "inbound_mails", "labels"),
         0,
     )  # fmt: skip
     ids = sorted(set(conversation_ids))
@@ -71,6 +71,10 @@ def delete_conversations(session: Session, conversation_ids: Sequence[int]) -> d
             ("mails", sa.delete(mail).where(mail.c.conversation_id.in_(chunk))),
             ("drafts", sa.delete(_t(Draft)).where(_t(Draft).c.conversation_id.in_(chunk))),
             ("notes", sa.delete(_t(Note)).where(_t(Note).c.conversation_id.in_(chunk))),
+            (
+                "labels",
+                sa.delete(_t(TriageLabel)).where(_t(TriageLabel).c.conversation_id.in_(chunk)),
+            ),
         )
         for name, statement in steps:
             counts[name] += _rows(session.execute(statement))

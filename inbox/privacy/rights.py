@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from inbox.conversations.models import Contact, Conversation, Message
-from inbox.drafting.models import Draft, Note
+from inbox.drafting.models import Draft, Note, TriageLabel
 from inbox.errors import Conflict
 from inbox.followups.models import FollowUp, Suppression, SuppressionReason
 from inbox.followups.service import normalise_address
@@ -112,6 +112,9 @@ def _export_conversation(session: Session, conversation_id: int) -> dict[str, An
         "messages": _rows_of(session, Message, Message.conversation_id == conversation_id),
         "drafts": _rows_of(session, Draft, Draft.conversation_id == conversation_id),
         "notes": _rows_of(session, Note, Note.conversation_id == conversation_id),
+        "triage_labels": _rows_of(
+            session, TriageLabel, TriageLabel.conversation_id == conversation_id
+        ),
         "mails": [_mail(session, mail) for mail in mails],
         "follow_ups": _rows_of(session, FollowUp, FollowUp.conversation_id == conversation_id),
         "inbound_mails": _inbound(session, InboundMail.conversation_id == conversation_id),

@@ -23,7 +23,8 @@ from inbox.conversations.models import (
     Message,
     MessageStatus,
 )
-from inbox.drafting.models import Draft, Note
+from inbox.drafting.labels import record_decision
+from inbox.drafting.models import Decision, Draft, Note
 from inbox.drafting.service import audit_conversation as _audit
 from inbox.drafting.service import get_draft
 from inbox.errors import InvalidInput, NotFound
@@ -166,6 +167,9 @@ def close_conversation(
     """Close the conversation: nothing more to do for it; its follow-ups are cancelled."""
     conversation = lifecycle.locked(session, conversation_id=conversation_id)
     lifecycle.close(conversation, now=now)
+    record_decision(
+        session, conversation=conversation, decision=Decision.CLOSED, staff=staff, now=now
+    )
     _audit(session, staff=staff, action="close", conversation_id=conversation_id, now=now)
     cancel_follow_ups(session, conversation_id=conversation_id, reason="closed", now=now)
 

@@ -12,6 +12,8 @@ from sqlmodel import Session, col, select
 from inbox.conversations import lifecycle
 from inbox.conversations.models import Message, MessageStatus
 from inbox.drafting import service as drafting
+from inbox.drafting.labels import record_decision
+from inbox.drafting.models import Decision
 from inbox.errors import Conflict
 from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import MailKind, MailState, OutboxMail
@@ -66,6 +68,9 @@ def approve_reply(
     lifecycle.queue_reply(conversation, now=now)
     if mail.state == MailState.FAILED:  # it could not be built: staff see why on the page
         lifecycle.reply_failed(conversation, now=now)
+    record_decision(
+        session, conversation=conversation, decision=Decision.APPROVED, staff=staff, now=now
+    )
     drafting.audit_conversation(
         session,
         staff=staff,

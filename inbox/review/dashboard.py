@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
+from inbox.drafting.labels import Agreement, agreement
 
 CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
 MESSAGE = Message.__table__  # type: ignore[attr-defined]
@@ -31,10 +32,12 @@ class Figures:
     replies_measured: int
     urgent_waiting: int
     oldest_urgent_at: datetime | None
+    agreement: Agreement  # how often staff kept triage's suggestion
 
 
 def figures(session: Session, *, now: datetime, timezone: str) -> Figures:
-    """Messages per day (last DAYS local days), median first-reply time, urgent waiting."""
+    """Messages per day (last DAYS local days), median first-reply time, urgent waiting, and
+    how often staff kept triage's suggestion in that time."""
     zone = ZoneInfo(timezone)
     first_day = now.astimezone(zone).date() - timedelta(days=DAYS - 1)
     days = [first_day + timedelta(days=offset) for offset in range(DAYS)]
@@ -63,6 +66,7 @@ def figures(session: Session, *, now: datetime, timezone: str) -> Figures:
         replies_measured=len(waits),
         urgent_waiting=urgent[0],
         oldest_urgent_at=urgent[1],
+        agreement=agreement(session, since=bounds[0]),
     )
 
 

@@ -1,7 +1,7 @@
 """urgency tiers (routine, possible, urgent), the language and "needs a reader"
 
-Revision ID: 0011_urgency_tiers
-Revises: 0010_follow_up_plans
+Revision ID: 0012_urgency_tiers
+Revises: 0011_follow_up_plans
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
-revision: str = "0011_urgency_tiers"
-down_revision: str | None = "0010_follow_up_plans"
+revision: str = "0012_urgency_tiers"
+down_revision: str | None = "0011_follow_up_plans"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
