@@ -113,6 +113,13 @@ def receive_submission(
         "drafted_at": None,
     }
     if reason is None:
+        if not statements.sqlite:
+            run(
+                connection,
+                sql.LOCK_FINGERPRINT,
+                space=sql.FINGERPRINT_LOCK_SPACE,
+                key=int(row["fingerprint"][:8], 16) - 2**31,  # a signed int4
+            )
         since = now - timedelta(minutes=settings.duplicate_window_minutes)
         original = run(
             connection,

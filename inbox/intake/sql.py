@@ -15,6 +15,12 @@ from sqlalchemy.engine import Connection
 _PARAM = re.compile(r"(?<!:):([a-z_0-9]+)")
 
 
+# PostgreSQL: makes the duplicate check and the insert below one step across processes. The
+# second of two identical submissions waits here until the first one's transaction ends, then
+# finds it. (On SQLite, BEGIN IMMEDIATE already gives each writer the database to itself.)
+LOCK_FINGERPRINT = "SELECT pg_advisory_xact_lock(:space, :key)"
+FINGERPRINT_LOCK_SPACE = 0x1A7A  # the first key of intake's advisory locks
+
 RECENT_ORIGINAL = """
 SELECT id, conversation_id, contact_id, urgent FROM message
 WHERE fingerprint = :fingerprint AND received_at >= :since AND status = :accepted
