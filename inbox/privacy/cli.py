@@ -10,6 +10,7 @@ import typer
 from inbox.config import Settings
 from inbox.db import session_scope
 from inbox.errors import InboxError
+from inbox.privacy.deletion import wipe_deleted
 from inbox.privacy.purge import purge as run_purge
 from inbox.privacy.rights import audit_export, erase_address, export_address
 from inbox.runtime import build_runtime
@@ -66,6 +67,7 @@ def erase(
                 session, email=email, actor="cli", now=runtime.clock.now(),
                 secret_key=runtime.settings.secret_key,
             )  # fmt: skip
+        wipe_deleted(runtime.engine)
     except InboxError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from inbox.conversations.models import Contact, Conversation, Message
 from inbox.drafting.models import Draft, Note, TriageLabel
+from inbox.errors import DatabaseUnavailable
 from inbox.followups.models import FollowUp
 from inbox.inbound.models import InboundMail
 from inbox.outbox.models import DeliveryAttempt, MailState, OutboxMail
@@ -113,3 +114,29 @@ def delete_orphan_contacts(session: Session, contact_ids: Sequence[int]) -> int:
 
 def _rows(result: sa.Result) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def wipe_deleted(engine: sa.engine.Engine) -> None:
+    """After an erase, on SQLite: leave nothing of the deleted rows readable in the files.
+
+    Freed space is zeroed as rows go (`PRAGMA secure_delete`, set on every connection); here the
+    search index is merged (its older segments still hold the words of deleted messages) and
+    the write-ahead log, whose frames hold the pages as they were before, is copied into the
+    database and truncated. PostgreSQL keeps dead rows until VACUUM (docs/privacy.md)."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO message_fts(message_fts) VALUES ('optimize')")
+    raw = engine.raw_connection()  # outside a transaction: a checkpoint cannot run in one
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = (cursor.fetchone() or (1,))[0]
+    finally:
+        raw.close()
+    if busy:
+        raise DatabaseUnavailable(
+            "Erased, but a reader kept the database's write-ahead log from being emptied, so "
+            "old copies of the rows may still be in it. Please run the same erase again in a "
+            "minute."
+        )

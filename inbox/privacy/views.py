@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 
 from inbox.deps import RuntimeDep, SessionDep
 from inbox.errors import InvalidInput
 from inbox.followups.service import normalise_address
+from inbox.privacy.deletion import wipe_deleted
 from inbox.privacy.rights import audit_export, erase_address, export_address
 from inbox.staff.deps import AdminStaff, CsrfProtected, staff_context
 
@@ -32,6 +33,7 @@ def privacy_action(
     runtime: RuntimeDep,
     staff: AdminStaff,
     _csrf: CsrfProtected,
+    after_commit: BackgroundTasks,
     action: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
@@ -56,6 +58,7 @@ def privacy_action(
         if normalise_address(confirm) != address:
             raise InvalidInput({"confirm": "Type the same address again to confirm the erasure."})
         counts = erase_address(session, email=address, actor=staff, now=now, secret_key=secret)
+        after_commit.add_task(wipe_deleted, runtime.engine)  # runs once the response is sent
         return request.app.state.templates.TemplateResponse(
             request, "privacy/admin.html", {**staff_context(request, staff), "erased": counts}
         )

@@ -151,6 +151,8 @@ def test_admins_export_and_erase_in_the_web_inbox(client, runtime, clock):
     erase = client.post("/admin/privacy", data={**mismatch, "confirm": EMAIL})
     assert erase.status_code == 200 and "was erased" in erase.text
     assert "karim" not in everything_in_the_database(runtime)
+    if runtime.sqlite:
+        assert b"karim" not in _files_of(runtime.settings.database_url.removeprefix("sqlite:///"))
     with Session(runtime.engine) as session:
         actions = [
             (e.actor, e.action)
@@ -193,3 +195,33 @@ def test_erase_waits_while_a_mail_to_the_address_is_in_a_workers_hands(client, r
             erase_address(session, email=EMAIL, actor="cli", now=clock.now(), secret_key="k")
         session.rollback()
     assert "karim" in everything_in_the_database(runtime)  # nothing was erased
+
+
+def test_erase_leaves_nothing_readable_in_the_database_files(client, runtime, clock, monkeypatch):
+    """Deleted rows linger in SQLite's free pages and in its write-ahead log unless overwritten;
+    an erased person's words must not be found by reading the files. (PostgreSQL: docs/.)"""
+    if not runtime.sqlite:
+        pytest.skip("PostgreSQL's dead rows are the operator's VACUUM (docs/privacy.md)")
+    a_whole_history(client, runtime, clock)
+    from inbox.review.search import index_job
+
+    index_job(runtime)  # the search index holds the words too
+    path = runtime.settings.database_url.removeprefix("sqlite:///")
+    assert b"calf muscles cramp" in _files_of(path)
+    result = _cli(monkeypatch, runtime, "erase", EMAIL, "--yes")
+    assert result.exit_code == 0, result.output
+
+    on_disk = _files_of(path).lower()
+    for trace in (EMAIL, "karim", "calf muscles cramp", "called karim back"):
+        assert trace.encode() not in on_disk, trace
+    assert OTHER.encode() in on_disk  # the other person's data is still there
+
+
+def _files_of(path: str) -> bytes:
+    from pathlib import Path
+
+    return b"".join(
+        Path(path + suffix).read_bytes()
+        for suffix in ("", "-wal", "-journal")
+        if Path(path + suffix).exists()
+    )
