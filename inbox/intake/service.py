@@ -19,7 +19,7 @@ from inbox.conversations.models import MessageStatus
 from inbox.errors import RateLimited
 from inbox.followups.service import cancel_when_patient_writes
 from inbox.intake import sql
-from inbox.intake.spam import client_ip_key, fingerprint, spam_reason
+from inbox.intake.spam import TOO_FAST, client_ip_key, fingerprint, spam_reason
 from inbox.intake.validation import Submission
 
 
@@ -96,6 +96,11 @@ def receive_submission(
         now=now,
         token_required=client.channel == "form",
     )
+    # the time trap alone never bins a possible emergency (a pasted message, a quick resend):
+    # it is stored for review, its reason kept so that staff see it was sent very fast
+    sent_very_fast = reason == TOO_FAST and urgent
+    if sent_very_fast:
+        reason = None
     row: dict[str, Any] = {
         "name": submission.name,
         "email": submission.email,
@@ -108,7 +113,7 @@ def receive_submission(
         "received_at": now,
         "fingerprint": fingerprint(submission.email, submission.message),
         "urgent": urgent and reason is None,
-        "spam_reason": reason,
+        "spam_reason": TOO_FAST if sent_very_fast else reason,
         "duplicate_of_id": None,
         "drafted_at": None,
     }

@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, TimestampSigner
 from inbox.intake.validation import Submission
 
 _TOKEN_SALT = "inbox.form-time-trap"
+TOO_FAST = "too-fast"  # the time trap's reason: sent sooner than a person could fill the form in
 
 
 def issue_form_token(secret_key: str, *, now: datetime) -> str:
@@ -47,7 +48,7 @@ def spam_reason(
     if age is None:
         return "bad-form-token"
     if age < min_fill_seconds:
-        return "too-fast"
+        return TOO_FAST
     return None
 
 

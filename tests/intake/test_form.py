@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from inbox.conversations.models import Contact, Conversation, Message
+from inbox.intake.spam import issue_form_token
 from tests.factories import form_fields
+from tests.staff.factories import make_staff, sign_in
 
 
 def rows(runtime, table) -> list:
@@ -245,3 +248,39 @@ def test_a_forged_ticket_still_sees_the_emergency_line(client):
 def test_tampered_thank_you_ticket_shows_the_plain_page(client):
     page = client.get("/contact/thanks?t=forged.ticket")
     assert page.status_code == 200 and "we have your message" in page.text
+
+
+def test_urgent_message_sent_within_a_second_reaches_review_marked_sent_very_fast(
+    client, runtime, settings, clock
+):
+    """The time trap alone never bins a possible emergency: a pasted message sent at once is
+    stored for review (marked), and its writer sees the emergency advice."""
+    fields = form_fields(
+        settings,
+        clock,
+        subject="help",
+        message="Chest pain and he can't breathe, he is grey and sweating.",
+        form_token=issue_form_token(settings.secret_key, now=clock.now()),  # 0 s to fill in
+    )
+    response = client.post("/contact", data=fields)
+    assert response.status_code == 303
+    assert "may describe an emergency" in client.get(response.headers["location"]).text
+    with Session(runtime.engine) as session:
+        [message] = session.exec(select(Message)).all()
+        conversation = session.get(Conversation, message.conversation_id)
+        assert (message.status, message.urgent) == ("accepted", True)
+        assert (conversation.state, conversation.urgent) == ("review", True)
+    sign_in(client, email=make_staff(runtime).email)
+    page = client.get(f"/inbox/conversations/{message.conversation_id}").text
+    assert "sent very fast" in page
+    assert "marked as spam" not in page
+
+
+def test_routine_message_sent_within_a_second_is_still_spam(client, runtime, settings, clock):
+    fields = form_fields(
+        settings, clock, form_token=issue_form_token(settings.secret_key, now=clock.now())
+    )
+    assert client.post("/contact", data=fields).status_code == 303
+    with Session(runtime.engine) as session:
+        [message] = session.exec(select(Message)).all()
+    assert (message.status, message.spam_reason) == ("spam", "too-fast")
