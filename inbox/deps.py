@@ -10,7 +10,19 @@ from sqlmodel import Session
 
 from inbox.config import Settings
 from inbox.db import session_scope
+from inbox.errors import NotFound
 from inbox.runtime import Runtime
+
+LARGEST_ROW_ID = 2**63 - 1  # a signed 64-bit integer: the widest id either database stores
+
+
+async def row_ids_in_range(request: Request) -> None:
+    """An integer in the path past any row id finds nothing: 404 before a handler binds it to a
+    query (SQLite cannot bind it at all). Every route of the app depends on it."""
+    for value in request.path_params.values():
+        digits = value.removeprefix("-") if isinstance(value, str) else ""
+        if digits.isdigit() and (len(digits) > 19 or int(digits) > LARGEST_ROW_ID):
+            raise NotFound("There is nothing with this number.")
 
 
 async def get_runtime(request: Request) -> Runtime:

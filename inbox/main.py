@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import iter_route_contexts
@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from inbox import health
 from inbox.clock import Clock
 from inbox.config import PACKAGE_DIR, Settings
+from inbox.deps import row_ids_in_range
 from inbox.errors import install_handlers
 from inbox.followups import views as followup_views
 from inbox.inbound import views as inbound_views
@@ -81,6 +82,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(row_ids_in_range)],
     )
     app.state.runtime = runtime
     # the public form's POST is the app's first route, a plain one (docs/performance.md)

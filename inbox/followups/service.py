@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -31,6 +31,8 @@ from inbox.staff.audit import record
 
 if TYPE_CHECKING:
     from inbox.staff.models import StaffUser
+
+MOVE_HORIZON = timedelta(days=366)  # how far ahead staff may move a follow-up
 
 
 PATIENT_WROTE_AGAIN = "patient wrote again"
@@ -272,6 +274,8 @@ def move_follow_up(
         raise InvalidInput({"due_at": "Please give the date with its time zone."})
     if due_at < now:
         raise InvalidInput({"due_at": "Please choose a time in the future (or use Send now)."})
+    if due_at > now + MOVE_HORIZON:
+        raise InvalidInput({"due_at": "Please choose a time within the next year."})
     follow_up = pending_follow_up(session, follow_up_id=follow_up_id)
     before = follow_up.due_at
     follow_up.due_at, follow_up.updated_at = due_at, now

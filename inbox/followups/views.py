@@ -7,7 +7,7 @@ proof, and a mail client posts `List-Unsubscribe=One-Click` to it without any of
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -133,14 +133,15 @@ def move(
     """Move one scheduled follow-up to a new date and time (local time of INBOX_TIMEZONE)."""
     try:
         local = datetime.fromisoformat(due_at.strip())
-    except ValueError:
+        if local.tzinfo is None:
+            local = local.replace(tzinfo=ZoneInfo(runtime.settings.timezone))
+        when = local.astimezone(UTC)  # a date at the very end of the calendar has no UTC time
+    except (ValueError, OverflowError):
         raise InvalidInput(
             {"due_at": "Please give a date and time, e.g. 2026-03-12 09:30."}
         ) from None
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=ZoneInfo(runtime.settings.timezone))
     service.move_follow_up(
-        session, follow_up_id=follow_up_id, due_at=local, staff=staff, now=runtime.clock.now()
+        session, follow_up_id=follow_up_id, due_at=when, staff=staff, now=runtime.clock.now()
     )
     return _back(next, "moved")
 

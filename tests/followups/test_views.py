@@ -85,6 +85,15 @@ def test_move_to_a_new_local_time(client, runtime, scheduled, signed_in):
         assert refused.status_code == 422
 
 
+def test_a_date_out_of_range_is_a_clear_422(client, runtime, scheduled, signed_in):
+    for bad in ("0001-01-01T00:00+05:00", "9999-12-31T23:59-05:00", "9999-12-31T20:00"):
+        refused = client.post(
+            f"/follow-ups/{scheduled}/move", data={"csrf_token": signed_in, "due_at": bad}
+        )
+        assert refused.status_code == 422, bad
+    assert follow_ups(runtime)[0].due_at.year == 2026
+
+
 def test_send_now_queues_it_at_once(client, runtime, scheduled, signed_in):
     response = client.post(
         f"/follow-ups/{scheduled}/send",

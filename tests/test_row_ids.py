@@ -1,0 +1,46 @@
+"""A row id no database can hold (past 2^63 - 1) is a 404 on every route that takes one."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.staff.factories import csrf_token, make_staff, sign_in
+
+TOO_BIG = str(2**63)
+
+
+def routes_with_ids(app) -> list[tuple[str, str]]:
+    """(method, path) of every route whose path holds an integer parameter, from the OpenAPI
+    document, so that a new route is covered without being listed here."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            kinds = [p["schema"].get("type") for p in operation.get("parameters", [])]
+            if "integer" in kinds and "{" in path:
+                found.append((method.upper(), path))
+    return found
+
+
+def test_every_route_with_an_id_is_found(app):
+    assert len(routes_with_ids(app)) >= 13
+
+
+@pytest.mark.parametrize("value", [TOO_BIG, "-" + TOO_BIG, "9" * 40])
+def test_an_id_past_the_largest_row_id_is_404_on_every_route(app, runtime, value):
+    client = TestClient(
+        app, base_url="http://testserver", raise_server_exceptions=False, follow_redirects=False
+    )
+    staff = make_staff(runtime)
+    assert sign_in(client, email=staff.email).status_code == 303
+    token = csrf_token(client.get("/inbox").text)
+    answers = {}
+    for method, path in routes_with_ids(app):
+        url = re.sub(r"\{[a-z_]+\}", value, path)
+        response = client.request(
+            method, url, data={"csrf_token": token} if method == "POST" else None
+        )
+        answers[f"{method} {path}"] = response.status_code
+    assert set(answers.values()) == {404}, answers
