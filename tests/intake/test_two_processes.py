@@ -7,8 +7,8 @@ import asyncio
 import httpx
 import pytest
 import sqlalchemy as sa
-from inbox.intake.models import Message
 
+from inbox.conversations.models import Message
 from inbox.main import create_app
 from inbox.runtime import build_runtime
 from tests.conftest import LiveServer, free_port
