@@ -195,7 +195,10 @@ def reopen_by_staff(session: Session, conversation: Conversation, *, now: dateti
 
 _table = Conversation.__table__  # type: ignore[attr-defined]
 _when = sa.bindparam("b_at", type_=UTCDateTime())
-_held = (_table.c.id == sa.bindparam("b_id")) & _table.c.state.in_((State.QUEUED, State.FAILED))
+# plain comparisons, not IN: an IN list is an "expanding" parameter, which executemany refuses
+_held = (_table.c.id == sa.bindparam("b_id")) & sa.or_(
+    _table.c.state == State.QUEUED, _table.c.state == State.FAILED
+)
 # A conversation that moved on meanwhile (the patient wrote again, staff closed it) stays as it is.
 _sent = (
     sa.update(_table)
