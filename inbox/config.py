@@ -152,6 +152,9 @@ class Settings(BaseSettings):
 
     # --- follow-ups, acknowledgements, alerts
     acknowledge: bool = True
+    # acknowledgements and follow-ups, all addresses together, per clock hour; past it they are
+    # held for staff (the outbox's failures page); 0: no cap. Staff alerts are never held.
+    automatic_mails_per_hour: int = 200
     followup_delays: Annotated[list[str], NoDecode] = ["7d"]
     quiet_hours: str = "21-08"
     timezone: str = "Europe/London"

@@ -24,7 +24,7 @@ from inbox.conversations.models import Contact, Conversation, ConversationState,
 from inbox.db import session_scope
 from inbox.drafting.models import Draft
 from inbox.followups.models import FollowUp, FollowUpState
-from inbox.followups.service import audit, is_suppressed, pending_follow_up
+from inbox.followups.service import SUPPRESSED, audit, is_suppressed, pending_follow_up
 from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
 from inbox.outbox.models import MailKind, OutboxMail
 from inbox.outbox.service import enqueue_mail
@@ -134,6 +134,7 @@ def deliver(
         subject=rendered.subject, text=rendered.text, html=rendered.html,
         conversation_id=conversation.id, automatic=True, send_after=now, now=now,
         extra_headers=unsubscribe_headers(settings, follow_up.recipient),
+        hourly_cap=settings.automatic_mails_per_hour,
     )  # fmt: skip
     follow_up.state, follow_up.outbox_mail_id, follow_up.updated_at = (
         FollowUpState.SENT,
@@ -166,7 +167,7 @@ def _reason_not_to_send(
     if conversation.state != ConversationState.SENT:
         return f"the conversation is {conversation.state}"
     if is_suppressed(session, follow_up.recipient):
-        return "the address gets no automatic mail"
+        return SUPPRESSED
     return None
 
 

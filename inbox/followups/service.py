@@ -26,7 +26,7 @@ from inbox.followups.models import (
     SuppressionReason,
 )
 from inbox.outbox.models import MailKind, MailState, OutboxMail
-from inbox.outbox.service import MailStateConflict, cancel_mail
+from inbox.outbox.service import MailStateConflict, cancel_mail, requeue_mail
 from inbox.staff.audit import record
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ MOVE_HORIZON = timedelta(days=366)  # how far ahead staff may move a follow-up
 
 
 PATIENT_WROTE_AGAIN = "patient wrote again"
+SUPPRESSED = "the address gets no automatic mail"
+SUPPRESSIBLE_KINDS = (MailKind.ACKNOWLEDGEMENT, MailKind.FOLLOW_UP)  # replies always go
 
 
 class FollowUpNotFound(NotFound):
@@ -93,16 +95,26 @@ def suppress(session: Session, *, email: str, reason: str, now: datetime) -> Sup
 def _cancel_queued_automatic_mail(
     session: Session, *, email: str, reason: str, now: datetime
 ) -> None:
-    """Withdraw acknowledgements and follow-ups to the address that are queued, not yet sent."""
+    """Withdraw acknowledgements and follow-ups to the address that are queued or held."""
     waiting = session.exec(
         select(OutboxMail.id)
-        .where(col(OutboxMail.kind).in_((MailKind.ACKNOWLEDGEMENT, MailKind.FOLLOW_UP)))
+        .where(col(OutboxMail.kind).in_(SUPPRESSIBLE_KINDS))
         .where(OutboxMail.recipient == email)
-        .where(OutboxMail.state == MailState.QUEUED)
+        .where(col(OutboxMail.state).in_((MailState.QUEUED, MailState.HELD)))
     ).all()
     for mail_id in filter(None, waiting):
         with contextlib.suppress(MailStateConflict):  # a worker is sending it right now
             cancel_mail(session, mail_id=mail_id, now=now, reason=reason)
+
+
+def requeue_unless_suppressed(session: Session, *, mail_id: int, now: datetime) -> OutboxMail:
+    """Send a failed or held mail again, unless it is an acknowledgement or follow-up to an
+    address that asked for no automatic mail (or bounced) since: that one is cancelled instead,
+    and the returned mail says so (`state` cancelled)."""
+    mail = requeue_mail(session, mail_id=mail_id, now=now)
+    if mail.kind in SUPPRESSIBLE_KINDS and is_suppressed(session, mail.recipient):
+        mail = cancel_mail(session, mail_id=mail_id, now=now, reason=SUPPRESSED)
+    return mail
 
 
 def lift_bounce(session: Session, *, email: str) -> bool:

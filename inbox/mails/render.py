@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import css_inline
 
 from inbox.mails.environment import build_environment
+from inbox.mails.greeting import greeting_name
 from inbox.mails.wrapping import format_plain_text
 
 if TYPE_CHECKING:
@@ -141,10 +142,11 @@ class MailRenderer:
     def render_acknowledgement(
         self, *, name: str, urgent: bool, reply_within: str, unsubscribe_url: str
     ) -> RenderedMail:
-        """The automatic receipt: when to expect a reply, and emergency advice if urgent."""
+        """The automatic receipt: when to expect a reply, and emergency advice if urgent. It greets
+        with the name only when that looks like a name (`inbox.mails.greeting`)."""
         return self.render(
             "acknowledgement",
-            name=name.strip(),
+            name=greeting_name(name),
             urgent=urgent,
             reply_within=reply_within,
             unsubscribe_url=_checked_link(url=unsubscribe_url),
@@ -153,10 +155,11 @@ class MailRenderer:
     def render_follow_up(
         self, *, name: str, sections: Sequence[SectionLike], unsubscribe_url: str
     ) -> RenderedMail:
-        """The check-in a few days after a reply, linking the same sections again."""
+        """The check-in a few days after a reply, linking the same sections again (greeting as the
+        acknowledgement does)."""
         return self.render(
             "follow_up",
-            name=name.strip(),
+            name=greeting_name(name),
             sections=_checked_sections(sections=sections),
             unsubscribe_url=_checked_link(url=unsubscribe_url),
         )

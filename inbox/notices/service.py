@@ -100,6 +100,7 @@ def acknowledge(
         subject=rendered.subject, text=rendered.text, html=rendered.html,
         conversation_id=message.conversation_id, automatic=True, send_after=now, now=now,
         extra_headers=unsubscribe_headers(settings, message.email),
+        hourly_cap=settings.automatic_mails_per_hour,
     )  # fmt: skip
 
 

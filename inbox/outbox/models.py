@@ -24,7 +24,8 @@ class MailState:
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
-    ALL = (QUEUED, SENDING, SENT, FAILED, CANCELLED)
+    HELD = "held"  # over the hourly cap of automatic mail: waits for staff to release or cancel
+    ALL = (QUEUED, SENDING, SENT, FAILED, CANCELLED, HELD)
 
 
 class AttemptOutcome:

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from inbox import ratelimit
 from inbox.config import Settings
 from inbox.errors import Conflict, NotFound
 from inbox.outbox import dkim
@@ -31,6 +32,7 @@ from inbox.outbox.models import AttemptOutcome, DeliveryAttempt, MailKind, MailS
 # §3.6.4 suggests trimming from the middle); the column holds 2,000 characters.
 MAX_REFERENCES = 2000
 ENQUEUE_WORKER = "enqueue"
+AUTOMATIC_CAP_KEY = "automatic-mail"
 _REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|aw|sv|antw|r)\s*:\s*)+", re.IGNORECASE)
 
 
@@ -100,8 +102,13 @@ def enqueue_mail(
     send_after: datetime,
     now: datetime,
     extra_headers: dict[str, str] | None = None,
+    hourly_cap: int = 0,
 ) -> OutboxMail:
-    """Write a mail to the outbox with its Message-ID and final bytes (see the module docstring)."""
+    """Write a mail to the outbox with its Message-ID and final bytes (see the module docstring).
+
+    With `hourly_cap`, the mail counts against one shared counter of automatic patient mail per
+    clock hour (atomic across processes); past the cap it is stored `held`, listed for staff
+    beside the failed mails, and waits for one of them to release or cancel it."""
     message_id = new_message_id(settings.mail_domain)
     thread = _thread(session, conversation_id) if conversation_id is not None else Thread()
     in_reply_to, references = thread.in_reply_to, thread.references
@@ -142,6 +149,9 @@ def enqueue_mail(
     except MailNotBuildable as exc:
         reason = _storable(f"cannot build the message: {exc}", 1000)
         mail.state, mail.failed_at, mail.last_error = MailState.FAILED, now, reason
+    if mail.state == MailState.QUEUED and over_hourly_cap(session, cap=hourly_cap, now=now):
+        mail.state, mail.failed_at = MailState.HELD, now
+        mail.last_error = f"Held: over the cap of {hourly_cap} automatic mails an hour."
     session.add(mail)
     session.flush()
     if mail.state == MailState.FAILED:
@@ -159,6 +169,15 @@ def enqueue_mail(
     return mail
 
 
+def over_hourly_cap(session: Session, *, cap: int, now: datetime) -> bool:
+    """Count one automatic mail this clock hour; True when that makes more than `cap` (0: no
+    cap)."""
+    if cap <= 0:
+        return False
+    rule = ratelimit.Rule(limit=cap, period=3600)
+    return ratelimit.hit(session, key=AUTOMATIC_CAP_KEY, rule=rule, now=now) is not None
+
+
 def get_mail(session: Session, *, mail_id: int) -> OutboxMail | None:
     """One outbox mail by id."""
     return session.get(OutboxMail, mail_id)
@@ -172,11 +191,11 @@ def _mail_or_raise(session: Session, mail_id: int) -> OutboxMail:
 
 
 def requeue_mail(session: Session, *, mail_id: int, now: datetime) -> OutboxMail:
-    """Put a failed mail back in the queue, due now, with a fresh retry budget."""
+    """Put a failed or held mail back in the queue, due now, with a fresh retry budget."""
     mail = _mail_or_raise(session, mail_id)
-    if mail.state != MailState.FAILED:
+    if mail.state not in (MailState.FAILED, MailState.HELD):
         raise MailStateConflict(
-            f"Mail {mail_id} is {mail.state}; only a failed mail can be retried."
+            f"Mail {mail_id} is {mail.state}; only a failed or held mail can be sent again."
         )
     if mail.raw is None:
         raise MailStateConflict(f"Mail {mail_id} could not be built ({mail.last_error}).")
@@ -195,9 +214,9 @@ def requeue_mail(session: Session, *, mail_id: int, now: datetime) -> OutboxMail
 def cancel_mail(
     session: Session, *, mail_id: int, now: datetime, reason: str = "cancelled"
 ) -> OutboxMail:
-    """Withdraw a mail that is queued or failed; a mail being sent or already sent cannot be."""
+    """Withdraw a mail that is queued, held or failed; one being sent or already sent cannot be."""
     mail = _mail_or_raise(session, mail_id)
-    if mail.state not in (MailState.QUEUED, MailState.FAILED):
+    if mail.state not in (MailState.QUEUED, MailState.HELD, MailState.FAILED):
         raise MailStateConflict(f"Mail {mail_id} is {mail.state} and can no longer be cancelled.")
     mail.state, mail.last_error = MailState.CANCELLED, _storable(reason, 1000)
     mail.failed_at = mail.failed_at or now

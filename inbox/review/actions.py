@@ -28,9 +28,9 @@ from inbox.drafting.models import Decision, Draft, Note
 from inbox.drafting.service import audit_conversation as _audit
 from inbox.drafting.service import get_draft
 from inbox.errors import InvalidInput, NotFound
-from inbox.followups.service import cancel_follow_ups
-from inbox.outbox.models import DeliveryAttempt, MailKind, OutboxMail
-from inbox.outbox.service import mails_for_conversation, requeue_mail
+from inbox.followups.service import cancel_follow_ups, requeue_unless_suppressed
+from inbox.outbox.models import DeliveryAttempt, MailKind, MailState, OutboxMail
+from inbox.outbox.service import mails_for_conversation
 from inbox.staff.models import AuditEntry, StaffUser
 
 if TYPE_CHECKING:
@@ -185,23 +185,27 @@ def reopen_conversation(
 
 def requeue_failed_mail(
     session: Session, *, conversation_id: int, mail_id: int, staff: StaffUser, now: datetime
-) -> None:
-    """Send a failed mail of this conversation again (same Message-ID)."""
+) -> OutboxMail:
+    """Send a failed or held mail of this conversation again (same Message-ID); an
+    acknowledgement or follow-up to an address suppressed since is cancelled instead (the
+    returned mail's state says which)."""
     conversation = lifecycle.locked(session, conversation_id=conversation_id)
     mail = session.get(OutboxMail, mail_id)
     if mail is None or mail.conversation_id != conversation_id:
         raise NotFound("This mail does not belong to this conversation.")
-    requeue_mail(session, mail_id=mail_id, now=now)
+    mail = requeue_unless_suppressed(session, mail_id=mail_id, now=now)
     if mail.kind == MailKind.REPLY and conversation.state == ConversationState.FAILED:
         lifecycle.queue_reply(conversation, now=now)
+    sent_again = mail.state != MailState.CANCELLED
     _audit(
         session,
         staff=staff,
-        action="retry",
+        action="retry" if sent_again else "cancel mail",
         conversation_id=conversation_id,
         now=now,
-        detail=f"outbox mail {mail_id}",
+        detail=f"outbox mail {mail_id}" + ("" if sent_again else f": {mail.last_error}"),
     )
+    return mail
 
 
 def add_note(

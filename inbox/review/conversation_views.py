@@ -26,7 +26,7 @@ from inbox.errors import InboxError, InvalidInput, NotFound
 from inbox.followups.views import conversation_context as followups_context
 from inbox.mails.edited import compose_edited
 from inbox.mails.render import STAFF_PLACEHOLDER
-from inbox.outbox.models import MailState
+from inbox.outbox.models import MailState, OutboxMail
 from inbox.review import actions, approval, timeline
 from inbox.review.urgency import badge, mark_urgency, urgency_marks
 from inbox.runtime import Runtime
@@ -43,6 +43,7 @@ DONE = {
     "closed": "The conversation was closed.",
     "reopened": "The conversation was reopened for review.",
     "requeued": "The mail was queued again.",
+    "suppressed": "The mail was cancelled, not sent: the address has asked for no automatic mail.",
     "noted": "Your note was added.",
     "marked": "The urgency was changed and your reason added as a note.",
 }
@@ -118,12 +119,13 @@ class Action:
     conversation_id: int
 
     def run(
-        self, done: str, action: Callable[..., object], *, unsaved: dict[str, str] | None = None,
-        **values: Any,
+        self, done: str | Callable[[Any], str], action: Callable[..., object], *,
+        unsaved: dict[str, str] | None = None, **values: Any,
     ) -> Response:  # fmt: skip
-        """Run `action`; 303 back to the page, or the page again with the reason it was refused."""
+        """Run `action`; 303 back to the page (`done` names the notice, or picks it from what
+        the action returned), or the page again with the reason it was refused."""
         try:
-            action(
+            result = action(
                 self.session, conversation_id=self.conversation_id, staff=self.staff,
                 now=self.runtime.clock.now(), **values,
             )  # fmt: skip
@@ -139,6 +141,7 @@ class Action:
         # (FastAPI's default dependency scope), so the browser could follow the 303 and read
         # the page before this change is visible, or be told "done" about a failed commit.
         self.session.commit()
+        done = done if isinstance(done, str) else done(result)
         path = self.request.url_for("conversation", conversation_id=self.conversation_id).path
         return RedirectResponse(f"{path}?done={done}", status_code=303)
 
@@ -207,8 +210,13 @@ def reopen(act: ActionDep) -> Response:
 
 @router.post("/{conversation_id}/mails/{mail_id}/requeue")
 def requeue(act: ActionDep, mail_id: int) -> Response:
-    """Queue a failed mail of this conversation again."""
-    return act.run("requeued", actions.requeue_failed_mail, mail_id=mail_id)
+    """Queue a failed or held mail of this conversation again (unless its address is
+    suppressed meanwhile: then it is cancelled, and the page says so)."""
+
+    def outcome(mail: OutboxMail) -> str:
+        return "suppressed" if mail.state == MailState.CANCELLED else "requeued"
+
+    return act.run(outcome, actions.requeue_failed_mail, mail_id=mail_id)
 
 
 @router.post("/{conversation_id}/notes")

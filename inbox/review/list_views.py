@@ -10,16 +10,20 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from inbox.conversations.languages import language_name
 from inbox.deps import RuntimeDep, SessionDep
-from inbox.outbox.service import MailNotFound, get_mail, requeue_mail
+from inbox.followups.service import requeue_unless_suppressed
+from inbox.outbox.models import MailState
+from inbox.outbox.service import MailNotFound, cancel_mail, get_mail
 from inbox.review import dashboard, queries, search
 from inbox.review.actions import requeue_failed_mail
 from inbox.review.urgency import badge
 from inbox.runtime import Runtime
 from inbox.staff import audit
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
+from inbox.staff.models import StaffUser
 
 router = APIRouter()
 
@@ -109,14 +113,19 @@ def failed_mails(
     staff: CurrentStaff,
     after: int | None = None,
     requeued: int | None = None,
+    cancelled: int | None = None,
+    suppressed: int | None = None,
 ) -> Response:
-    """Every mail that failed for good, with the server's reason, and how many are pending."""
+    """Every mail that failed for good, with the server's reason, every mail held by the hourly
+    cap of automatic mail, and how many are pending."""
     page = queries.list_failed_mails(session, after=after)
     context = {
         **staff_context(request, staff),
         "page": page,
         "mask": queries.mask_address,
         "requeued": requeued,
+        "cancelled": cancelled,
+        "suppressed": suppressed,
         "next_link": f"/outbox/failures?after={page.next_after}" if page.next_after else None,
     }
     return request.app.state.templates.TemplateResponse(request, "review/failures.html", context)
@@ -130,26 +139,44 @@ def retry_mail(
     staff: CurrentStaff,
     _csrf: CsrfProtected,
 ) -> Response:
-    """Queue a failed mail again (same Message-ID); a conversation's reply goes back to queued."""
+    """Queue a failed or held mail again (same Message-ID); a conversation's reply goes back to
+    queued; an automatic mail to an address suppressed since is cancelled instead."""
     now = runtime.clock.now()
     mail = get_mail(session, mail_id=mail_id)
     if mail is None:
         raise MailNotFound(f"There is no mail {mail_id}.")
     if mail.conversation_id is not None:
-        requeue_failed_mail(
+        mail = requeue_failed_mail(
             session, conversation_id=mail.conversation_id, mail_id=mail_id, staff=staff, now=now
         )
     else:
-        requeue_mail(session, mail_id=mail_id, now=now)
-        audit.record(
-            session,
-            actor=staff,
-            action="retry",
-            target_type="outbox_mail",
-            target_id=mail_id,
-            now=now,
-        )
-    return RedirectResponse(f"/outbox/failures?requeued={mail_id}", status_code=303)
+        mail = requeue_unless_suppressed(session, mail_id=mail_id, now=now)
+        _audit_mail(session, staff=staff, action="retry", mail_id=mail_id, now=now)
+    outcome = "suppressed" if mail.state == MailState.CANCELLED else "requeued"
+    return RedirectResponse(f"/outbox/failures?{outcome}={mail_id}", status_code=303)
+
+
+@router.post("/outbox/mails/{mail_id}/cancel", name="outbox_cancel")
+def cancel_held_mail(
+    mail_id: int,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    staff: CurrentStaff,
+    _csrf: CsrfProtected,
+) -> Response:
+    """Withdraw a held or failed mail for good: staff decided it should not go."""
+    now = runtime.clock.now()
+    cancel_mail(session, mail_id=mail_id, now=now, reason=f"cancelled by staff member {staff.id}")
+    _audit_mail(session, staff=staff, action="cancel mail", mail_id=mail_id, now=now)
+    return RedirectResponse(f"/outbox/failures?cancelled={mail_id}", status_code=303)
+
+
+def _audit_mail(
+    session: Session, *, staff: StaffUser, action: str, mail_id: int, now: datetime
+) -> None:
+    audit.record(
+        session, actor=staff, action=action, target_type="outbox_mail", target_id=mail_id, now=now
+    )
 
 
 # --- dashboard

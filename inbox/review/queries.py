@@ -367,6 +367,7 @@ class FailedMail:
     reason: str
     attempts: int
     failed_at: datetime | None
+    held: bool = False  # over the hourly cap of automatic mail, never tried
 
 
 @dataclass
@@ -374,13 +375,18 @@ class FailurePage:
     mails: list[FailedMail]
     next_after: int | None
     failed_total: int
+    held_total: int
     pending: dict[str, int]  # state -> count, for queued and sending
+
+
+_LISTED_STATES = (MailState.FAILED, MailState.HELD, MailState.QUEUED, MailState.SENDING)
 
 
 def list_failed_mails(
     session: Session, *, after: int | None = None, limit: int = 50
 ) -> FailurePage:
-    """Failed mails, newest first (keyset on id), with the totals of failed and pending mails."""
+    """Failed and held mails, newest first (keyset on id), with the totals of failed, held and
+    pending mails."""
     m = MAIL.c
     query = (
         sa.select(
@@ -392,8 +398,9 @@ def list_failed_mails(
             m.server_reply,
             m.attempts,
             m.failed_at,
+            m.state,
         )
-        .where(m.state == MailState.FAILED)
+        .where(m.state.in_((MailState.FAILED, MailState.HELD)))
         .order_by(m.id.desc())
         .limit(limit + 1)
     )
@@ -409,20 +416,20 @@ def list_failed_mails(
             reason=item.last_error or item.server_reply or "No reason recorded.",
             attempts=item.attempts,
             failed_at=item.failed_at,
+            held=item.state == MailState.HELD,
         )
         for item in found[:limit]
     ]
     counts = dict(
         session.execute(
-            sa.select(m.state, sa.func.count())
-            .where(m.state.in_((MailState.FAILED, MailState.QUEUED, MailState.SENDING)))
-            .group_by(m.state)
+            sa.select(m.state, sa.func.count()).where(m.state.in_(_LISTED_STATES)).group_by(m.state)
         ).all()
     )
     return FailurePage(
         mails=mails,
         next_after=mails[-1].id if len(found) > limit else None,
         failed_total=counts.get(MailState.FAILED, 0),
+        held_total=counts.get(MailState.HELD, 0),
         pending={state: counts.get(state, 0) for state in (MailState.QUEUED, MailState.SENDING)},
     )
 

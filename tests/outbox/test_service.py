@@ -92,7 +92,14 @@ def test_mails_for_conversation_and_queue_stats(outbox_runtime, clock):
         mails = service.mails_for_conversation(session, conversation_id)
         stats = service.queue_stats(session, clock.now())
     assert [m.conversation_id for m in mails] == [conversation_id] * 2
-    assert stats["counts"] == {"queued": 2, "sending": 0, "sent": 0, "failed": 1, "cancelled": 0}
+    assert stats["counts"] == {
+        "queued": 2,
+        "sending": 0,
+        "sent": 0,
+        "failed": 1,
+        "cancelled": 0,
+        "held": 0,
+    }
     assert stats["oldest_due_age_seconds"] == 600
     [failure] = stats["recent_failures"]
     assert failure["recipient"] == "broken" and "not exactly one address" in failure["error"]

@@ -24,6 +24,7 @@ down_revision: str | None = "0010_inbound"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
 def _first_delay() -> timedelta:
     """The first of INBOX_FOLLOWUP_DELAYS (default 7d), as the settings read it."""
     first = (os.environ.get("INBOX_FOLLOWUP_DELAYS") or "7d").split(",")[0]
