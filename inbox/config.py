@@ -229,6 +229,13 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         return self.public_url.startswith("https://")
 
+    def api_origins(self) -> frozenset[str]:
+        """Origins whose pages may post to the JSON API: the service's own and
+        INBOX_ALLOWED_ORIGINS (lower case, no trailing slash)."""
+        parts = urlsplit(self.public_url)
+        own = f"{parts.scheme}://{parts.netloc}"
+        return frozenset(item.rstrip("/").lower() for item in [own, *self.allowed_origins])
+
     def trusted_hosts(self) -> list[str]:
         """Host names the service answers to: the public URL's, the extra ones, and on a
         loopback public URL both names of the loopback."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from inbox.clock import FrozenClock
 from inbox.intake.spam import issue_form_token
+from tests.conftest import TEST_SECRET_KEY
 
 
 def form_fields(settings, clock: FrozenClock, **overrides: str) -> dict[str, str]:
@@ -24,9 +25,14 @@ def form_fields(settings, clock: FrozenClock, **overrides: str) -> dict[str, str
     return fields
 
 
+API_TOKEN_ISSUED_AT = datetime(2026, 1, 1, tzinfo=UTC)  # well before any test clock
+
+
 def api_payload(**overrides: str) -> dict[str, str]:
-    """A valid JSON submission."""
+    """A valid JSON submission, with a form token fetched long before (signed with the test
+    suite's secret key)."""
     payload = {
+        "form_token": issue_form_token(TEST_SECRET_KEY, now=API_TOKEN_ISSUED_AT),
         "name": "Linda Morales",
         "email": "lmorales58@example.net",
         "subject": "Mom's dry weight",

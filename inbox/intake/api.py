@@ -9,9 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from inbox.config import Settings
 from inbox.conversations.models import MessageStatus
 from inbox.deps import RuntimeDep
-from inbox.errors import InboxError, InvalidInput
+from inbox.errors import InboxError, InvalidInput, PermissionDenied
 from inbox.intake.flow import submit
 from inbox.intake.spam import issue_form_token
 from inbox.intake.validation import Limits, parse_submission
@@ -28,7 +29,9 @@ class MessageIn(BaseModel):
     message: str = Field(max_length=5000)
     page: str | None = Field(default=None, description="URL of the article the form sits under")
     form_token: str | None = Field(
-        default=None, description="From GET /api/v1/form-token (optional)"
+        default=None,
+        description="From GET /api/v1/form-token when the form is shown; without a valid one, "
+        "or sent within seconds of it, the message is kept as spam and never answered",
     )
     website: str | None = Field(default=None, description="Honeypot: leave empty")
 
@@ -55,6 +58,20 @@ class FormToken(BaseModel):
     form_token: str
 
 
+def is_json(content_type: str) -> bool:
+    """Whether the body is declared `application/json` (parameters such as charset aside): a
+    `text/plain` body is what a page of any origin may post without asking first (CORS)."""
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def check_origin(request: Request, settings: Settings) -> None:
+    """Refuse (403) a browser request from a page that is not the service's or one of
+    INBOX_ALLOWED_ORIGINS; a client that sends no Origin (a server, curl) is not a browser."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/").lower() not in settings.api_origins():
+        raise PermissionDenied("This site may not send messages here.")
+
+
 @router.post(
     "/messages",
     status_code=201,
@@ -66,6 +83,7 @@ class FormToken(BaseModel):
         }
     },
     responses={
+        403: {"model": Problem, "description": "Sent from a page of another site"},
         413: {"model": Problem, "description": "Body too large"},
         415: {"model": Problem, "description": "Not JSON"},
         422: {"model": ValidationProblem, "description": "Per-field errors"},
@@ -74,7 +92,8 @@ class FormToken(BaseModel):
 )
 async def create_message(request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Store a message left on the website; 201 with its id, or 422 with per-field errors."""
-    if "json" not in request.headers.get("content-type", ""):
+    check_origin(request, runtime.settings)
+    if not is_json(request.headers.get("content-type", "")):
         raise InboxError("Send the message as JSON (Content-Type: application/json).", status=415)
     try:
         payload: Any = json.loads(await request.body())

@@ -94,7 +94,7 @@ def receive_submission(
         secret_key=settings.secret_key,
         min_fill_seconds=settings.min_fill_seconds,
         now=now,
-        token_required=client.channel == "form",
+        token_required=client.channel in ("form", "api"),
     )
     # the time trap alone never bins a possible emergency (a pasted message, a quick resend):
     # it is stored for review, its reason kept so that staff see it was sent very fast

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from inbox.conversations.models import Message
+from inbox.outbox.models import MailKind, OutboxMail
+from inbox.worker import draft_new_messages
 from tests.factories import api_payload
 
 
@@ -97,3 +103,64 @@ def test_openapi_describes_the_message_endpoint(client):
 def test_health_and_readiness(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["database"] == "ok"
+
+
+def test_a_text_plain_body_is_refused_even_when_it_holds_json(client, runtime):
+    """`text/plain` is what any page may post cross-origin without a preflight (CORS)."""
+    for content_type in ("text/plain;charset=json", "text/plain", "application/jsonp"):
+        response = client.post(
+            "/api/v1/messages",
+            content=json.dumps(api_payload()).encode(),
+            headers={"content-type": content_type, "origin": "https://hospital.example"},
+        )
+        assert response.status_code == 415, content_type
+    assert stored(runtime) == []
+    charset = client.post(
+        "/api/v1/messages",
+        content=json.dumps(api_payload()).encode(),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert charset.status_code == 201
+
+
+def test_a_page_of_another_site_is_refused(client, runtime):
+    refused = client.post(
+        "/api/v1/messages", json=api_payload(), headers={"origin": "https://evil.example"}
+    )
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "This site may not send messages here."
+    assert stored(runtime) == []
+    for origin in ("https://hospital.example", "http://testserver", None):
+        headers = {"origin": origin} if origin else {}
+        email = f"from-{len(stored(runtime))}@example.org"
+        response = client.post("/api/v1/messages", json=api_payload(email=email), headers=headers)
+        assert response.status_code == 201, origin
+    assert len(stored(runtime)) == 3
+
+
+def test_a_message_without_the_form_token_is_kept_as_spam_and_never_answered(
+    client, runtime, clock
+):
+    untokened = {key: value for key, value in api_payload().items() if key != "form_token"}
+    assert client.post("/api/v1/messages", json=untokened).status_code == 201
+    forged = api_payload(email="forged@example.org", form_token="1700000000.forged")
+    assert client.post("/api/v1/messages", json=forged).status_code == 201
+    token = client.get("/api/v1/form-token").json()["form_token"]
+    hasty = api_payload(email="hasty@example.org", form_token=token)
+    assert client.post("/api/v1/messages", json=hasty).status_code == 201  # no time to read
+    clock.advance(timedelta(seconds=20))
+    person = api_payload(email="person@example.org", form_token=token)
+    assert client.post("/api/v1/messages", json=person).status_code == 201
+    reasons = {row["email"]: row["spam_reason"] for row in stored(runtime)}
+    assert reasons == {
+        "lmorales58@example.net": "no-form-token",
+        "forged@example.org": "bad-form-token",
+        "hasty@example.org": "too-fast",
+        "person@example.org": None,
+    }
+    draft_new_messages(runtime)
+    with Session(runtime.engine) as session:
+        acknowledged = session.exec(
+            select(OutboxMail.recipient).where(OutboxMail.kind == MailKind.ACKNOWLEDGEMENT)
+        ).all()
+    assert acknowledged == ["person@example.org"]
