@@ -27,9 +27,10 @@ run: install var/secret-key  ## migrate and serve on SQLite with the worker and 
 worker: install var/secret-key  ## a separate delivery worker (for PostgreSQL deployments)
 	INBOX_SECRET_KEY=$${INBOX_SECRET_KEY:-$$(cat var/secret-key)} $(BIN)/inbox worker
 
-browser:  ## Debian's Chromium and axe-core for the browser tests (no browser download)
+browser:  ## Debian's Chromium, axe-core and the Nu HTML checker (vnu.jar, Java 17) for the browser tests
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
-	@test -f node_modules/axe-core/axe.min.js || npm ci --silent --no-audit --no-fund >/dev/null
+	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null)
+	@test -f node_modules/axe-core/axe.min.js -a -f node_modules/vnu-jar/build/dist/vnu.jar || npm ci --silent --no-audit --no-fund --ignore-scripts >/dev/null
 
 imap:  ## Debian's Dovecot for the IMAP polling tests (the suite starts its own private server)
 	@test -x /usr/sbin/dovecot || command -v dovecot >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null)

@@ -33,6 +33,7 @@ from inbox.privacy import views as privacy_views
 from inbox.review import views as review_views
 from inbox.runtime import Runtime, build_runtime
 from inbox.staff import views as staff_views
+from inbox.times import install as install_times
 from inbox.worker import start_in_thread
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ def create_app(
     # the public form's POST is the app's first route, a plain one (docs/performance.md)
     app.add_route("/contact", intake_views.contact_submit, methods=["POST"], name="contact_submit")
     app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
+    install_times(app.state.templates.env, timezone=settings.timezone, clock=runtime.clock)
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
     install_handlers(app)
 

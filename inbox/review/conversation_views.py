@@ -235,6 +235,14 @@ def change_urgency(
     return act.run("marked", mark_urgency, unsaved={"reason": reason}, level=urgency, reason=reason)
 
 
+def _done_notice(done: str, state: str) -> str | None:
+    """The notice of the action just done; "approved … queued" only while the reply waits (a
+    page reloaded after the mail went out must not say it is still queued)."""
+    if done == "approved" and state != ConversationState.QUEUED:
+        return None
+    return DONE.get(done)
+
+
 def _page(
     request: Request,
     session: Session,
@@ -251,7 +259,7 @@ def _page(
         "view": view,
         "timeline": timeline.build_timeline(view, came_back),
         "undelivered": timeline.undelivered(came_back),
-        "done": DONE.get(request.query_params.get("done", "")),
+        "done": _done_notice(request.query_params.get("done", ""), view.conversation.state),
         "error": error,
         "field_errors": error.errors if isinstance(error, InvalidInput) else {},
         "unsaved": unsaved or {},

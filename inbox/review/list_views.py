@@ -5,7 +5,6 @@ Handlers read the query string, ask `queries` / `dashboard` and render; nothing 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -46,7 +45,6 @@ def inbox_list(
     chosen = queries.get_tab(tab or ("all" if terms else "review"))
     cursor = queries.Cursor.decode(after) if after else None
     page = queries.list_conversations(session, tab=chosen, terms=terms, after=cursor)
-    now = runtime.clock.now()
 
     def link(**params: str) -> str:
         kept = {"tab": params.get("tab", chosen.slug), "q": q, "after": params.get("after", "")}
@@ -62,7 +60,7 @@ def inbox_list(
         "q": q,
         "searched": bool(terms),
         "ignored_query": bool(q) and not terms,
-        "rows": [_row_view(row, runtime, now) for row in page.rows],
+        "rows": [_row_view(row, runtime) for row in page.rows],
         "tab_link": lambda slug: link(tab=slug),
         "next_link": link(after=page.next_cursor.encode()) if page.next_cursor else None,
         "first_link": link() if cursor else None,
@@ -70,7 +68,7 @@ def inbox_list(
     return request.app.state.templates.TemplateResponse(request, "review/list.html", context)
 
 
-def _row_view(row: queries.Row, runtime: Runtime, now: datetime) -> dict:
+def _row_view(row: queries.Row, runtime: Runtime) -> dict:
     sections = []
     for section_id in row.section_ids:
         section = runtime.knowledge.section(section_id)
@@ -89,18 +87,7 @@ def _row_view(row: queries.Row, runtime: Runtime, now: datetime) -> dict:
         "excerpt": row.excerpt,
         "sections": sections,
         "at": row.last_message_at,
-        "age": age(now - row.last_message_at),
     }
-
-
-def age(delta: timedelta) -> str:
-    """A short human age: 'just now', '5 minutes', '3 hours', '2 days', '7 weeks'."""
-    seconds = max(0, int(delta.total_seconds()))
-    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size and (unit != "week" or seconds >= 2 * size):
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return "just now"
 
 
 # --- failed mail

@@ -49,7 +49,8 @@ def test_the_list_shows_upcoming_follow_ups_in_local_time(client, scheduled, sig
     assert page.status_code == 200
     assert "Upcoming follow-ups" in page.text
     assert "karim.h@example.com" in page.text
-    assert "Mon 09 Mar 2026 10:00" in page.text  # Europe/London = UTC in March
+    assert "9 Mar 2026, 10:00 GMT" in page.text  # Europe/London = UTC in March
+    assert "(in 7 days)" in page.text
     assert f'action="/follow-ups/{scheduled}/cancel"' in page.text
 
 
