@@ -5,6 +5,7 @@ Handlers read the query string, ask `queries` / `dashboard` and render; nothing 
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
