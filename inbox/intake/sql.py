@@ -30,8 +30,11 @@ COUNT_DUPLICATE = "UPDATE message SET duplicate_count = duplicate_count + 1 WHER
 
 UPSERT_CONTACT = """
 INSERT INTO contact (email, name, created_at) VALUES (:email, :name, :now)
-ON CONFLICT (email) DO UPDATE SET name = excluded.name
+ON CONFLICT (email) DO UPDATE SET email = excluded.email
 RETURNING id"""
+"""The contact of an address, created with the name of its first message and never renamed by a
+later one (anyone may type any name beside a known address); `DO UPDATE` with the same value so
+that `RETURNING` gives the id on both databases."""
 
 INSERT_MESSAGE = """
 INSERT INTO message (conversation_id, contact_id, name, email, subject, body, source_page, channel,

@@ -70,6 +70,7 @@ class ConversationView:
     notes: list[tuple[Note, str]]  # (note, author e-mail)
     mails: list[MailView]
     history: list[AuditEntry]
+    differing: frozenset[int] = frozenset()  # messages whose name or address earlier ones lack
 
     @property
     def drafting(self) -> bool:
@@ -149,7 +150,24 @@ def load_conversation(
         notes=[(note, email or "system") for note, email in notes],
         mails=_mails(session, conversation_id=conversation_id),
         history=history,
+        differing=differing_senders(messages),
     )
+
+
+def differing_senders(messages: list[Message]) -> frozenset[int]:
+    """The messages (oldest first in `messages`) signed with a name or sent from an address that
+    no earlier message of the conversation carries: someone else may be writing in it."""
+    names: set[str] = set()
+    addresses: set[str] = set()
+    differing = set()
+    for message in messages:
+        name, address = " ".join(message.name.casefold().split()), message.email.strip().lower()
+        if names and (name not in names or address not in addresses):
+            assert message.id is not None
+            differing.add(message.id)
+        names.add(name)
+        addresses.add(address)
+    return frozenset(differing)
 
 
 def discard_as_spam(
