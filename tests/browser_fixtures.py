@@ -150,6 +150,14 @@ def _run_axe(page: Any) -> list[dict[str, Any]]:
     )
 
 
+def axe_violations(page: Any) -> list[str]:
+    """Every axe violation on the current page, of any impact, one line each."""
+    return [
+        f"- {item['impact']} {item['id']}: {item['help']} at {', '.join(item['targets'])}"
+        for item in _run_axe(page)
+    ]
+
+
 @pytest.fixture
 def assert_no_serious_axe_violations() -> Callable[[Any], None]:
     """`assert_no_serious_axe_violations(page)`: fail on serious or critical axe violations."""
