@@ -25,7 +25,7 @@ from inbox.db import session_scope
 from inbox.drafting.models import Draft
 from inbox.followups.models import FollowUp, FollowUpState
 from inbox.followups.service import SUPPRESSED, audit, is_suppressed, pending_follow_up
-from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
+from inbox.followups.unsubscribe import token_for, unsubscribe_headers, unsubscribe_url
 from inbox.outbox.models import MailKind, OutboxMail
 from inbox.outbox.service import enqueue_mail
 
@@ -124,16 +124,17 @@ def deliver(
     settings = runtime.settings
     name, section_ids = _name_and_sections(session, conversation=conversation)
     sections = [runtime.knowledge.section(section_id) for section_id in section_ids]
+    token = token_for(session, email=follow_up.recipient, now=now)
     rendered = runtime.renderer.render_follow_up(
         name=name,
         sections=[section for section in sections if section is not None],
-        unsubscribe_url=unsubscribe_url(settings, follow_up.recipient),
+        unsubscribe_url=unsubscribe_url(settings, token),
     )
     mail = enqueue_mail(
         session, settings=settings, kind=MailKind.FOLLOW_UP, recipient=follow_up.recipient,
         subject=rendered.subject, text=rendered.text, html=rendered.html,
         conversation_id=conversation.id, automatic=True, send_after=now, now=now,
-        extra_headers=unsubscribe_headers(settings, follow_up.recipient),
+        extra_headers=unsubscribe_headers(settings, token),
         hourly_cap=settings.automatic_mails_per_hour,
     )  # fmt: skip
     follow_up.state, follow_up.outbox_mail_id, follow_up.updated_at = (

@@ -52,6 +52,16 @@ class Suppression(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class UnsubscribeToken(SQLModel, table=True):
+    """The opaque token in an address's unsubscribe links: random, so a link says nothing of
+    the address it stops; one per address, made when its first automatic mail is queued."""
+
+    __tablename__ = "unsubscribe_token"
+    token: str = Field(primary_key=True, max_length=64)
+    email: str = Field(max_length=320, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class DailyRun(SQLModel, table=True):
     """When a once-a-day job (purge, digest) is next due; workers claim a run with one UPDATE."""
 

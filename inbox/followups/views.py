@@ -1,7 +1,7 @@
 """Routes of follow-ups: the public unsubscribe link (RFC 8058 one-click) and the staff list of
 upcoming follow-ups with cancel, move and send-now.
 
-The unsubscribe POST needs no session, cookie or CSRF token: the signed token in the URL is the
+The unsubscribe POST needs no session, cookie or CSRF token: the random token in the URL is the
 proof, and a mail client posts `List-Unsubscribe=One-Click` to it without any of those.
 """
 
@@ -19,7 +19,7 @@ from inbox.deps import RuntimeDep, SessionDep
 from inbox.errors import InvalidInput
 from inbox.followups import delivery, service
 from inbox.followups.models import SuppressionReason
-from inbox.followups.unsubscribe import read_token
+from inbox.followups.unsubscribe import address_of
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
 
 router = APIRouter()
@@ -54,9 +54,11 @@ def _unsubscribe_page(
 
 
 @router.get("/unsubscribe/{token}", name="unsubscribe")
-def confirm_unsubscribe(request: Request, token: str, runtime: RuntimeDep) -> Response:
+def confirm_unsubscribe(
+    request: Request, token: str, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     """A confirmation page with one button; opening the link changes nothing (link scanners)."""
-    email = read_token(runtime.settings, token)
+    email = address_of(session, runtime.settings, token)
     if email is None:
         return _unsubscribe_page(request, state="invalid", status=400)
     return _unsubscribe_page(request, state="confirm", email=email)
@@ -65,7 +67,7 @@ def confirm_unsubscribe(request: Request, token: str, runtime: RuntimeDep) -> Re
 @router.post("/unsubscribe/{token}")
 def unsubscribe(request: Request, token: str, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Stop automatic mail to the token's address (idempotent; one-click per RFC 8058)."""
-    email = read_token(runtime.settings, token)
+    email = address_of(session, runtime.settings, token)
     if email is None:
         return _unsubscribe_page(request, state="invalid", status=400)
     service.suppress(

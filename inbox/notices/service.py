@@ -22,7 +22,7 @@ from inbox.conversations.models import (
     Urgency,
 )
 from inbox.followups.service import is_suppressed
-from inbox.followups.unsubscribe import unsubscribe_headers, unsubscribe_url
+from inbox.followups.unsubscribe import token_for, unsubscribe_headers, unsubscribe_url
 from inbox.outbox.models import MailKind, OutboxMail
 from inbox.outbox.service import enqueue_mail
 
@@ -89,17 +89,18 @@ def acknowledge(
     ).first()
     if recent is not None:
         return None
+    token = token_for(session, email=message.email, now=now)
     rendered = runtime.renderer.render_acknowledgement(
         name=message.name,
         urgent=message.urgent,
         reply_within=settings.acknowledge_reply_within,
-        unsubscribe_url=unsubscribe_url(settings, message.email),
+        unsubscribe_url=unsubscribe_url(settings, token),
     )
     return enqueue_mail(
         session, settings=settings, kind=MailKind.ACKNOWLEDGEMENT, recipient=message.email,
         subject=rendered.subject, text=rendered.text, html=rendered.html,
         conversation_id=message.conversation_id, automatic=True, send_after=now, now=now,
-        extra_headers=unsubscribe_headers(settings, message.email),
+        extra_headers=unsubscribe_headers(settings, token),
         hourly_cap=settings.automatic_mails_per_hour,
     )  # fmt: skip
 

@@ -25,7 +25,7 @@ from sqlmodel import Session, SQLModel, col, select
 from inbox.conversations.models import Contact, Conversation, Message
 from inbox.drafting.models import Draft, Note, TriageLabel
 from inbox.errors import Conflict
-from inbox.followups.models import FollowUp, Suppression, SuppressionReason
+from inbox.followups.models import FollowUp, Suppression, SuppressionReason, UnsubscribeToken
 from inbox.followups.service import normalise_address
 from inbox.inbound.models import InboundMail
 from inbox.outbox.models import CaughtMail, DeliveryAttempt, MailState, OutboxMail
@@ -249,6 +249,8 @@ def erase_address(
     if suppression is not None and not kept:
         session.delete(suppression)
     counts["suppression_kept"] = int(kept)
+    tokens = _table(UnsubscribeToken)  # the suppression alone keeps the address, no link does
+    session.execute(sa.delete(tokens).where(tokens.c.email == address))
     session.flush()
     record(
         session, actor=actor, action="privacy erase", target_type="address",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from inbox.followups.unsubscribe import make_token
+from inbox.followups.unsubscribe import make_legacy_token
 from tests.followups.support import EMAIL, follow_ups, reply_sent
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def test_unsubscribe_on_a_phone(
 ):
     from playwright.sync_api import expect
 
-    phone_page.goto(f"{live_server.url}/unsubscribe/{make_token(settings, EMAIL)}")
+    phone_page.goto(f"{live_server.url}/unsubscribe/{make_legacy_token(settings, EMAIL)}")
     expect(phone_page.get_by_role("heading", name="Stop automatic e-mails?")).to_be_visible()
     assert_no_serious_axe_violations(phone_page)
     phone_page.get_by_role("button", name="Yes, stop automatic e-mails").click()

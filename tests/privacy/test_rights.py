@@ -115,10 +115,10 @@ def test_an_unsubscribed_address_stays_suppressed_after_erase(
     client, runtime, clock, monkeypatch, settings
 ):
     from inbox.followups.service import is_suppressed
-    from inbox.followups.unsubscribe import make_token
+    from inbox.followups.unsubscribe import make_legacy_token
 
     a_whole_history(client, runtime, clock)
-    client.post(f"/unsubscribe/{make_token(settings, EMAIL)}")
+    client.post(f"/unsubscribe/{make_legacy_token(settings, EMAIL)}")
     assert _cli(monkeypatch, runtime, "erase", EMAIL, "--yes").exit_code == 0
     with Session(runtime.engine) as session:
         assert is_suppressed(session, EMAIL)
