@@ -8,7 +8,8 @@
   INBOX_SENT_BODY_RETENTION_DAYS (the row stays: who, when, the server's answer),
 - the raw bytes of inbound mail older than INBOX_INBOUND_RAW_RETENTION_DAYS (the parsed text
   stays with its conversation; a mail still waiting to be processed keeps them),
-- rate-limit windows older than a day, and finished follow-ups of the bodies' age.
+- rate-limit windows older than a day, sign-in gates of accounts nobody tried for a day, and
+  finished follow-ups of the bodies' age.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from inbox.privacy.deletion import (
     delete_orphan_contacts,
 )
 from inbox.ratelimit import purge_windows
+from inbox.staff.throttle import purge_gates
 
 if TYPE_CHECKING:
     from inbox.runtime import Runtime
@@ -90,6 +92,7 @@ def purge(session: Session, *, settings: Settings, now: datetime) -> dict[str, i
         )
     )
     counts["rate_limit_windows"] = purge_windows(session, before=now - RATE_WINDOW_KEEP)
+    counts["sign_in_gates"] = purge_gates(session, before=now - RATE_WINDOW_KEEP)
     session.flush()
     return counts
 

@@ -12,11 +12,13 @@ from inbox.cli import app as cli
 from inbox.conversations.models import Contact, Conversation, Message
 from inbox.db import session_scope
 from inbox.outbox.models import OutboxMail
-from inbox.privacy.purge import purge_job
+from inbox.privacy.purge import purge, purge_job
 from inbox.ratelimit import RateBucket
 from inbox.review import actions
+from inbox.staff.models import LoginGate
 from inbox.worker import draft_new_messages
 from tests.followups.support import reply_sent, staff_member
+from tests.staff.factories import sign_in
 
 
 def _spam(client) -> None:
@@ -142,3 +144,23 @@ def test_purge_leaves_a_conversation_whose_mail_is_being_sent_for_the_next_run(
         )
     with Session(runtime.engine) as session:
         assert session.get(Conversation, conversation_id) is not None
+
+
+def _gates(runtime) -> int:
+    with Session(runtime.engine) as session:
+        return len(session.exec(select(LoginGate)).all())
+
+
+def test_the_daily_purge_drops_sign_in_gates_nobody_used_for_a_day(client, runtime, clock):
+    for guess in ("alice@hospital.example", "bob@hospital.example"):  # names tried at random
+        sign_in(client, email=guess, password="wrong guess at a password")
+    assert _gates(runtime) == 2
+    clock.advance(timedelta(hours=20))
+    sign_in(client, email="carol@hospital.example", password="another wrong guess")
+    with session_scope(runtime.engine) as session:
+        purge(session, settings=runtime.settings, now=clock.now())
+    assert _gates(runtime) == 3  # none is a day old yet
+    clock.advance(timedelta(hours=5))
+    with session_scope(runtime.engine) as session:
+        counts = purge(session, settings=runtime.settings, now=clock.now())
+    assert counts["sign_in_gates"] == 2 and _gates(runtime) == 1  # carol's was tried 5 h ago
