@@ -22,6 +22,7 @@ from inbox.clock import Clock
 from inbox.config import PACKAGE_DIR, Settings
 from inbox.deps import row_ids_in_range
 from inbox.errors import install_handlers
+from inbox.feedback import views as feedback_views
 from inbox.followups import views as followup_views
 from inbox.inbound import views as inbound_views
 from inbox.intake import api as intake_api
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(review_views.router)
     app.include_router(followup_views.router)
     app.include_router(privacy_views.router)
+    app.include_router(feedback_views.router)
     app.include_router(inbound_views.router)
     app.include_router(inbound_views.mail_router)
 

@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 from inbox import ratelimit
 from inbox.conversations import models as conversations_models
 from inbox.drafting import models as drafting_models
+from inbox.feedback import models as feedback_models
 from inbox.followups import models as followups_models
 from inbox.inbound import models as inbound_models
 from inbox.outbox import models as outbox_models
@@ -16,6 +17,7 @@ DOMAINS = (
     conversations_models,
     staff_models,
     drafting_models,
+    feedback_models,
     outbox_models,
     followups_models,
     inbound_models,

@@ -32,6 +32,7 @@ from inbox.conversations.models import (
 )
 from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict, InvalidInput, NotFound
+from inbox.feedback.links import feedback_urls
 from inbox.knowledge.service import triage_message
 from inbox.mails.edited import compose_edited
 from inbox.mails.render import RenderedMail
@@ -222,13 +223,21 @@ def _render(
     urgent: bool,
     reasons: Sequence[str],
 ) -> RenderedMail:
-    sections = [runtime.knowledge.section(section_id) for section_id in section_ids]
+    found = [runtime.knowledge.section(section_id) for section_id in section_ids]
+    sections = [section for section in found if section is not None]
     return runtime.renderer.render_reply(
         name=message.name,
-        sections=[section for section in sections if section is not None],
+        sections=sections,
         urgent=urgent,
         urgency_reasons=list(reasons),
         question=message.body,
+        feedback_urls=feedback_urls(
+            runtime.settings,
+            message_id=int(message.id or 0),
+            section_ids=[section.id for section in sections],
+        )
+        if message.id
+        else None,
     )
 
 

@@ -128,12 +128,18 @@ class MailRenderer:
         urgent: bool,
         urgency_reasons: Sequence[str],
         question: str | None = None,
+        feedback_urls: Mapping[str, str] | None = None,
     ) -> RenderedMail:
-        """The draft reply: emergency guidance first if urgent, a paragraph and link per section."""
+        """The draft reply: emergency guidance first if urgent, a paragraph and link per section,
+        and under each section its "did this help?" link when `feedback_urls` has one."""
         return self.render(
             "reply",
             name=name.strip(),
             sections=_checked_sections(sections=sections),
+            feedback_urls={
+                section_id: _checked_link(url=url)
+                for section_id, url in (feedback_urls or {}).items()
+            },
             urgent=urgent,
             urgency_reasons=[reason for reason in urgency_reasons if reason.strip()],
             question=(question or "").strip() or None,

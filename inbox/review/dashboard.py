@@ -33,6 +33,7 @@ class Figures:
     urgent_waiting: int
     oldest_urgent_at: datetime | None
     agreement: Agreement  # how often staff kept triage's suggestion
+    since: datetime  # the start of the first day of the window
 
 
 def figures(session: Session, *, now: datetime, timezone: str) -> Figures:
@@ -48,7 +49,7 @@ def figures(session: Session, *, now: datetime, timezone: str) -> Figures:
     waits = [
         float(seconds)
         for seconds in session.execute(
-            sa.select(_seconds_between(session, c.created_at, c.first_reply_at)).where(
+            sa.select(seconds_between(session, c.created_at, c.first_reply_at)).where(
                 c.first_reply_at >= bounds[0]
             )
         ).scalars()
@@ -67,6 +68,7 @@ def figures(session: Session, *, now: datetime, timezone: str) -> Figures:
         urgent_waiting=urgent[0],
         oldest_urgent_at=urgent[1],
         agreement=agreement(session, since=bounds[0]),
+        since=bounds[0],
     )
 
 
@@ -88,7 +90,7 @@ def _count_per_day(session: Session, bounds: list[datetime]) -> list[int]:
     return counts
 
 
-def _seconds_between(
+def seconds_between(
     session: Session, start: sa.ColumnElement, end: sa.ColumnElement
 ) -> sa.ColumnElement[float]:
     if session.get_bind().dialect.name == "sqlite":  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC

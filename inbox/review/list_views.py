@@ -17,7 +17,7 @@ from inbox.deps import RuntimeDep, SessionDep
 from inbox.followups.service import requeue_unless_suppressed
 from inbox.outbox.models import MailState
 from inbox.outbox.service import MailNotFound, cancel_mail, get_mail
-from inbox.review import dashboard, queries, search
+from inbox.review import queries, search
 from inbox.review.actions import requeue_failed_mail
 from inbox.review.urgency import badge
 from inbox.runtime import Runtime
@@ -165,23 +165,3 @@ def _audit_mail(
     audit.record(
         session, actor=staff, action=action, target_type="outbox_mail", target_id=mail_id, now=now
     )
-
-
-# --- dashboard
-
-
-@router.get("/dashboard", name="dashboard")
-def show_dashboard(
-    request: Request, session: SessionDep, runtime: RuntimeDep, staff: CurrentStaff
-) -> Response:
-    """Messages per day, median time to first reply and urgent messages waiting."""
-    figures = dashboard.figures(
-        session, now=runtime.clock.now(), timezone=runtime.settings.timezone
-    )
-    context = {
-        **staff_context(request, staff),
-        "figures": figures,
-        "chart": dashboard.bar_chart(figures.per_day),
-        "duration": dashboard.duration_text,
-    }
-    return request.app.state.templates.TemplateResponse(request, "review/dashboard.html", context)

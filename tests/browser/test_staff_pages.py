@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inbox.config import REPO_DIR
+from inbox.feedback.links import make_token
 from inbox.worker import draft_new_messages
 from tests.browser_fixtures import DESKTOP, PHONE, _missing, axe_violations
 from tests.followups.conftest import settings  # noqa: F401  (the real SMTP server)
@@ -45,6 +46,7 @@ STAFF_PAGES = [
     "/admin/audit",
     "/admin/inbound",
     "/admin/privacy",
+    "/feedback/{feedback}?answer=yes",  # public: the "did this help?" page of a reply's link
 ]
 
 # what is wider than the screen, and table cells squeezed to a letter or two per line
@@ -60,7 +62,9 @@ def seeded(client, runtime) -> dict[str, int]:
         message=f"My legs cramp at the end of dialysis. {LONG_WORD}",
     )["conversation_id"]  # fmt: skip
     draft_new_messages(runtime)
-    return {"review": int(review), "sent": sent}
+    section = runtime.knowledge.sections()[0].id
+    feedback = make_token(runtime.settings, message_id=1, section_id=section)
+    return {"review": int(review), "sent": sent, "feedback": feedback}
 
 
 def _nu_errors(pages: dict[str, str], folder: Path) -> list[str]:
@@ -123,6 +127,7 @@ def test_every_staff_page_is_valid_accessible_and_fits_the_screen(
         for path in STAFF_PAGES:
             _check(page, base + path.format(**seeded), problems, sources)
 
+        page.goto(f"{base}/inbox")
         page.get_by_role("button", name="Sign out").click()
         page.goto(f"{base}/login")
         page.get_by_label("E-mail address").fill(admin.email)
