@@ -1,7 +1,7 @@
 """patients' "did this help?" answers per section of a reply (section_feedback)
 
-Revision ID: 0014_section_feedback
-Revises: 0013_triage_labels
+Revision ID: 0015_section_feedback
+Revises: 0014_unsubscribe_tokens
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from sqlmodel.sql.sqltypes import AutoString
 
 import inbox.db
 
-revision: str = "0014_section_feedback"
-down_revision: str | None = "0013_triage_labels"
+revision: str = "0015_section_feedback"
+down_revision: str | None = "0014_unsubscribe_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
