@@ -29,6 +29,7 @@ from tests.staff.factories import PASSWORD, make_staff
 pytestmark = pytest.mark.browser
 
 VNU = REPO_DIR / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+DANGER = "rgb(164, 22, 26)"  # --danger: what a destructive button looks like
 LONG_WORD = "Supercalifragilisticexpialidocious-cramps-" * 3  # a patient's unbroken text
 
 STAFF_PAGES = [
@@ -126,6 +127,15 @@ def test_every_staff_page_is_valid_accessible_and_fits_the_screen(
 
         for path in STAFF_PAGES:
             _check(page, base + path.format(**seeded), problems, sources)
+
+        page.goto(f"{base}/admin/privacy")
+        nav = page.get_by_role("navigation", name="Main")
+        expect(nav.get_by_role("link", name="Privacy")).to_have_attribute("href", "/admin/privacy")
+        erase = page.get_by_role("button", name="Erase everything")
+        assert erase.evaluate("el => getComputedStyle(el).backgroundColor") == DANGER
+        icon = page.locator('link[rel="icon"]').get_attribute("href")
+        served = page.request.get(icon or "/missing")
+        assert served.ok and served.headers["content-type"].startswith("image/svg+xml")
 
         page.goto(f"{base}/inbox")
         page.get_by_role("button", name="Sign out").click()
