@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - older FastAPI lists every route in app
 # /metrics is public on purpose: Prometheus scrapes without a session, the figures are aggregate
 # counts without patient data, and operators keep it off the internet at the proxy.
 PUBLIC_PATHS = {"/login", "/healthz", "/readyz", "/metrics", "/openapi.json", "/contact"}
-PUBLIC_PREFIXES = ("/contact/", "/api/v1/", "/unsubscribe/", "/static/")
+PUBLIC_PREFIXES = ("/contact/", "/api/v1/", "/unsubscribe/", "/feedback/", "/static/")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _PARAM = re.compile(r"{([^}:]+)(:[^}]+)?}")
 
