@@ -1,7 +1,7 @@
 """Once-a-day jobs shared by every worker (digest, purge), without cron or in-memory timers.
 
 Each job has a row in `daily_run` saying when it is next due. A worker runs the job only if it
-claimed the row (`inbox.leases.claim`: next_run_at moved on to tomorrow, where next_run_at <=
+claimed the row (`inbox.queues.claim`: next_run_at moved on to tomorrow, where next_run_at <=
 now): of several workers, exactly one wins each day. A run that fails is tried again
 `RETRY_AFTER` later.
 """
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from inbox import leases
+from inbox import queues
 from inbox.db import session_scope
 from inbox.followups.models import DailyRun
 
@@ -51,11 +51,11 @@ def claim_run(
             .on_conflict_do_nothing(index_elements=["name"])
         )
         won = bool(
-            leases.claim(
+            queues.claim(
                 connection,
                 _table,
                 key=_table.c.name,
-                queues=[leases.Queue((_table.c.name == name) & (_table.c.next_run_at <= now), ())],
+                queues=[queues.Queue((_table.c.name == name) & (_table.c.next_run_at <= now), ())],
                 limit=1,
                 values={"next_run_at": next_due, "last_run_at": now},
                 returning=(_table.c.name,),

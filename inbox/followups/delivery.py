@@ -1,6 +1,6 @@
 """Sending follow-ups that are due: the worker's job and staff's "send now".
 
-The job claims due follow-ups the way the outbox claims mails (`inbox.leases.claim`), setting a
+The job claims due follow-ups the way the outbox claims mails (`inbox.queues.claim`), setting a
 lease. Each claimed follow-up is
 then handled in its own transaction that locks the conversation, marks the follow-up sent only if
 this worker still holds it (`state = 'claimed' AND lease_owner = me`) and writes the outbox row,
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from inbox import leases
+from inbox import queues
 from inbox.conversations.models import Contact, Conversation, ConversationState, Message
 from inbox.db import session_scope
 from inbox.drafting.models import Draft
@@ -44,12 +44,12 @@ def claim_due(
     expired = (_table.c.state == FollowUpState.CLAIMED) & (_table.c.lease_expires_at < now)
     due = (_table.c.state == FollowUpState.SCHEDULED) & (_table.c.due_at <= now)
     with engine.begin() as connection:
-        rows = leases.claim(
+        rows = queues.claim(
             connection,
             _table,
             key=_table.c.id,
             queues=[
-                leases.Queue(condition, (_table.c.due_at, _table.c.id))
+                queues.Queue(condition, (_table.c.due_at, _table.c.id))
                 for condition in (expired, due)
             ],
             limit=limit,

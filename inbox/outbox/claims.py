@@ -1,9 +1,9 @@
 """The worker's side of the database: claim due mails under a lease, record outcomes in batches,
 release what was claimed but not sent.
 
-Claiming (`inbox.leases.claim`) sets state 'sending' and a lease on due mails, expired leases
+Claiming (`inbox.queues.claim`) sets state 'sending' and a lease on due mails, expired leases
 first (a dead worker's mails are taken over), in one transaction; a live worker renews the
-leases of what it holds (`renew`, see outbox/leases.py).
+leases of what it holds (`renew`, see outbox/holding.py).
 
 Recording is a few executemany statements per batch. A result only changes a row the worker still
 holds (lease_owner = me, state = sending), except "sent", which is always written: the server
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from inbox import leases
+from inbox import queues
 from inbox.db import UTCDateTime
 from inbox.outbox import events
 from inbox.outbox.backoff import next_try, retry_hint
@@ -102,15 +102,15 @@ def claim(
         & ((_mail.c.lease_owner != owner) | _mail.c.id.not_in(list(holding)))
     )
     due = (_mail.c.state == MailState.QUEUED) & (_mail.c.send_after <= now)
-    queues = [leases.Queue(due, (_mail.c.send_after, _mail.c.id))]
+    waiting = [queues.Queue(due, (_mail.c.send_after, _mail.c.id))]
     if take_over:
-        queues.insert(0, leases.Queue(expired, (_mail.c.id,)))
+        waiting.insert(0, queues.Queue(expired, (_mail.c.id,)))
     with engine.begin() as connection:
-        rows = leases.claim(
+        rows = queues.claim(
             connection,
             _mail,
             key=_mail.c.id,
-            queues=queues,
+            queues=waiting,
             limit=limit,
             values={
                 "state": MailState.SENDING,

@@ -5,7 +5,7 @@ One asyncio task claims (in a thread: the database is sync) and keeps an in-memo
 up; `concurrency` sender tasks each own one SMTP connection and take mails from that queue; one
 task writes the outcomes every `FLUSH_SECONDS` in a single transaction. `stop()` (SIGTERM) stops
 claiming, lets each sender finish the mail in its hands, writes the last outcomes, gives back
-the claimed-but-unsent ones and closes the connections. `leases.Hands` keeps the leases of what
+the claimed-but-unsent ones and closes the connections. `holding.Hands` keeps the leases of what
 the worker holds renewed, and keeps it from sending what it can no longer prove is its own.
 """
 
@@ -28,7 +28,7 @@ from inbox.outbox.addresses import bounce_address
 from inbox.outbox.claims import ClaimedMail, Result, RetryPolicy
 from inbox.outbox.compose import parse_address
 from inbox.outbox.events import DeliveryListener
-from inbox.outbox.leases import Hands
+from inbox.outbox.holding import Hands
 from inbox.outbox.metrics import DeliveryMetrics, metrics_for
 from inbox.outbox.models import AttemptOutcome
 from inbox.outbox.sender import Reply, SmtpConnection, SmtpTarget

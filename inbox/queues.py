@@ -1,5 +1,6 @@
-"""Claiming rows for one worker, safe with any number of workers: the outbox's mails, the
-follow-ups that are due, and the daily runs all take their work through `claim`.
+"""How workers take work from the database's queues, safe with any number of workers: the
+outbox's mails, the follow-ups that are due, and the daily runs are claimed through `claim`;
+a periodic job works through one `batch` per turn.
 
 One statement per queue, in the caller's transaction:
     WITH due AS (SELECT key … WHERE <queue> ORDER BY … LIMIT n FOR UPDATE SKIP LOCKED)
@@ -12,12 +13,15 @@ a dead worker's rows are taken over.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from inbox.config import Settings
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,14 @@ def claim(
         ).all()
         claimed.extend(sorted(rows, key=lambda row: row[0]))
     return claimed
+
+
+def batch(settings: Settings) -> Iterator[int]:
+    """The turns of one batch of a periodic job: at most `worker_batch_size` items, and no new
+    one once `worker_batch_seconds` have passed (the item in hand is finished). The worker then
+    rests before the next batch, so that a backlog never keeps the web side from its turn."""
+    deadline = time.monotonic() + settings.worker_batch_seconds
+    for turn in range(max(1, settings.worker_batch_size)):
+        if turn and time.monotonic() >= deadline:
+            return
+        yield turn
