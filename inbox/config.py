@@ -124,6 +124,7 @@ class Settings(BaseSettings):
     mail_catcher_port: int = 0  # 0: a free port
     worker_concurrency: int = 4
     worker_batch_size: int = 50
+    worker_batch_seconds: float = 0.1  # a periodic job's work per turn before the worker rests
     worker_poll_seconds: float = 1.0
     worker_lease_seconds: int = 120
     mails_per_connection: int = 100

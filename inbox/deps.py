@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from inbox.config import Settings
-from inbox.db import session_scope
+from inbox.db import read_scope, session_scope
 from inbox.errors import NotFound
 from inbox.runtime import Runtime
 
@@ -40,11 +40,16 @@ async def get_settings(runtime: RuntimeDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
+def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, before the response is
     sent (scope="function"), so a 303 is only followed once the change is visible; rolled back
-    on error. The same scope as the worker's and the CLI's (inbox.db.session_scope)."""
-    with session_scope(runtime.engine) as session:
+    on error. The same scope as the worker's and the CLI's (inbox.db.session_scope). A GET
+    only reads, and on SQLite never waits for the write lock (inbox.db.read_scope)."""
+    scope = read_scope if request.method in READING_METHODS else session_scope
+    with scope(runtime.engine) as session:
         yield session
 
 

@@ -2,8 +2,10 @@
 
 Each message is drafted in its own short transaction. On PostgreSQL the message row is claimed
 with `FOR UPDATE SKIP LOCKED` and `draft_message` locks the conversation, so several workers
-share the queue without drafting one message twice or racing for a conversation's one draft;
-on SQLite `BEGIN IMMEDIATE` makes writers take turns. Drafting is idempotent besides.
+share the queue without drafting one message twice or racing for a conversation's one draft.
+On SQLite a write transaction holds the database's one write lock, which every form post and
+staff action waits for: the message is triaged and its reply rendered first, outside any
+transaction (`prepare_draft`), and the transaction only writes. Drafting is idempotent besides.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlmodel import col
 
+from inbox import queues
 from inbox.conversations.models import Message, MessageStatus
-from inbox.db import session_scope
-from inbox.drafting.service import draft_message
+from inbox.db import read_scope, session_scope
+from inbox.drafting.service import Prepared, draft_message, prepare_draft
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -32,14 +35,17 @@ def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
     drafted (the worker passes the notices: acknowledgement, urgent staff alert)."""
     drafted = 0
     failed: set[int] = set()  # a message that cannot be drafted must not block the others
-    for _ in range(max(1, runtime.settings.worker_batch_size)):
+    for _ in queues.batch(runtime.settings):
         message_id: int | None = None
         try:
+            prepared = _prepare_next(runtime, skip=failed) if runtime.sqlite else None
             with session_scope(runtime.engine) as session:
                 message_id = _claim_next(session, skip=failed)
                 if message_id is None:
                     break
-                draft = draft_message(session, runtime=runtime, message_id=message_id)
+                draft = draft_message(
+                    session, runtime=runtime, message_id=message_id, prepared=prepared
+                )
                 if after is not None:
                     after(session, runtime=runtime, message_id=message_id, draft=draft)
             drafted += 1
@@ -51,15 +57,33 @@ def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
     return drafted
 
 
+def _prepare_next(runtime: Runtime, *, skip: set[int]) -> Prepared | None:
+    """The slow part of drafting the message `_claim_next` is about to take, read without the
+    write lock (should another drafter take it first, `draft_message` leaves this unused)."""
+    with read_scope(runtime.engine) as session:
+        query = sa.select(Message).where(*_waiting(skip)).order_by(col(Message.id)).limit(1)
+        message = session.execute(query).scalar()
+        if message is None:
+            return None
+        try:
+            return prepare_draft(runtime, message=message)
+        except Exception:  # noqa: BLE001 - drafting it in the transaction fails too, and says why
+            return None
+
+
 def _claim_next(session: sa.orm.Session, *, skip: set[int]) -> int | None:
     """The oldest pending message nobody else is drafting right now, locked for this transaction."""
     query = (
         sa.select(col(Message.id))
-        .where(col(Message.drafted_at).is_(None), col(Message.status) == MessageStatus.ACCEPTED)
+        .where(*_waiting(skip))
         .order_by(col(Message.id))
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    if skip:
-        query = query.where(col(Message.id).not_in(skip))
     return session.execute(query).scalar()
+
+
+def _waiting(skip: set[int]) -> list[sa.ColumnElement[bool]]:
+    """Accepted messages without a draft, but for `skip`."""
+    where = [col(Message.drafted_at).is_(None), col(Message.status) == MessageStatus.ACCEPTED]
+    return where + ([col(Message.id).not_in(skip)] if skip else [])

@@ -15,6 +15,7 @@ Functions flush but never commit: the caller owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ from inbox.conversations.models import (
 from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.feedback.links import feedback_urls
-from inbox.knowledge.service import triage_message
+from inbox.knowledge.service import Triage, triage_message
 from inbox.mails.edited import compose_edited
 from inbox.mails.render import RenderedMail
 from inbox.outbox.models import MailKind, OutboxMail
@@ -49,8 +50,49 @@ STALE_DRAFT = (
 )
 
 
-def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Draft:
-    """Triage one accepted message and make its conversation's draft answer it (idempotent)."""
+RenderKey = tuple[tuple[str, ...], bool, tuple[str, ...]]  # sections, urgent, reasons
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The slow part of drafting one message, done before its write transaction: the triage,
+    and the reply rendered as the message alone calls for. `draft_message` uses what still fits
+    once it sees the conversation as it is (and renders again when staff or a newer message
+    changed what the reply must say)."""
+
+    message_id: int
+    triage: Triage
+    rendered: dict[RenderKey, RenderedMail] = field(default_factory=dict)
+
+
+def prepare_draft(runtime: Runtime, *, message: Message) -> Prepared:
+    """Triage `message` and render its reply; reads nothing, writes nothing."""
+    assert message.id is not None
+    triage = _triage(runtime, message)
+    section_ids = [match.section_id for match in triage.sections]
+    urgent = bool(triage.urgent) or (message.channel == MessageChannel.EMAIL and message.urgent)
+    reasons = list(triage.urgency_reasons)
+    key: RenderKey = (tuple(section_ids), urgent, tuple(reasons))
+    mail = _render(
+        runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons
+    )
+    return Prepared(message_id=message.id, triage=triage, rendered={key: mail})
+
+
+def _triage(runtime: Runtime, message: Message) -> Triage:
+    return triage_message(
+        runtime.knowledge, subject=message.subject, text=message.body, page=message.source_page
+    )
+
+
+def draft_message(
+    session: Session, *, runtime: Runtime, message_id: int, prepared: Prepared | None = None
+) -> Draft:
+    """Triage one accepted message and make its conversation's draft answer it (idempotent);
+    with `prepared` (`prepare_draft` of the same message), without triaging or rendering again
+    what it holds."""
+    if prepared is not None and prepared.message_id != message_id:
+        prepared = None
     message = session.get(Message, message_id)
     if message is None or message.id is None or message.conversation_id is None:
         raise NotFound("This message does not exist.")
@@ -67,9 +109,7 @@ def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Dra
         message.drafted_at = message.drafted_at or now  # never undo staff's sections or text
         return draft
 
-    triage = triage_message(
-        runtime.knowledge, subject=message.subject, text=message.body, page=message.source_page
-    )
+    triage = prepared.triage if prepared is not None else _triage(runtime, message)
     suggested = [
         {
             "section_id": match.section_id,
@@ -89,9 +129,12 @@ def draft_message(session: Session, *, runtime: Runtime, message_id: int) -> Dra
         urgent = urgent or draft.urgent
         reasons += [reason for reason in draft.urgency_reasons if reason not in reasons]
     section_ids = [str(item["section_id"]) for item in suggested]
-    mail = _render(
-        runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons
-    )
+    key: RenderKey = (tuple(section_ids), urgent, tuple(reasons))
+    mail = prepared.rendered.get(key) if prepared is not None else None
+    if mail is None:
+        mail = _render(
+            runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons
+        )
     values: dict[str, Any] = {
         "message_id": message.id,
         "suggested": suggested,

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from inbox import queues
 from inbox.config import parse_rate
 from inbox.conversations import lifecycle
 from inbox.conversations.models import (
@@ -56,7 +57,7 @@ class Outcome:
 def process_pending(runtime: Runtime) -> int:
     """The worker's job: process up to one batch of received mails; returns how many."""
     done = 0
-    for _ in range(max(1, runtime.settings.worker_batch_size)):
+    for _ in queues.batch(runtime.settings):
         inbound_id: int | None = None
         try:
             with session_scope(runtime.engine) as session:

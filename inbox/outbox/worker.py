@@ -67,6 +67,7 @@ class Worker:
         self.worker_id = worker_id or new_worker_id()
         self.concurrency = max(1, concurrency or settings.worker_concurrency)
         self.batch_size = max(1, settings.worker_batch_size)
+        self.batch_seconds = settings.worker_batch_seconds
         self.poll_seconds = settings.worker_poll_seconds
         self.lease = timedelta(seconds=settings.worker_lease_seconds)
         self.policy = RetryPolicy(
@@ -309,15 +310,19 @@ class Worker:
             await asyncio.sleep(min(1.0, self.poll_seconds))
 
     async def _jobs_loop(self, closing: asyncio.Event) -> None:
+        """Each job's batch in turn (each bounded by `worker_batch_seconds`, inbox.queues.batch);
+        then a rest as long as the work took, at most `worker_batch_seconds`, so that a backlog
+        leaves the web side of the process its share (the GIL, SQLite's write lock) in between;
+        when there was nothing to do, `worker_poll_seconds`."""
         while not (self.stopping or closing.is_set()):
-            done = 0
+            done, started = 0, time.monotonic()
             for job in self.jobs:
                 try:
                     done += int(await asyncio.to_thread(job, self.runtime) or 0)
                 except Exception:
                     log.exception("periodic job %s failed", getattr(job, "__name__", job))
-            if not done:
-                await _wait(closing, self.poll_seconds)
+            worked = time.monotonic() - started
+            await _wait(closing, min(worked, self.batch_seconds) if done else self.poll_seconds)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

@@ -271,10 +271,10 @@ def test_a_message_that_cannot_be_drafted_does_not_block_the_others(runtime, mon
     good = stored(runtime, email="second@example.com", message=CRAMPS + " Thanks.")
     real = service.draft_message
 
-    def failing(session, *, runtime, message_id):
+    def failing(session, *, runtime, message_id, **prepared):
         if message_id == bad.message_id:
             raise RuntimeError("broken article file")
-        return real(session, runtime=runtime, message_id=message_id)
+        return real(session, runtime=runtime, message_id=message_id, **prepared)
 
     monkeypatch.setattr("inbox.drafting.jobs.draft_message", failing)
     assert draft_pending(runtime) == 1
