@@ -129,8 +129,8 @@ def draft_message(
         urgent = urgent or draft.urgent
         reasons += [reason for reason in draft.urgency_reasons if reason not in reasons]
     section_ids = [str(item["section_id"]) for item in suggested]
-    key: RenderKey = (tuple(section_ids), urgent, tuple(reasons))
-    mail = prepared.rendered.get(key) if prepared is not None else None
+    wanted: RenderKey = (tuple(section_ids), urgent, tuple(reasons))
+    mail = prepared.rendered.get(wanted) if prepared is not None else None
     if mail is None:
         mail = _render(
             runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons
