@@ -109,6 +109,19 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The table of a model class, for Core statements (SQLModel does not declare `__table__`
+    to type checkers)."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def rows_changed(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through `Session.execute` changed (the session
+    types its result as a plain Result, which has no `rowcount`)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def normalise_url(url: str) -> str:
     """Accept URLs as users write them and pick our own driver."""
     parsed = make_url(url)

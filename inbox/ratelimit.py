@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel
 
 from inbox.config import parse_rate
+from inbox.db import rows_changed, table_of
 
 
 class RateBucket(SQLModel, table=True):
@@ -116,7 +117,7 @@ def count_hits(
 def forgive(session: Session, hits: list[tuple[str, Rule]], *, now: datetime) -> None:
     """Take back one counted request from each (key, rule) in the current window (a success
     that should not count against the client)."""
-    table = RateBucket.__table__
+    table = table_of(RateBucket)
     epoch = int(now.timestamp())
     for key, rule in hits:
         if rule.limit <= 0:
@@ -131,6 +132,6 @@ def forgive(session: Session, hits: list[tuple[str, Rule]], *, now: datetime) ->
 
 def purge_windows(session: Session, *, before: datetime) -> int:
     """Drop counters of windows that started before `before`."""
-    table = RateBucket.__table__
+    table = table_of(RateBucket)
     result = session.execute(sa.delete(table).where(table.c.window_start < int(before.timestamp())))
-    return result.rowcount or 0
+    return rows_changed(result)

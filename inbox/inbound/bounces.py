@@ -89,7 +89,7 @@ def _decoded(addresses: frozenset[bytes]) -> set[str]:
     return found
 
 
-def _severity_from_report(report: str, *, permanent: bool) -> str:
+def _severity_from_report(report: str, *, permanent: bool) -> BounceSeverity:
     action = _ACTION.search(report)
     status = _STATUS.search(report)
     if permanent or (action and action.group(1).lower() == "failed"):
@@ -108,8 +108,10 @@ def _report_text(message: Message) -> str:
             chunks.append(_payload_text(part))
         elif kind == "message/rfc822":
             inner = part.get_payload()
-            if isinstance(inner, list) and inner and inner[0].get("Message-ID"):
-                chunks.append(f"Message-ID: {inner[0].get('Message-ID')}")
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                found = inner[0].get("Message-ID")
+                if found:
+                    chunks.append(f"Message-ID: {found}")
         elif kind == "text/plain" and len(chunks) < 4:
             chunks.append(part_text(part)[:20000])
     return "\n".join(chunk for chunk in chunks if chunk)
@@ -119,7 +121,9 @@ def _payload_text(part: Message) -> str:
     payload = part.get_payload()
     if isinstance(payload, list):  # message/delivery-status parses into header blocks
         return "\n".join(
-            "\n".join(f"{name}: {value}" for name, value in block.items()) for block in payload
+            "\n".join(f"{name}: {value}" for name, value in block.items())
+            for block in payload
+            if isinstance(block, Message)
         )
     try:
         data = part.get_payload(decode=True)

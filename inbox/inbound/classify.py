@@ -9,6 +9,7 @@ actually send): `Auto-Submitted` other than `no`, `X-Autoreply`/`X-Autorespond`,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import collapse_rfc2231_value
 
 from inbox.config import Settings
 from inbox.inbound.models import InboundKind
@@ -45,7 +46,8 @@ def classify(parsed: ParsedMail, *, settings: Settings, sender: str, recipients:
     message = parsed.message
     if (
         message.get_content_type() == "multipart/report"
-        and (message.get_param("report-type") or "").lower() == "delivery-status"
+        and collapse_rfc2231_value(message.get_param("report-type") or "").lower()
+        == "delivery-status"
     ):
         return Kind(InboundKind.BOUNCE, "a delivery-status report")
     automatic = automatic_reason(parsed)

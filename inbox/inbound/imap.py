@@ -35,6 +35,11 @@ class RawMailMessage(MailMessage):
         self.raw: bytes = self._get_message_data_parts(fetch_data)[0]
 
 
+def _raw(message: MailMessage) -> bytes:
+    """The bytes as the server sent them (the mailbox fetches RawMailMessage)."""
+    return message.raw if isinstance(message, RawMailMessage) else message.obj.as_bytes()
+
+
 @dataclass(frozen=True)
 class PollResult:
     stored: int
@@ -79,7 +84,7 @@ def poll_once(runtime: Runtime) -> PollResult:
         for message in box.fetch(uid_list=uids, mark_seen=False, bulk=False):
             uid = int(message.uid or 0)
             store_inbound(
-                engine, raw=message.raw, source=InboundSource.IMAP, envelope_from=None,
+                engine, raw=_raw(message), source=InboundSource.IMAP, envelope_from=None,
                 recipients=[], now=runtime.clock.now(),
             )  # fmt: skip
             _save_cursor(runtime, key, uidvalidity, uid)

@@ -132,7 +132,8 @@ def _decode(payload: bytes, charset: str) -> str:
 
 
 def _bodies(message: Message) -> tuple[str, str | None]:
-    plain = html_part = None
+    plain: Message | None = None
+    html_part: Message | None = None
     try:
         if isinstance(message, EmailMessage):
             plain = message.get_body(preferencelist=("plain",))

@@ -47,6 +47,7 @@ class WalCheckpoints:
     def _checkpoint(self) -> None:
         raw = self.engine.raw_connection()
         try:
+            assert raw.driver_connection is not None  # a fresh connection from the pool
             raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             raw.close()

@@ -95,6 +95,8 @@ class IntakeWriter:
                         continue
                     if isinstance(item.outcome, BaseException):
                         item.future.set_exception(item.outcome)
+                    elif item.outcome is None:  # neither stored nor refused: never a silent loss
+                        item.future.set_exception(RuntimeError("the submission was not stored"))
                     else:
                         item.future.set_result(item.outcome)
         finally:
@@ -146,6 +148,7 @@ class IntakeWriter:
         if self._held is None:
             raw = self.runtime.engine.raw_connection()
             raw.detach()  # never back to the pool, where others would inherit the setting below
+            assert raw.dbapi_connection is not None  # a fresh connection from the pool
             raw.dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # self.checkpoints
             self._held = raw
         return self._held

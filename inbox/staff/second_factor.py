@@ -21,6 +21,7 @@ from markupsafe import Markup
 from sqlmodel import Session, col, select
 
 from inbox.config import Settings
+from inbox.db import rows_changed, table_of
 from inbox.staff import audit
 from inbox.staff.models import RecoveryCode, Role, StaffUser
 
@@ -74,14 +75,14 @@ def _matching_step(secret: str, code: str, *, now: datetime, after: int | None) 
 
 
 def _claim_step(session: Session, *, staff: StaffUser, step: int) -> bool:
-    table = StaffUser.__table__
+    table = table_of(StaffUser)
     claimed = session.execute(
         sa.update(table)
         .where(table.c.id == staff.id)
         .where(sa.or_(table.c.totp_last_step.is_(None), table.c.totp_last_step < step))
         .values(totp_last_step=step)
     )
-    return claimed.rowcount == 1
+    return rows_changed(claimed) == 1
 
 
 def _recovery_digest(settings: Settings, code: str) -> str:
@@ -144,13 +145,13 @@ def check(
     )
     for row in session.exec(statement):
         if hmac.compare_digest(row.code_hash, digest):
-            table = RecoveryCode.__table__
+            table = table_of(RecoveryCode)
             used = session.execute(
                 sa.update(table)
                 .where(table.c.id == row.id, table.c.used_at.is_(None))
                 .values(used_at=now)
             )
-            if used.rowcount == 1:
+            if rows_changed(used) == 1:
                 audit.record(
                     session, actor=staff, action="recovery_code_used", target_type="staff_user",
                     target_id=staff.id, now=now,

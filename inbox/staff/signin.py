@@ -67,7 +67,7 @@ def check_password(
     with session_scope(engine) as session:
         staff = session.get(StaffUser, found.id) if found else None
         right = staff is not None and matches
-        if right and staff.active:
+        if staff is not None and right and staff.active:
             throttle.succeeded(
                 session, settings=settings, step="password", email=email, client=client, now=now
             )

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from inbox.config import Settings
+from inbox.db import rows_changed, table_of
 from inbox.ratelimit import Rule, client_network, forgive, hit_all
 from inbox.staff.models import LoginGate
 
@@ -81,7 +82,7 @@ def delay_after(failures: int, *, limit: int) -> int:
 
 def _pass_gate(session: Session, *, key: str, limit: int, epoch: int) -> int | None:
     """Count one attempt at the account's gate; seconds to wait when it is closed, else None."""
-    table = LoginGate.__table__
+    table = table_of(LoginGate)
     session.execute(
         sa.text(
             "INSERT INTO login_gate (key, failures, not_before) VALUES (:key, 0, 0) "
@@ -102,7 +103,7 @@ def _pass_gate(session: Session, *, key: str, limit: int, epoch: int) -> int | N
         .values(failures=counted + 1, not_before=epoch + delay_after(counted + 1, limit=limit))
     )
     # another attempt on this account took the same turn a moment ago (compare-and-set lost)
-    return None if claimed.rowcount == 1 else 1
+    return None if rows_changed(claimed) == 1 else 1
 
 
 def count_attempt(
@@ -143,7 +144,7 @@ def succeeded(
     account = account_key(settings, email)
     forgive(session, _hits(settings, step, account, client), now=now)
     if client.device is None:
-        table = LoginGate.__table__
+        table = table_of(LoginGate)
         session.execute(
             sa.update(table)
             .where(table.c.key == f"{step}:{account}")
