@@ -23,7 +23,6 @@ import email
 import email.policy
 import json
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -34,16 +33,15 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.scenario import conversation_with_reply, temp_database  # noqa: E402
 from inbox.clock import FrozenClock  # noqa: E402
 from inbox.config import Settings  # noqa: E402
-from inbox.conversations.models import Contact, Conversation, ConversationState  # noqa: E402
-from inbox.db import create_db_engine, normalise_url, session_scope, upgrade  # noqa: E402
+from inbox.conversations.models import ConversationState  # noqa: E402
+from inbox.db import create_db_engine, session_scope  # noqa: E402
 from inbox.inbound.models import InboundMail, InboundSource, InboundState  # noqa: E402
 from inbox.inbound.process import process_pending  # noqa: E402
 from inbox.inbound.replies import build_reply  # noqa: E402
 from inbox.inbound.store import store_inbound  # noqa: E402
-from inbox.outbox.models import MailKind  # noqa: E402
-from inbox.outbox.service import enqueue_mail  # noqa: E402
 from inbox.runtime import build_runtime  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -79,30 +77,15 @@ def prepare(runtime, count: int) -> list[bytes]:
     with session_scope(runtime.engine) as session:
         for number in range(replies + autos):
             address = f"patient{number}@example.net"
-            contact = Contact(email=address, name=f"Patient {number}", created_at=NOW)
-            session.add(contact)
-            session.flush()
-            conversation = Conversation(
-                contact_id=contact.id,
-                subject="cramps",
-                state=ConversationState.SENT,
-                created_at=NOW,
-                updated_at=NOW,
-                last_message_at=NOW,
-            )
-            session.add(conversation)
-            session.flush()
-            mail = enqueue_mail(
+            mail = conversation_with_reply(
                 session,
-                settings=settings,
-                kind=MailKind.REPLY,
-                recipient=address,
+                settings,
+                email=address,
+                name=f"Patient {number}",
+                state=ConversationState.SENT,
                 subject="Re: your message",
                 text=OUR_TEXT.format(name=f"Patient {number}"),
                 html="<p>reply</p>",
-                conversation_id=conversation.id,
-                automatic=False,
-                send_after=NOW,
                 now=NOW,
             )
             assert mail.raw is not None
@@ -147,59 +130,45 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--mails", type=int, default=600)
     args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="inbox-bench-inbound-")
-    url = args.database_url or f"sqlite:///{folder}/bench.db"
-    admin, name = None, ""
-    if url.startswith("postgresql"):
-        base = sa.engine.make_url(normalise_url(url))
-        name = f"inbox_bench_{uuid.uuid4().hex[:6]}"
-        admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = base.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    settings = Settings(
-        _env_file=None,
-        database_url=url,
-        secret_key="bench",
-        staff_alert_to="duty@hospital.example",
-        smtp_host="127.0.0.1",
-        inbound="lmtp",
-        run_worker=False,
-        mail_catcher=False,
-        worker_batch_size=100,
-        inbound_rate_limit="0",
-    )
-    runtime = build_runtime(settings, clock=FrozenClock(NOW))
-    raws = prepare(runtime, args.mails)
-    runtime.knowledge  # noqa: B018 - load the articles before the clock starts
-    for raw in raws:
-        store_inbound(
-            runtime.engine,
-            raw=raw,
-            source=InboundSource.LMTP,
-            envelope_from=None,
-            recipients=[],
-            now=NOW,
+    with temp_database(args.database_url, prefix="inbox-bench-inbound") as url:
+        settings = Settings(
+            _env_file=None,
+            database_url=url,
+            secret_key="bench",
+            staff_alert_to="duty@hospital.example",
+            smtp_host="127.0.0.1",
+            inbound="lmtp",
+            run_worker=False,
+            mail_catcher=False,
+            worker_batch_size=100,
+            inbound_rate_limit="0",
         )
-    parse_per_s = parse_reference(raws)
-    started = time.perf_counter()
-    processed = 0
-    while done := process_pending(runtime):
-        processed += done
-    elapsed = time.perf_counter() - started
-    engine = create_db_engine(url, pooled=False)
-    with engine.connect() as connection:
-        table = InboundMail.__table__  # type: ignore[attr-defined]
-        left = connection.execute(
-            sa.select(sa.func.count()).where(table.c.state != InboundState.PROCESSED)
-        ).scalar_one()
-    engine.dispose()
-    runtime.engine.dispose()
-    if admin is not None:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        runtime = build_runtime(settings, clock=FrozenClock(NOW))
+        raws = prepare(runtime, args.mails)
+        runtime.knowledge  # noqa: B018 - load the articles before the clock starts
+        for raw in raws:
+            store_inbound(
+                runtime.engine,
+                raw=raw,
+                source=InboundSource.LMTP,
+                envelope_from=None,
+                recipients=[],
+                now=NOW,
+            )
+        parse_per_s = parse_reference(raws)
+        started = time.perf_counter()
+        processed = 0
+        while done := process_pending(runtime):
+            processed += done
+        elapsed = time.perf_counter() - started
+        engine = create_db_engine(url, pooled=False)
+        with engine.connect() as connection:
+            table = InboundMail.__table__  # type: ignore[attr-defined]
+            left = connection.execute(
+                sa.select(sa.func.count()).where(table.c.state != InboundState.PROCESSED)
+            ).scalar_one()
+        engine.dispose()
+        runtime.engine.dispose()
     assert processed == len(raws) and left == 0, (processed, left)
     mails_per_s = processed / elapsed
     print(f"processed {processed} inbound mails in {elapsed:.2f} s: {mails_per_s:.0f} mails/s")

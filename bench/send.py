@@ -24,11 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -41,14 +38,15 @@ sys.path.insert(0, str(ROOT))
 import aiosmtplib  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from bench.load import free_port  # noqa: E402
+from bench.scenario import conversation_with_reply, temp_database  # noqa: E402
 from inbox.clock import FrozenClock  # noqa: E402
 from inbox.config import Settings  # noqa: E402
-from inbox.conversations.models import Contact, Conversation, ConversationState  # noqa: E402
-from inbox.db import create_db_engine, normalise_url, session_scope, upgrade  # noqa: E402
+from inbox.conversations.models import ConversationState  # noqa: E402
+from inbox.db import create_db_engine, session_scope  # noqa: E402
 from inbox.outbox import events  # noqa: E402
-from inbox.outbox.models import MailKind, MailState, OutboxMail  # noqa: E402
+from inbox.outbox.models import MailState, OutboxMail  # noqa: E402
 from inbox.outbox.sender import SmtpTarget  # noqa: E402
-from inbox.outbox.service import enqueue_mail  # noqa: E402
 from inbox.runtime import build_runtime  # noqa: E402
 from inbox.worker import build_worker as Worker  # noqa: E402 - with the delivery listeners
 
@@ -88,12 +86,6 @@ asyncio.run(main(int(sys.argv[1])))
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_sink(port: int) -> subprocess.Popen[str]:
     sink = subprocess.Popen(
         [sys.executable, "-c", SINK, str(port)], stdout=subprocess.PIPE, text=True
@@ -102,61 +94,22 @@ def start_sink(port: int) -> subprocess.Popen[str]:
     return sink
 
 
-def prepare_database(url: str | None) -> tuple[str, callable]:  # type: ignore[valid-type]
-    """A fresh migrated database; returns its URL and a clean-up function."""
-    if url is None:
-        folder = tempfile.mkdtemp(prefix="bench-send-")
-        target = f"sqlite:///{folder}/inbox.db"
-        upgrade(target)
-        return target, lambda: None
-    base = sa.engine.make_url(normalise_url(url))
-    name = f"inbox_bench_send_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    target = base.set(database=name).render_as_string(hide_password=False)
-    upgrade(target)
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return target, drop
-
-
 def enqueue_replies(settings: Settings, count: int) -> list[bytes]:
     """`count` reply mails, one conversation each, through the real enqueue path."""
     engine = create_db_engine(settings.database_url, pooled=False)
     with session_scope(engine) as session:
         for number in range(count):
-            contact = Contact(
-                email=f"patient{number}@example.org", name=f"Patient {number}", created_at=NOW
-            )
-            session.add(contact)
-            session.flush()
-            conversation = Conversation(
-                contact_id=contact.id,
-                subject="Leg cramps",
-                state=ConversationState.QUEUED,
-                created_at=NOW,
-                updated_at=NOW,
-                last_message_at=NOW,
-            )
-            session.add(conversation)
-            session.flush()
             name = f"Patient {number}"
-            enqueue_mail(
+            conversation_with_reply(
                 session,
-                settings=settings,
-                kind=MailKind.REPLY,
+                settings,
+                email=f"patient{number}@example.org",
+                name=name,
                 recipient=f"{name} <patient{number}@example.org>",
+                state=ConversationState.QUEUED,
                 subject=SUBJECT,
                 text=TEXT.format(name=name),
                 html=HTML.format(name=name),
-                conversation_id=conversation.id,
-                automatic=False,
-                send_after=NOW,
                 now=NOW,
             )
     with engine.connect() as connection:
@@ -248,43 +201,42 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    url, cleanup = prepare_database(args.database_url)
-    port = free_port()
-    sink = start_sink(port)
-    try:
-        settings = Settings(
-            _env_file=None,
-            database_url=url,
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            mail_catcher=False,
-            run_worker=False,
-        )
-        concurrency = settings.worker_concurrency
-        started = time.perf_counter()
-        raws = enqueue_replies(settings, args.mails)
-        enqueue_s = time.perf_counter() - started
-        size = sum(len(raw) for raw in raws) / len(raws)
-        backend = "postgresql" if url.startswith("postgresql") else "sqlite"
-        print(
-            f"{args.mails} reply mails of {size:.0f} bytes on {backend}; "
-            f"enqueued in {enqueue_s:.2f} s ({args.mails / enqueue_s:.0f}/s, not timed below)"
-        )
+    with temp_database(args.database_url, prefix="inbox-bench-send") as url:
+        port = free_port()
+        sink = start_sink(port)
+        try:
+            settings = Settings(
+                _env_file=None,
+                database_url=url,
+                smtp_host="127.0.0.1",
+                smtp_port=port,
+                mail_catcher=False,
+                run_worker=False,
+            )
+            concurrency = settings.worker_concurrency
+            started = time.perf_counter()
+            raws = enqueue_replies(settings, args.mails)
+            enqueue_s = time.perf_counter() - started
+            size = sum(len(raw) for raw in raws) / len(raws)
+            backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+            print(
+                f"{args.mails} reply mails of {size:.0f} bytes on {backend}; "
+                f"enqueued in {enqueue_s:.2f} s ({args.mails / enqueue_s:.0f}/s, not timed below)"
+            )
 
-        cpu = time.process_time()
-        reused_s = asyncio.run(run_reused(port, raws, concurrency))
-        reused_cpu = time.process_time() - cpu
-        hooks = HookTimer()
-        cpu = time.process_time()
-        worker_s, sent = asyncio.run(run_worker(settings, hooks))
-        worker_cpu = time.process_time() - cpu
-        naive_s = asyncio.run(run_naive(port, args.mails, settings.mail_from))
-        if sent != args.mails:
-            raise SystemExit(f"only {sent} of {args.mails} mails are marked sent")
-    finally:
-        sink.terminate()
-        sink.wait()
-        cleanup()
+            cpu = time.process_time()
+            reused_s = asyncio.run(run_reused(port, raws, concurrency))
+            reused_cpu = time.process_time() - cpu
+            hooks = HookTimer()
+            cpu = time.process_time()
+            worker_s, sent = asyncio.run(run_worker(settings, hooks))
+            worker_cpu = time.process_time() - cpu
+            naive_s = asyncio.run(run_naive(port, args.mails, settings.mail_from))
+            if sent != args.mails:
+                raise SystemExit(f"only {sent} of {args.mails} mails are marked sent")
+        finally:
+            sink.terminate()
+            sink.wait()
 
     worker_rate = args.mails / worker_s
     reused_rate = args.mails / reused_s
