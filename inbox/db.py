@@ -335,6 +335,19 @@ def read_scope(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def writing(session: Session) -> Iterator[sa.Connection]:
+    """A connection to write several statements at once with: the session's own transaction, or
+    beside a `read_scope` session on SQLite (which has none) a short one of its own, committed
+    at once."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or not bind.get_execution_options().get(READS_ONLY):
+        yield session.connection()
+        return
+    with bind.execution_options(**{READS_ONLY: False}).begin() as connection:
+        yield connection
+
+
 def end_transaction(session: Session) -> None:
     """Commit what `session` has done so far, before slow work that needs no database (password
     hashing): on SQLite a transaction holds the database's one write lock from its BEGIN on, so

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from inbox.conversations.models import Message
+from inbox.db import writing
 from inbox.runtime import Runtime
 
 MESSAGE = Message.__table__  # type: ignore[attr-defined]
@@ -102,7 +103,8 @@ def conversation_filter(
         return conversation_id.in_(
             sa.select(MESSAGE.c.conversation_id).where(document.op("@@")(query))
         )
-    index_new_messages(session.connection())  # so the newest messages are found too
+    with writing(session) as connection:  # so the newest messages are found too
+        index_new_messages(connection)
     hits: sa.Select[Any] = (
         sa.select(sa.literal_column("rowid"))
         .select_from(sa.table("message_fts"))
