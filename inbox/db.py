@@ -3,15 +3,11 @@
 One sync SQLAlchemy engine per process, built by `create_app` or the CLI from Settings.
 SQLite runs in WAL mode with `BEGIN IMMEDIATE` so that concurrent writers queue instead of
 failing, each waiting at most `SQLITE_BUSY_SECONDS` for the lock (then the request answers 503);
-the writers of one process queue on a lock of the process first (`WriteTurns`). A page view
-reads without taking the write lock at all (`read_scope`). PostgreSQL uses psycopg 3.
+a page view reads without taking the write lock at all (`read_scope`). PostgreSQL uses psycopg 3.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,46 +38,6 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 SQLITE_BUSY_SECONDS = 5
 # The execution option of `read_scope`'s sessions: on SQLite, no BEGIN (see read_scope).
 READS_ONLY = "inbox_reads_only"
-_HOLDS_TURN = "inbox_holds_write_turn"  # in a connection's info while its transaction has one
-
-
-class WriteTurns:
-    """One SQLite write transaction at a time in this process, each writer in its turn.
-
-    SQLite has one write lock per database, and a connection that finds it taken polls in its
-    busy handler, sleeping up to 100 ms between tries: the next writer starts late, and a
-    newcomer can overtake one that has waited long. Writers of this process wait on this lock
-    instead, which wakes one of them as soon as a transaction ends; another process still meets
-    ours in SQLite's busy handler. Not tied to a thread: a request's transaction may begin in
-    one thread of the pool and end in another."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        if not self._lock.acquire(timeout=self.seconds):
-            raise sqlite3.OperationalError("database is locked")  # a 503, as SQLite's own
-
-    def release(self) -> None:
-        self._lock.release()
-
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        """Hold the turn around a transaction on a raw driver connection (the intake writer)."""
-        self.acquire()
-        try:
-            yield
-        finally:
-            self.release()
-
-
-_write_turns: weakref.WeakKeyDictionary[Engine, WriteTurns] = weakref.WeakKeyDictionary()
-
-
-def write_turns(engine: Engine) -> WriteTurns | None:
-    """The write turns of a SQLite engine made by `create_db_engine` (None on PostgreSQL)."""
-    return _write_turns.get(engine)
 
 
 def utcnow() -> datetime:
@@ -243,70 +199,11 @@ def _configure_sqlite(engine: Engine, *, busy_seconds: float) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.close()
 
-    turns = _write_turns[engine] = WriteTurns(busy_seconds)
-
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         if connection.get_execution_options().get(READS_ONLY):
             return  # every statement its own transaction (read_scope)
-        turns.acquire()
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            turns.release()
-            raise
-        connection.info[_HOLDS_TURN] = True
-
-    # The events come before the driver's COMMIT or ROLLBACK: end the transaction here, then
-    # hand the turn on (the driver's own call that follows finds no transaction: a no-op).
-    @event.listens_for(engine, "commit")
-    def _on_commit(connection: Any) -> None:
-        if connection.info.get(_HOLDS_TURN):
-            connection.connection.driver_connection.execute("COMMIT")
-            _hand_on(connection.info)
-
-    @event.listens_for(engine, "rollback")
-    def _on_rollback(connection: Any) -> None:
-        if connection.info.get(_HOLDS_TURN):
-            try:
-                connection.connection.driver_connection.execute("ROLLBACK")
-            finally:
-                _hand_on(connection.info)
-
-    @event.listens_for(engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        _hand_on(record.info)  # returned to the pool in a transaction: the pool rolled it back
-
-    @event.listens_for(engine, "invalidate")
-    def _on_invalidate(_dbapi_connection: Any, record: Any, _exception: Any) -> None:
-        _hand_on(record.info)
-
-    def _hand_on(info: dict[str, Any]) -> None:
-        if info.pop(_HOLDS_TURN, False):
-            turns.release()
-
-    # A read_scope's write is a transaction of one statement: it takes its turn all the same.
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before_statement(connection: Any, *_args: Any) -> None:
-        statement = _args[1]
-        if connection.get_execution_options().get(READS_ONLY) and not _reads(statement):
-            turns.acquire()
-            connection.info[_HOLDS_TURN] = True
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _after_statement(connection: Any, *_args: Any) -> None:
-        if connection.get_execution_options().get(READS_ONLY):
-            _hand_on(connection.info)
-
-    @event.listens_for(engine, "handle_error")
-    def _on_error(context: Any) -> None:
-        connection = context.connection
-        if connection is not None and connection.get_execution_options().get(READS_ONLY):
-            _hand_on(connection.info)
-
-
-def _reads(statement: str) -> bool:
-    return statement.lstrip()[:6].upper() in ("SELECT", "PRAGMA")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from inbox.db import write_turns
 from inbox.errors import InboxError
 from inbox.intake import sql
 from inbox.intake.service import Client, Receipt, receive_submission
@@ -106,16 +105,7 @@ class IntakeWriter:
         """One transaction for the whole batch; if one submission fails unexpectedly, the batch is
         rolled back and stored again one transaction per submission, so it is refused alone.
         (Optimistic: savepoints around each one cost about 5% of storing, to guard a rare case.)
-        On SQLite the batch takes its turn among the process's writers (inbox.db.WriteTurns).
         """
-        turns = write_turns(self.runtime.engine)
-        if turns is None:
-            self._write_batch(batch)
-            return
-        with turns.turn():
-            self._write_batch(batch)
-
-    def _write_batch(self, batch: list[_Pending]) -> None:
         raw = self._connection()
         broken = False
         try:
