@@ -156,8 +156,8 @@ def purge_gates(session: Session, *, before: datetime) -> int:
     """Drop the gates of accounts that had no attempt since `before`: a gate quiet for longer
     than the window has forgotten its failures anyway, so only the row is lost (names tried at
     random would otherwise pile up for ever)."""
-    table = LoginGate.__table__
+    table = table_of(LoginGate)
     result = session.execute(
         sa.delete(table).where(table.c.not_before < int(before.timestamp()) - WINDOW_SECONDS)
     )
-    return result.rowcount or 0
+    return rows_changed(result)
