@@ -29,8 +29,8 @@ class StaffUser(SQLModel, table=True):
     must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     # TOTP (RFC 6238): the confirmed secret, one offered but not yet confirmed, and the last
     # time step accepted (a code is never accepted twice)
-    totp_secret: str | None = Field(default=None, max_length=64)
-    totp_pending_secret: str | None = Field(default=None, max_length=64)
+    totp_secret: str | None = Field(default=None, max_length=255)  # sealed (staff.sealing)
+    totp_pending_secret: str | None = Field(default=None, max_length=255)  # sealed
     totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     totp_last_step: int | None = None
 

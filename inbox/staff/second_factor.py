@@ -1,9 +1,10 @@
 """The second factor: TOTP codes (RFC 6238) from an authenticator app, and one-time recovery codes.
 
 A secret is offered first (`totp_pending_secret`, shown as a QR code) and only becomes the
-account's factor once a code from it is confirmed; confirming makes ten recovery codes, shown
-once, of which only a keyed hash is stored. A TOTP time step and a recovery code are each
-accepted once, even by parallel requests (the update that claims them is conditional).
+account's factor once a code from it is confirmed; both are stored sealed
+(`inbox.staff.sealing`). Confirming makes ten recovery codes, shown once, of which only a keyed
+hash is stored. A TOTP time step and a recovery code are each accepted once, even by parallel
+requests (the update that claims them is conditional).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from inbox.config import Settings
 from inbox.db import rows_changed, table_of
 from inbox.staff import audit
 from inbox.staff.models import RecoveryCode, Role, StaffUser
+from inbox.staff.sealing import SealBroken, is_sealed, seal, unseal
 
 RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
@@ -50,13 +52,40 @@ def qr_svg(uri: str) -> Markup:
     return Markup(segno.make(uri, error="m").svg_inline(scale=4, border=4))
 
 
-def offer(session: Session, *, staff: StaffUser) -> str:
-    """The secret waiting for confirmation (a new one when none is waiting)."""
+def pending_secret(settings: Settings, staff: StaffUser) -> str | None:
+    """The offered secret, unsealed (None: none offered, or sealed under another key)."""
     if staff.totp_pending_secret is None:
-        staff.totp_pending_secret = pyotp.random_base32()
+        return None
+    try:
+        return unseal(settings.secret_key, staff.totp_pending_secret)
+    except SealBroken:
+        return None
+
+
+def offer(session: Session, *, settings: Settings, staff: StaffUser) -> str:
+    """The secret waiting for confirmation (a new one when none is waiting)."""
+    secret = pending_secret(settings, staff)
+    if secret is None:
+        secret = pyotp.random_base32()
+        staff.totp_pending_secret = seal(settings.secret_key, secret)
         session.add(staff)
         session.flush()
-    return staff.totp_pending_secret
+    return secret
+
+
+def _account_secret(session: Session, *, settings: Settings, staff: StaffUser) -> str | None:
+    """The account's TOTP secret, unsealed; one stored before sealing is sealed now."""
+    if staff.totp_secret is None:
+        return None
+    try:
+        secret = unseal(settings.secret_key, staff.totp_secret)
+    except SealBroken:
+        return None  # the key changed: only a recovery code (or an admin's reset) gets in
+    if not is_sealed(staff.totp_secret):
+        staff.totp_secret = seal(settings.secret_key, secret)
+        session.add(staff)
+        session.flush()
+    return secret
 
 
 def _matching_step(secret: str, code: str, *, now: datetime, after: int | None) -> int | None:
@@ -101,13 +130,13 @@ def confirm(
 ) -> list[str] | None:
     """Make the offered secret the account's factor when `code` comes from it; the new
     recovery codes (to show once), or None when the code is not right."""
-    secret = staff.totp_pending_secret
+    secret = pending_secret(settings, staff)
     if secret is None:
         return None
     step = _matching_step(secret, code, now=now, after=None)
     if step is None:
         return None
-    staff.totp_secret, staff.totp_pending_secret = secret, None
+    staff.totp_secret, staff.totp_pending_secret = staff.totp_pending_secret, None
     staff.totp_enabled_at, staff.totp_last_step = now, step
     session.add(staff)
     codes = replace_recovery_codes(session, settings=settings, staff=staff)
@@ -136,7 +165,8 @@ def check(
     either is used up by this call."""
     if staff.totp_secret is None:
         return False
-    step = _matching_step(staff.totp_secret, code, now=now, after=staff.totp_last_step)
+    secret = _account_secret(session, settings=settings, staff=staff)
+    step = _matching_step(secret, code, now=now, after=staff.totp_last_step) if secret else None
     if step is not None:
         return _claim_step(session, staff=staff, step=step)
     digest = _recovery_digest(settings, code)

@@ -153,12 +153,12 @@ def pending_staff(engine: Engine, *, staff_id: int) -> StaffUser | None:
     return staff if staff is not None and staff.active else None
 
 
-def offer_enrolment(engine: Engine, *, staff: StaffUser) -> str:
+def offer_enrolment(engine: Engine, *, settings: Settings, staff: StaffUser) -> str:
     """The authenticator secret offered to `staff` (kept until a code from it is confirmed)."""
     with session_scope(engine) as session:
         row = session.get(StaffUser, staff.id)
         assert row is not None
-        return second_factor.offer(session, staff=row)
+        return second_factor.offer(session, settings=settings, staff=row)
 
 
 def check_code(

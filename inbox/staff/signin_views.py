@@ -136,7 +136,7 @@ def login(
     if second_factor.enrolled(staff) or second_factor.required(settings, staff):
         step = "/login/code" if second_factor.enrolled(staff) else "/login/enrol"
         if step == "/login/enrol":
-            signin.offer_enrolment(runtime.engine, staff=staff)
+            signin.offer_enrolment(runtime.engine, settings=settings, staff=staff)
         query = f"?next={quote(next, safe='/')}" if next else ""
         response = RedirectResponse(step + query, status_code=303)
         signin.set_pending(response, settings=settings, staff=staff)
@@ -258,7 +258,7 @@ def _second_step(
 def _enrol_page(
     request: Request, runtime: Runtime, staff: StaffUser, *, next: str, error: str, status: int
 ) -> HTMLResponse:
-    secret = staff.totp_pending_secret or ""
+    secret = second_factor.pending_secret(runtime.settings, staff) or ""
     uri = second_factor.provisioning_uri(runtime.settings, staff, secret)
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return _page(

@@ -21,6 +21,7 @@ from inbox.db import session_scope
 from inbox.runtime import Runtime
 from inbox.staff import service
 from inbox.staff.models import StaffUser
+from inbox.staff.sealing import seal, unseal
 
 PASSWORD = "correct horse battery staple"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -43,7 +44,8 @@ def make_staff(
             session, email=email, password=password, admin=admin, now=runtime.clock.now()
         )
         if admin if totp is None else totp:
-            staff.totp_secret, staff.totp_enabled_at = TOTP_SECRET, runtime.clock.now()
+            staff.totp_secret = seal(runtime.settings.secret_key, TOTP_SECRET)
+            staff.totp_enabled_at = runtime.clock.now()
             session.add(staff)
         if not active:
             service.set_active(
@@ -84,7 +86,7 @@ def totp_code(runtime: Runtime, *, email: str, at: datetime | None = None) -> st
     with session_scope(runtime.engine) as session:
         staff = service.get_by_email(session, email=email)
         assert staff is not None and staff.totp_secret, f"{email} has no authenticator app"
-        secret, last = staff.totp_secret, staff.totp_last_step
+        secret, last = unseal(runtime.settings.secret_key, staff.totp_secret), staff.totp_last_step
     totp = pyotp.TOTP(secret)
     current = totp.timecode(at or runtime.clock.now())
     steps = [step for step in (current - 1, current, current + 1) if last is None or step > last]
