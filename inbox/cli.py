@@ -109,8 +109,7 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            proxy_headers=bool(settings.trusted_proxies),
-            forwarded_allow_ips=settings.trusted_proxies,
+            proxy_headers=False,  # the app reads them (create_app), from INBOX_TRUSTED_PROXIES
             access_log=settings.access_log,
             log_config=log_config(settings.log_level),
             **uvicorn_options(max_connections=settings.max_connections),
@@ -121,8 +120,7 @@ def serve(
         web_app,
         host=host,
         port=port,
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies,
+        proxy_headers=False,  # the app reads them (create_app), from INBOX_TRUSTED_PROXIES
         access_log=settings.access_log,
         log_config=log_config(settings.log_level),
         **uvicorn_options(max_connections=settings.max_connections),

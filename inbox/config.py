@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     min_fill_seconds: float = 3.0
     rate_limit_ip: str = "5/minute"
     rate_limit_address: str = "10/hour"
+    # submissions through one trusted proxy (all its clients together), or from one IPv6 /48
+    # (all its /64s together)
+    rate_limit_proxy: str = "300/minute"
     duplicate_window_minutes: int = 10
     store_client_ip: str = "hash"  # "hash" (keyed HMAC) or "plain"
 
@@ -182,7 +185,9 @@ class Settings(BaseSettings):
     def _lists(cls, value: object) -> object:
         return _split_list(value)
 
-    @field_validator("rate_limit_ip", "rate_limit_address", "inbound_rate_limit")
+    @field_validator(
+        "rate_limit_ip", "rate_limit_address", "rate_limit_proxy", "inbound_rate_limit"
+    )
     @classmethod
     def _rates(cls, value: str) -> str:
         parse_rate(value)

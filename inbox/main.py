@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from inbox import health
 from inbox.clock import Clock
@@ -29,7 +30,7 @@ from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
 from inbox.intake.writer import IntakeWriter
 from inbox.knowledge.service import prepare
-from inbox.middleware import BodySizeLimit, SecurityHeaders, TrustedHosts
+from inbox.middleware import BodySizeLimit, RecordPeer, SecurityHeaders, TrustedHosts
 from inbox.privacy import views as privacy_views
 from inbox.review import views as review_views
 from inbox.runtime import Runtime, build_runtime
@@ -117,6 +118,9 @@ def create_app(
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts())
+    if settings.trusted_proxies:  # here, not in uvicorn: RecordPeer must see the proxy first
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+        app.add_middleware(RecordPeer)
     app.openapi = lambda: public_openapi(app)  # type: ignore[method-assign]
     return app
 

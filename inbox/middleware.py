@@ -82,6 +82,24 @@ async def _too_large(scope: Scope, send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+PEER_KEY = "inbox.peer"
+"""Where `RecordPeer` leaves the connecting address in the ASGI scope."""
+
+
+class RecordPeer:
+    """Keep the address the connection came from (a reverse proxy's, when there is one) before
+    the proxy-headers middleware replaces the client with the one the proxy names: intake caps
+    what one proxy may pass on, all its clients together."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("client"):
+            scope[PEER_KEY] = scope["client"][0]
+        await self.app(scope, receive, send)
+
+
 class TrustedHosts:
     """Answer 400 to a request whose Host header is not one of ours, before the app sees it:
     page links and redirects are built from that header. The probes answer any host (a load

@@ -70,6 +70,19 @@ def client_network(ip: str | None) -> str | None:
     return ip
 
 
+@lru_cache(maxsize=4096)
+def wide_network(ip: str | None) -> str | None:
+    """The /48 of an IPv6 client (what one site is usually given: 65,536 /64s to rotate
+    through), else None."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return None
+    if not isinstance(address, ipaddress.IPv6Address) or address.ipv4_mapped is not None:
+        return None
+    return str(ipaddress.IPv6Network((address, 48), strict=False))
+
+
 @cache
 def rate_hits_sql(keys: int) -> str:
     """Count one request against each of `keys` counters (:key0, :window0, ...) at once."""

@@ -9,6 +9,7 @@ from inbox.intake.validation import Submission
 from inbox.intake.writer import IntakeWriter
 from inbox.knowledge.loader import Knowledge
 from inbox.knowledge.service import assess_urgency
+from inbox.middleware import PEER_KEY
 from inbox.runtime import Runtime
 
 
@@ -17,10 +18,13 @@ async def submit(
 ) -> Receipt:
     """Store a validated submission through the app's group-commit writer (built in its
     lifespan)."""
+    ip = request.client.host if request.client else None
+    peer = request.scope.get(PEER_KEY)
     client = Client(
-        ip=request.client.host if request.client else None,
+        ip=ip,
         user_agent=request.headers.get("user-agent"),
         channel=channel,
+        peer=peer if peer != ip else None,
     )
     writer: IntakeWriter = request.app.state.intake_writer
     urgent = first_look_urgent(runtime.knowledge, submission)

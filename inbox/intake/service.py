@@ -28,6 +28,7 @@ class Client:
     ip: str | None
     user_agent: str | None
     channel: str  # form | api | demo
+    peer: str | None = None  # the connecting address when it is a trusted proxy, else None
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,15 @@ def check_rate_limits(
     email: str,
     ip_key: str | None,
     now: datetime,
+    peer_key: str | None = None,
 ) -> None:
-    """Raise RateLimited (429 with Retry-After) when the client or the address sent too much."""
+    """Raise RateLimited (429 with Retry-After) when the client, the proxy it came through or
+    the address sent too much."""
     hits = [(f"addr:{email}", ratelimit.Rule.parse(settings.rate_limit_address))]
     if ip_key:
         hits.insert(0, (f"ip:{ip_key}", ratelimit.Rule.parse(settings.rate_limit_ip)))
+    if peer_key:
+        hits.insert(0, (f"peer:{peer_key}", ratelimit.Rule.parse(settings.rate_limit_proxy)))
     wait = ratelimit.count_hits(connection, statements, hits, now=now)
     if wait is not None:
         raise RateLimited(
@@ -59,6 +64,14 @@ def check_rate_limits(
             f"Please wait {wait} seconds and send it again.",
             retry_after=wait,
         )
+
+
+def _wide_key(settings: Settings, client: Client) -> str | None:
+    """What the proxy cap counts: the trusted proxy a client came through, or the /48 of a
+    direct IPv6 client; None for a direct IPv4 client (its own limit is the cap)."""
+    wide = ratelimit.client_network(client.peer) if client.peer else None
+    wide = wide or ratelimit.wide_network(client.ip)
+    return client_ip_key(settings.secret_key, wide) if wide else None
 
 
 def receive_submission(
@@ -87,6 +100,7 @@ def receive_submission(
         settings=settings,
         email=submission.email,
         ip_key=client_ip_key(settings.secret_key, ratelimit.client_network(client.ip)),
+        peer_key=_wide_key(settings, client),
         now=now,
     )
     reason = spam_reason(

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -93,3 +93,51 @@ def test_x_forwarded_for_counts_only_from_a_named_proxy(tmp_path, trusted, expec
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _post_through(app, proxy: str, forwarded: str, settings, clock, number: int) -> int:
+    fields = form_fields(settings, clock, email=f"patient{number}@example.com")
+    with TestClient(app, follow_redirects=False, client=(proxy, 40000)) as patient:
+        return patient.post(
+            "/contact", data=fields, headers={"x-forwarded-for": forwarded}
+        ).status_code
+
+
+def test_one_proxy_passes_on_no_more_than_its_cap_for_all_its_clients(settings, clock):
+    capped = settings.model_copy(
+        update={
+            "trusted_proxies": ["10.0.0.1"],
+            "rate_limit_ip": "5/minute",
+            "rate_limit_proxy": "3/minute",
+        }
+    )
+    runtime = build_runtime(capped, clock=clock)
+    try:
+        app = create_app(runtime=runtime)
+        codes = [
+            _post_through(app, "10.0.0.1", f"203.0.113.{number}", capped, clock, number)
+            for number in range(1, 6)
+        ]
+        assert codes == [303, 303, 303, 429, 429]  # five different patients, one proxy
+        assert _post_from(app, "198.51.100.7", capped, clock, 9) == 303  # not through it
+        clock.advance(timedelta(minutes=1))
+        assert _post_through(app, "10.0.0.1", "203.0.113.20", capped, clock, 20) == 303
+    finally:
+        runtime.engine.dispose()
+
+
+def test_the_64s_of_one_ipv6_48_share_the_wide_cap(settings, clock):
+    capped = settings.model_copy(
+        update={"rate_limit_ip": "5/minute", "rate_limit_proxy": "2/minute"}
+    )
+    runtime = build_runtime(capped, clock=clock)
+    try:
+        app = create_app(runtime=runtime)
+        codes = [
+            _post_from(app, f"2001:db8:5:{subnet}::1", capped, clock, subnet)
+            for subnet in (1, 2, 3)
+        ]
+        assert codes == [303, 303, 429]  # three /64s of one /48
+        assert _post_from(app, "2001:db8:6:1::1", capped, clock, 4) == 303  # another /48
+    finally:
+        runtime.engine.dispose()
