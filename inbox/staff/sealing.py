@@ -2,7 +2,7 @@
 sealed: Fernet (AES-128-CBC + HMAC-SHA256, `cryptography`) under a key derived from
 INBOX_SECRET_KEY with HKDF, so a copy of the database or a backup alone does not let anyone make
 a nurse's codes. A value stored before sealing existed is read as it is and sealed on its next
-use (and by migration 0015 when the key is set).
+use (and by migration 0016 when the key is set).
 
 Changing INBOX_SECRET_KEY therefore means enrolling the authenticator apps again, as it already
 means new recovery codes.

@@ -1,5 +1,5 @@
 """The authenticator apps' secrets are sealed at rest: a copy of the database does not hold them
-readable, one stored before sealing is sealed at its next use, and migration 0015 seals the
+readable, one stored before sealing is sealed at its next use, and migration 0016 seals the
 stored ones when the secret key is set."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def test_a_secret_stored_before_sealing_still_signs_in_and_is_sealed(client, run
     admin = make_staff(runtime, email="admin@hospital.example", admin=True)
     with session_scope(runtime.engine) as session:
         row = session.get(StaffUser, admin.id)
-        row.totp_secret = TOTP_SECRET  # as versions before 0015 stored it
+        row.totp_secret = TOTP_SECRET  # as versions before 0016 stored it
     assert sign_in(client, email=admin.email).headers["location"] == "/inbox"
     stored, _ = _stored(runtime, admin.email)
     assert stored != TOTP_SECRET and unseal(TEST_SECRET_KEY, stored) == TOTP_SECRET
@@ -51,7 +51,7 @@ def test_a_secret_stored_before_sealing_still_signs_in_and_is_sealed(client, run
 
 def test_the_migration_seals_the_stored_secrets(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    upgrade(url, "0014_unsubscribe_tokens")
+    upgrade(url, "0015_section_feedback")
     engine = create_db_engine(url, pooled=False)
     with engine.begin() as connection:
         connection.execute(

@@ -1,7 +1,7 @@
 """TOTP secrets sealed at rest: wider columns, and the stored ones sealed when the key is set
 
-Revision ID: 0015_sealed_totp_secrets
-Revises: 0014_unsubscribe_tokens
+Revision ID: 0016_sealed_totp_secrets
+Revises: 0015_section_feedback
 
 Sealing needs INBOX_SECRET_KEY (the environment or `.env`, as `inbox db upgrade` reads it).
 Without it the columns are widened only, and each secret is sealed at its account's next
@@ -17,8 +17,8 @@ from sqlmodel.sql.sqltypes import AutoString
 from inbox.config import Settings
 from inbox.staff.sealing import is_sealed, seal, unseal
 
-revision: str = "0015_sealed_totp_secrets"
-down_revision: str | None = "0014_unsubscribe_tokens"
+revision: str = "0016_sealed_totp_secrets"
+down_revision: str | None = "0015_section_feedback"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
