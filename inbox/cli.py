@@ -11,6 +11,7 @@ from inbox.config import Settings, WeakSecret
 from inbox.db import upgrade
 from inbox.demo import seed_demo
 from inbox.drafting.labels import staff_labels
+from inbox.followups.service import requeue_unless_suppressed
 from inbox.inbound import cli as inbound_cli
 from inbox.knowledge import cli as knowledge_cli
 from inbox.knowledge import editor as knowledge_editor
@@ -131,6 +132,6 @@ inbound_cli.register(app, outbox_cli.mail_app)
 knowledge_cli.register(app)
 knowledge_editor.register(app)
 learned_cli.register(app, staff_labels=staff_labels)
-outbox_cli.register(app)
+outbox_cli.register(app, requeue=requeue_unless_suppressed)
 privacy_cli.register(app)
 staff_cli.register(app)

@@ -12,7 +12,10 @@ from inbox.db import session_scope
 from inbox.errors import InboxError
 from inbox.outbox import service
 from inbox.outbox.catcher import list_caught
+from inbox.outbox.models import MailState, OutboxMail
 from inbox.runtime import Runtime, build_runtime
+
+Requeue = Callable[..., OutboxMail]
 
 mail_app = typer.Typer(
     help="Mails: what the built-in catcher caught; retry a failed one.", no_args_is_help=True
@@ -78,19 +81,24 @@ def mail_list(limit: int = typer.Option(20, help="How many, newest first.")) -> 
     _with_runtime(show)
 
 
-@mail_app.command("retry")
-def mail_retry(mail_id: int = typer.Argument(..., help="The outbox mail's id.")) -> None:
-    """Put a failed mail back in the queue with a fresh retry budget."""
+def register(app: typer.Typer, *, requeue: Requeue = service.requeue_mail) -> None:
+    """Add this domain's commands to the `inbox` command; `requeue` re-queues a mail for
+    `inbox mail retry` (the app passes one that honours the suppression list)."""
 
-    def retry(runtime: Runtime) -> None:
-        with session_scope(runtime.engine) as session:
-            mail = service.requeue_mail(session, mail_id=mail_id, now=runtime.clock.now())
-        typer.echo(f"mail #{mail.id} to {mail.recipient} is queued again")
+    @mail_app.command("retry")
+    def mail_retry(mail_id: int = typer.Argument(..., help="The outbox mail's id.")) -> None:
+        """Put a failed or held mail back in the queue with a fresh retry budget."""
 
-    _with_runtime(retry)
+        def retry(runtime: Runtime) -> None:
+            with session_scope(runtime.engine) as session:
+                mail = requeue(session, mail_id=mail_id, now=runtime.clock.now())
+                state, recipient, reason = mail.state, mail.recipient, mail.last_error
+            if state == MailState.CANCELLED:
+                typer.echo(f"mail #{mail_id} to {recipient} was cancelled instead: {reason}")
+            else:
+                typer.echo(f"mail #{mail_id} to {recipient} is queued again")
 
+        _with_runtime(retry)
 
-def register(app: typer.Typer) -> None:
-    """Add this domain's commands to the `inbox` command."""
     app.command("queue")(queue)
     app.add_typer(mail_app, name="mail")

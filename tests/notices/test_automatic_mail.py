@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from typer.testing import CliRunner
 
+from inbox.cli import app as cli
 from inbox.followups.delivery import send_due_follow_ups
 from inbox.outbox.models import MailKind, MailState
 from inbox.worker import draft_new_messages
@@ -179,5 +181,25 @@ def test_staff_resend_of_a_failed_acknowledgement_honours_an_unsubscribe_since(
     assert "asked for no automatic mail" in client.get(response.headers["location"]).text
     deliver(runtime)
     assert smtp_server.received == []
+    [ack] = mails(runtime, MailKind.ACKNOWLEDGEMENT)
+    assert ack.state == MailState.CANCELLED
+
+
+def test_the_retry_command_also_honours_an_unsubscribe_since(
+    client, runtime, smtp_server, monkeypatch
+):
+    smtp_server.script = ["550 mailbox unavailable"]
+    submit(client, email="changed.mind@example.org")
+    draft_new_messages(runtime)
+    deliver(runtime)
+    [ack] = mails(runtime, MailKind.ACKNOWLEDGEMENT)
+    unsubscribe = re.search(r"/unsubscribe/[^\s>\"]+", ack.text_body)
+    assert unsubscribe and client.post(unsubscribe.group(0)).status_code == 200
+
+    monkeypatch.setenv("INBOX_DATABASE_URL", runtime.settings.database_url)
+    monkeypatch.setenv("INBOX_SECRET_KEY", runtime.settings.secret_key)
+    result = CliRunner().invoke(cli, ["mail", "retry", str(ack.id)])
+    assert result.exit_code == 0, result.output
+    assert "was cancelled instead: the address gets no automatic mail" in result.output
     [ack] = mails(runtime, MailKind.ACKNOWLEDGEMENT)
     assert ack.state == MailState.CANCELLED
