@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from dataclasses import replace
@@ -190,15 +191,17 @@ def test_no_subject_carries_the_patients_words(renderer: MailRenderer) -> None:
 
 
 def test_every_link_in_a_reply_points_at_a_chosen_section(renderer: MailRenderer) -> None:
-    for case, sections in SECTION_CASES.items():
+    for (case, sections), urgent in itertools.product(SECTION_CASES.items(), (False, True)):
         mail = renderer.render_reply(
-            name="Karim", sections=sections, urgent=True, urgency_reasons=["chest pain"]
+            name="Karim", sections=sections, urgent=urgent, urgency_reasons=["chest pain"]
         )
         expected = {section.url for section in sections}
         assert set(parse(mail.html).hrefs) == expected, case
         assert set(text_urls(mail.text)) == expected, case
         for section in sections:
-            assert section.summary in mail.html and section.title in mail.html, case
+            assert section.title in mail.html and section.title in mail.text, case
+            # an urgent reply only links the sections: their summaries are for routine reading
+            assert (section.summary in mail.html) is not urgent, case
 
 
 def test_each_chosen_section_gets_its_own_paragraph_and_link(renderer: MailRenderer) -> None:
