@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import email_validator
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from pydantic.json_schema import JsonDict
 
 from inbox.config import Settings
 from inbox.conversations.models import MessageStatus
@@ -20,13 +22,28 @@ from inbox.intake.validation import Limits, parse_submission
 router = APIRouter(prefix="/api/v1", tags=["messages"])
 
 
+# What the validation (`inbox.intake.validation`) accepts, said in the document: a line of text
+# with something besides spaces and control characters in it (JSON Schema `pattern` searches)
+_VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f]"
+_ONE_LINE: JsonDict = {"pattern": _VISIBLE, "not": {"pattern": "[\r\n\u2028\u2029\x85\x0b\x0c]"}}
+# an address at a name reserved for tests or local networks can never receive our reply
+_RESERVED = "|".join(
+    "".join(f"[{c.upper()}{c}]" for c in name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES
+)
+_MAIL_ADDRESS: JsonDict = {"format": "email", "not": {"pattern": rf"[.@]({_RESERVED})\.?$"}}
+
+
 class MessageIn(BaseModel):
     """A Leave Message submission."""
 
-    name: str = Field(max_length=100, examples=["Karim Haddad"])
-    email: str = Field(max_length=320, examples=["karim@example.com"])
-    subject: str = Field(max_length=200, examples=["Cramps at the end of dialysis"])
-    message: str = Field(max_length=5000)
+    name: str = Field(max_length=100, examples=["Karim Haddad"], json_schema_extra=_ONE_LINE)
+    email: str = Field(
+        max_length=320, examples=["karim@example.com"], json_schema_extra=_MAIL_ADDRESS
+    )
+    subject: str = Field(
+        max_length=200, examples=["Cramps at the end of dialysis"], json_schema_extra=_ONE_LINE
+    )
+    message: str = Field(max_length=5000, pattern=_VISIBLE)
     page: str | None = Field(default=None, description="URL of the article the form sits under")
     form_token: str | None = Field(
         default=None,
