@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     port: int = 8000
     access_log: bool = True  # one JSON line a request, without the query string
     max_connections: int = 4096  # open client connections per web process; past it a 503
+    # a request not answered by then (a stalled database) gets a 503 with Retry-After
+    answer_within_seconds: float = 4.5
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str = ""  # 32+ random bytes; `make run` writes one to var/secret-key
     dev_mode: bool = False  # a laptop: a weak secret key is accepted (never in production)

@@ -135,7 +135,7 @@ def create_db_engine(
 
 # A request never waits long for PostgreSQL: connecting, a statement, a transaction left open
 # and a dead peer are all bounded (the keepalives notice a silent network within ~25 s).
-POOL_TIMEOUT_SECONDS = 5
+POOL_TIMEOUT_SECONDS = 3  # well inside the request's deadline (INBOX_ANSWER_WITHIN_SECONDS)
 POSTGRESQL_CONNECT_ARGS: dict[str, Any] = {
     "connect_timeout": 5,
     "options": (

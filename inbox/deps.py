@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from inbox.config import Settings
 from inbox.db import read_scope, session_scope
-from inbox.errors import NotFound
+from inbox.errors import DatabaseUnavailable, NotFound
+from inbox.middleware import answered_late
 from inbox.runtime import Runtime
 
 LARGEST_ROW_ID = 2**63 - 1  # a signed 64-bit integer: the widest id either database stores
@@ -46,11 +47,14 @@ READING_METHODS = frozenset({"GET", "HEAD"})
 def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, before the response is
     sent (scope="function"), so a 303 is only followed once the change is visible; rolled back
-    on error. The same scope as the worker's and the CLI's (inbox.db.session_scope). A GET
+    on error, and when the handler took so long (a stalled database) that the client was already
+    answered 503. The same scope as the worker's and the CLI's (inbox.db.session_scope). A GET
     only reads, and on SQLite never waits for the write lock (inbox.db.read_scope)."""
     scope = read_scope if request.method in READING_METHODS else session_scope
     with scope(runtime.engine) as session:
         yield session
+        if answered_late(request):
+            raise DatabaseUnavailable()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

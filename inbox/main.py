@@ -30,7 +30,13 @@ from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
 from inbox.intake.writer import IntakeWriter
 from inbox.knowledge.service import prepare
-from inbox.middleware import BodySizeLimit, RecordPeer, SecurityHeaders, TrustedHosts
+from inbox.middleware import (
+    AnswerWithin,
+    BodySizeLimit,
+    RecordPeer,
+    SecurityHeaders,
+    TrustedHosts,
+)
 from inbox.privacy import views as privacy_views
 from inbox.review import views as review_views
 from inbox.runtime import Runtime, build_runtime
@@ -106,6 +112,11 @@ def create_app(
     app.include_router(inbound_views.router)
     app.include_router(inbound_views.mail_router)
 
+    app.add_middleware(
+        AnswerWithin,
+        seconds=settings.answer_within_seconds,
+        exempt=("/contact", "/api/v1/messages"),  # the intake writer bounds their wait
+    )
     app.add_middleware(
         SecurityHeaders, frame_origins=settings.allowed_origins, https=settings.secure_cookies
     )

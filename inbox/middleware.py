@@ -1,12 +1,27 @@
-"""ASGI middleware: request-size limit, the trusted-host check and security headers."""
+"""ASGI middleware: request-size limit, the trusted-host check, security headers and the
+deadline every request is answered by."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inbox.errors import BodyTooLarge
+from inbox.errors import BodyTooLarge, DatabaseUnavailable, error_response
+
+log = logging.getLogger(__name__)
+
+ANSWER_BY = "answer_by"  # request.state: the monotonic time the client gets a 503 at
+
+
+def answered_late(request: Request) -> bool:
+    """Whether the client was already told 503 (see `AnswerWithin`): nothing may be committed."""
+    answer_by = getattr(request.state, ANSWER_BY, None)
+    return answer_by is not None and time.monotonic() > answer_by
 
 
 class BodySizeLimit:
@@ -189,3 +204,58 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class AnswerWithin:
+    """Every HTTP request gets an answer within `seconds`: a handler that has not started its
+    response by then (stuck on a stalled database connection, say) is cancelled and the client
+    gets a 503 with Retry-After, so no browser or proxy is left waiting. A handler blocked in
+    a thread finishes there on its own; whatever it sends afterwards is dropped.
+
+    `exempt` paths bound their own database wait and nothing else: the public form's first
+    request in a process also reads the triage model, seconds of work that is no stall.
+    """
+
+    def __init__(self, app: ASGIApp, *, seconds: float, exempt: tuple[str, ...] = ()):
+        self.app = app
+        self.seconds = seconds
+        self.exempt = frozenset(exempt)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        started = False
+        late = False
+        # the session dependency reads it: a handler past it rolls back instead of committing
+        scope.setdefault("state", {})[ANSWER_BY] = time.monotonic() + self.seconds
+
+        async def send_in_time(message: Message) -> None:
+            nonlocal started
+            if late:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        handler = asyncio.ensure_future(self.app(scope, receive, send_in_time))
+        done, _ = await asyncio.wait({handler}, timeout=self.seconds)
+        if done or started:
+            await handler  # answered in time (or under way): its outcome, errors included
+            return
+        late = True
+        handler.cancel()
+        handler.add_done_callback(_forget)
+        log.warning(
+            "no answer within %.1f s on %s %s: 503", self.seconds, scope["method"], scope["path"]
+        )
+        fault = DatabaseUnavailable()
+        response = error_response(
+            Request(scope), fault.status, fault.message, headers=fault.headers
+        )
+        await response(scope, receive, send)
+
+
+def _forget(task: asyncio.Future[None]) -> None:
+    """Retrieve a late handler's outcome, so that asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()

@@ -105,6 +105,7 @@ def check_origin(request: Request, settings: Settings) -> None:
         415: {"model": Problem, "description": "Not JSON"},
         422: {"model": ValidationProblem, "description": "Per-field errors"},
         429: {"model": Problem, "description": "Too many messages; see Retry-After"},
+        503: {"model": Problem, "description": "Not saved just now; see Retry-After"},
     },
 )
 async def create_message(request: Request, runtime: RuntimeDep) -> JSONResponse:

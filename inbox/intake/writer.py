@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from inbox.errors import InboxError
+from inbox.errors import DatabaseUnavailable, InboxError
 from inbox.intake import sql
 from inbox.intake.service import Client, Receipt, receive_submission
 from inbox.intake.validation import Submission
@@ -36,6 +36,7 @@ class _Pending:
     now: datetime
     future: asyncio.Future[Receipt]
     outcome: Receipt | BaseException | None = None
+    abandoned: bool = False  # its request stopped waiting before the batch was taken
 
 
 class IntakeWriter:
@@ -71,7 +72,16 @@ class IntakeWriter:
         if not self._busy:
             self._busy = True
             self._drainer = loop.create_task(self._drain())
-        return await pending.future
+        # a stalled database must not keep the patient waiting: answer before the request's
+        # deadline (the form is shown again, input kept). One not yet written is dropped; one
+        # in a stalled batch may still be stored, and the patient's retry is folded into it.
+        wait = max(0.5, self.runtime.settings.answer_within_seconds - 1)
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending.future), timeout=wait)
+        except TimeoutError:
+            pending.abandoned = True
+            pending.future.add_done_callback(_retrieved)
+            raise DatabaseUnavailable() from None
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -80,7 +90,10 @@ class IntakeWriter:
             # (in bench/intake.py's load batches grow from ~11 to ~25 submissions, throughput ~10%)
             await asyncio.sleep(0)
             while self._queue:
-                batch, self._queue = self._queue, []
+                batch = [item for item in self._queue if not item.abandoned]
+                self._queue = []
+                if not batch:
+                    continue
                 try:
                     await loop.run_in_executor(self._thread, self._write, batch)
                     if self.checkpoints is not None:
@@ -178,6 +191,12 @@ class IntakeWriter:
 
     def _commit(self, connection: Any) -> None:
         connection.execute("COMMIT") if self.runtime.sqlite else connection.commit()
+
+
+def _retrieved(future: asyncio.Future[Receipt]) -> None:
+    """Take the outcome nobody waits for any more, so that asyncio does not report it."""
+    if not future.cancelled():
+        future.exception()
 
 
 class _Unexpected(Exception):
