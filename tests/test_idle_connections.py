@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import resource
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +11,7 @@ import httpx
 import pytest
 
 from inbox.serving import HEADER_TIMEOUT_SECONDS
-from tests.conftest import TEST_SECRET_KEY, free_port
+from tests.served import serving
 
 IDLE_CONNECTIONS = 1_100
 
@@ -27,37 +24,8 @@ def _usual_descriptor_limit() -> None:
 
 @pytest.fixture
 def served(tmp_path: Path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "INBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'inbox.db'}",
-        "INBOX_SECRET_KEY": TEST_SECRET_KEY,
-        "INBOX_LOG_LEVEL": "WARNING",
-        "INBOX_RUN_WORKER": "false",
-        "INBOX_MAIL_CATCHER": "false",
-    }
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "inbox"), "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=_usual_descriptor_limit,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise AssertionError("inbox serve did not start")
-    yield port, url
-    process.terminate()
-    process.wait(timeout=30)
+    with serving(tmp_path, preexec_fn=_usual_descriptor_limit) as server:
+        yield server.port, server.url
 
 
 @pytest.mark.slow

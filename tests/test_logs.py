@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 
-from tests.conftest import TEST_SECRET_KEY, free_port
 from tests.review.test_conversation import page_of, post, signed_in, stored  # noqa: F401
+from tests.served import start
 from tests.staff.factories import make_staff, sign_in
 
 NOTE = "Her fistula bleeds again tonight, ring her daughter Amira on 07700 900123"
@@ -77,36 +73,12 @@ def test_a_nul_character_in_staff_text_is_stripped_not_a_500(signed_in, runtime)
 
 
 def test_served_logs_are_json_and_access_lines_carry_no_query_string(tmp_path: Path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "INBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'inbox.db'}",
-        "INBOX_SECRET_KEY": TEST_SECRET_KEY,
-        "INBOX_LOG_LEVEL": "INFO",
-        "INBOX_RUN_WORKER": "false",
-        "INBOX_MAIL_CATCHER": "false",
-    }
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "inbox"), "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    served = start(tmp_path, keep_stderr=True, INBOX_LOG_LEVEL="INFO")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        response = httpx.get(f"http://127.0.0.1:{port}/contact?next=amira%40example.com")
+        response = httpx.get(f"{served.url}/contact?next=amira%40example.com")
         assert response.status_code == 200
     finally:
-        process.terminate()
-        _, errors = process.communicate(timeout=30)
+        errors = served.stop()
     lines = [json.loads(line) for line in errors.splitlines() if line.startswith("{")]
     assert any(line["logger"].startswith("uvicorn.error") for line in lines)  # start-up, as JSON
     access = [line for line in lines if line["logger"] == "uvicorn.access"]

@@ -3,12 +3,7 @@ operator named (INBOX_TRUSTED_PROXIES), and an IPv6 client by its /64."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -18,8 +13,9 @@ from fastapi.testclient import TestClient
 from inbox.clock import FrozenClock
 from inbox.main import create_app
 from inbox.runtime import build_runtime
-from tests.conftest import TEST_SECRET_KEY, free_port
+from tests.conftest import TEST_SECRET_KEY
 from tests.factories import form_fields
+from tests.served import serving
 
 
 def _post_from(app, ip: str, settings, clock, number: int) -> int:
@@ -40,37 +36,6 @@ def test_addresses_of_one_ipv6_64_share_one_limit(settings, clock):
         runtime.engine.dispose()
 
 
-def _serve(tmp_path: Path, **env: str):
-    port = free_port()
-    environment = {
-        **{key: value for key, value in os.environ.items() if key != "INBOX_TRUSTED_PROXIES"},
-        "INBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'inbox.db'}",
-        "INBOX_SECRET_KEY": TEST_SECRET_KEY,
-        "INBOX_LOG_LEVEL": "WARNING",
-        "INBOX_RUN_WORKER": "false",
-        "INBOX_MAIL_CATCHER": "false",
-        "INBOX_RATE_LIMIT_IP": "1/minute",
-        **env,
-    }
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "inbox"), "serve", "--port", str(port)],
-        env=environment,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError("inbox serve did not start")
-
-
 def _two_patients_behind(url: str) -> list[int]:
     """Two form posts from 127.0.0.1, each claiming another client in X-Forwarded-For."""
     codes = []
@@ -87,12 +52,8 @@ def _two_patients_behind(url: str) -> list[int]:
 @pytest.mark.parametrize(("trusted", "expected"), [(None, [303, 429]), ("127.0.0.1", [303, 303])])
 def test_x_forwarded_for_counts_only_from_a_named_proxy(tmp_path, trusted, expected):
     env = {"INBOX_TRUSTED_PROXIES": trusted} if trusted else {}
-    process, url = _serve(tmp_path, **env)
-    try:
-        assert _two_patients_behind(url) == expected
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serving(tmp_path, INBOX_RATE_LIMIT_IP="1/minute", **env) as served:
+        assert _two_patients_behind(served.url) == expected
 
 
 def _post_through(app, proxy: str, forwarded: str, settings, clock, number: int) -> int:
