@@ -51,7 +51,9 @@ class _Handler:
             if reply == "drop":
                 smtp.transport.close()  # the SMTP protocol owns the transport
                 return "421 closing"
-            if not reply.startswith("2"):
+            if reply.startswith("late:"):  # accept, after this many seconds of silence
+                await asyncio.sleep(float(reply.removeprefix("late:")))
+            elif not reply.startswith("2"):
                 return reply
         with self.server.lock:
             self.server.received.append(
@@ -71,7 +73,8 @@ class _Authenticator:
 
 class SmtpServer:
     """Start/stop an aiosmtpd server; `script` holds replies to give before accepting mail
-    ("drop" closes the connection mid-DATA), `rcpt_script` the same for RCPT TO."""
+    ("drop" closes the connection mid-DATA, "late:3" accepts after 3 s of silence),
+    `rcpt_script` the same for RCPT TO."""
 
     def __init__(
         self,
