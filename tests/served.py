@@ -57,7 +57,8 @@ def start(
     preexec_fn: Callable[[], None] | None = None,
     **env: str,
 ) -> Served:
-    """Start `inbox serve` on a free port and wait (at most 60 s) until /healthz answers."""
+    """Start `inbox serve` on a free port and wait (at most 120 s: a crowded machine) until
+    /healthz answers."""
     port = free_port()
     environment = {
         **{key: value for key, value in os.environ.items() if not key.startswith("INBOX_")},
@@ -78,7 +79,7 @@ def start(
         preexec_fn=preexec_fn,
     )
     served = Served(process, port)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{served.url}/healthz").status_code == 200:
