@@ -10,6 +10,7 @@ from inbox.feedback import models as feedback_models
 from inbox.followups import models as followups_models
 from inbox.inbound import models as inbound_models
 from inbox.outbox import models as outbox_models
+from inbox.review import models as review_models
 from inbox.staff import models as staff_models
 
 DOMAINS = (
@@ -21,6 +22,7 @@ DOMAINS = (
     outbox_models,
     followups_models,
     inbound_models,
+    review_models,
 )
 
 

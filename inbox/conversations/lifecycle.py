@@ -9,6 +9,9 @@
     staff close        review | queued | sent | failed -> closed
     staff reopen       closed | spam -> review
     staff discard      review | failed -> spam
+    staff assign       any state: the owner changes (assign), not the state
+    staff or triage    the kind changes (set_kind); staff's choice is never overridden by triage
+    escalation         an urgent conversation nobody opened: reminded, then escalated
 
 Two ways in, one set of rules: the staff and delivery changes work on ORM objects in a Session;
 a patient's message (intake's hot path, inbound mail) runs the SQL text below through a `Run`
@@ -27,7 +30,13 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
+from inbox.conversations.models import (
+    Conversation,
+    ConversationKind,
+    ConversationState,
+    Message,
+    MessageStatus,
+)
 from inbox.db import UTCDateTime
 from inbox.errors import Conflict, NotFound
 
@@ -191,6 +200,40 @@ def reopen_by_staff(session: Session, conversation: Conversation, *, now: dateti
         .where(col(Message.status) == MessageStatus.SPAM)
         .values(status=MessageStatus.ACCEPTED, drafted_at=None)
     )
+
+
+def assign(conversation: Conversation, *, assignee_id: int | None, now: datetime) -> bool:
+    """Give the conversation an owner (None: unassigned); False when it already had that one."""
+    if conversation.assignee_id == assignee_id:
+        return False
+    conversation.assignee_id = assignee_id
+    conversation.updated_at = now
+    return True
+
+
+def set_kind(
+    conversation: Conversation, kind: ConversationKind, *, by_staff: bool, now: datetime
+) -> bool:
+    """What the conversation is about. Triage's suggestion never replaces staff's choice;
+    returns whether the kind changed."""
+    if not by_staff and conversation.kind_by_staff:
+        return False
+    changed = conversation.kind != kind
+    conversation.kind = kind
+    conversation.kind_by_staff = conversation.kind_by_staff or by_staff
+    if changed:
+        conversation.updated_at = now
+    return changed
+
+
+def reminded(conversation: Conversation, *, now: datetime) -> None:
+    """Staff were alerted again about this unopened urgent conversation."""
+    conversation.reminded_at = now
+
+
+def escalated(conversation: Conversation, *, now: datetime) -> None:
+    """The unopened urgent conversation was escalated to the second address."""
+    conversation.escalated_at = now
 
 
 _table = Conversation.__table__  # type: ignore[attr-defined]

@@ -49,9 +49,34 @@ class Urgency(StrEnum):
         return list(Urgency).index(self)
 
 
+class ConversationKind(StrEnum):
+    """What a conversation is about; only clinical questions get article sections and the
+    clinical follow-up ("has the problem eased…")."""
+
+    CLINICAL = "clinical"
+    APPOINTMENT = "appointment"
+    BILLING = "billing"
+    THANKS = "thanks"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {
+    ConversationKind.CLINICAL: "Clinical question",
+    ConversationKind.APPOINTMENT: "Appointment",
+    ConversationKind.BILLING: "Billing",
+    ConversationKind.THANKS: "Thanks",
+    ConversationKind.OTHER: "Other",
+}
+
+
 # the intake path inserts rows by SQL that names neither column: the database fills them in
 _ROUTINE = {"server_default": Urgency.ROUTINE.value}
 _NO = {"server_default": sa.false()}
+_CLINICAL = {"server_default": ConversationKind.CLINICAL.value}
 
 
 class Contact(SQLModel, table=True):
@@ -65,6 +90,10 @@ class Conversation(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_conversation_queue", "state", "urgent", "last_message_at", "id"),
         sa.Index("ix_conversation_recent", "last_message_at", "id"),
+        # "Mine" (assignee = me) and "Unassigned" (assignee IS NULL) in the queue's order
+        sa.Index(
+            "ix_conversation_owner", "assignee_id", "state", "urgent", "last_message_at", "id"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -82,6 +111,24 @@ class Conversation(SQLModel, table=True):
     last_message_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     first_reply_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # who works on it (None: unassigned); only `inbox.conversations.lifecycle` changes it
+    assignee_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    # what it is about (ConversationKind): triage's suggestion until staff choose one
+    kind: str = Field(default=ConversationKind.CLINICAL, max_length=16, sa_column_kwargs=_CLINICAL)
+    kind_by_staff: bool = Field(default=False, sa_column_kwargs=_NO)
+    # an urgent conversation nobody opened: when staff were reminded, and when it was escalated
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ConversationTag(SQLModel, table=True):
+    """A staff label on a conversation ("dietitian", "interpreter"), for filtering the list."""
+
+    __tablename__ = "conversation_tag"
+    __table_args__ = (sa.Index("ix_conversation_tag_tag", "tag", "conversation_id"),)
+
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    tag: str = Field(max_length=40, primary_key=True)
 
 
 class Message(SQLModel, table=True):
@@ -120,3 +167,34 @@ class Message(SQLModel, table=True):
     # mostly in a language the engine cannot read
     needs_reader: bool = Field(default=False, sa_column_kwargs=_NO)
     drafted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # None: draft pending
+    # given on the form (optional), with the patient's consent to be phoned about this message
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class CallOutcome(StrEnum):
+    REACHED = "reached"
+    NO_ANSWER = "no-answer"
+    VOICEMAIL = "voicemail"
+    WRONG_NUMBER = "wrong-number"
+
+    @property
+    def label(self) -> str:
+        return {
+            CallOutcome.REACHED: "Spoke to the patient",
+            CallOutcome.NO_ANSWER: "No answer",
+            CallOutcome.VOICEMAIL: "Left a voicemail",
+            CallOutcome.WRONG_NUMBER: "Wrong number",
+        }[self]
+
+
+class PhoneCall(SQLModel, table=True):
+    """Staff phoned the patient: when, who, and how it went (the call log of a conversation)."""
+
+    __tablename__ = "phone_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    at: datetime = Field(sa_type=UTCDateTime)
+    outcome: str = Field(max_length=16)  # CallOutcome
+    note: str | None = Field(default=None, max_length=1000)

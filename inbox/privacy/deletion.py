@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from inbox.conversations.models import Contact, Conversation, Message
+from inbox.conversations.models import Contact, Conversation, ConversationTag, Message, PhoneCall
 from inbox.drafting.models import Draft, Note, TriageLabel
 from inbox.errors import DatabaseUnavailable
 from inbox.followups.models import FollowUp
@@ -45,10 +45,11 @@ def conversations_being_sent(session: Session, conversation_ids: Sequence[int]) 
 
 def delete_conversations(session: Session, conversation_ids: Sequence[int]) -> dict[str, int]:
     """Delete the conversations and their messages, drafts, notes, follow-ups, outbox mails,
-    delivery attempts and staff's triage labels; returns how many rows of each went."""
+    delivery attempts, staff's triage labels, tags and call log; returns how many rows of each
+    went."""
     counts = dict.fromkeys(
         ("conversations", "messages", "drafts", "notes", "follow_ups", "mails", "attempts",
-         "inbound_mails", "labels"),
+         "inbound_mails", "labels", "tags", "calls"),
         0,
     )  # fmt: skip
     ids = sorted(set(conversation_ids))
@@ -76,6 +77,13 @@ def delete_conversations(session: Session, conversation_ids: Sequence[int]) -> d
                 "labels",
                 sa.delete(_t(TriageLabel)).where(_t(TriageLabel).c.conversation_id.in_(chunk)),
             ),
+            (
+                "tags",
+                sa.delete(_t(ConversationTag)).where(
+                    _t(ConversationTag).c.conversation_id.in_(chunk)
+                ),
+            ),
+            ("calls", sa.delete(_t(PhoneCall)).where(_t(PhoneCall).c.conversation_id.in_(chunk))),
         )
         for name, statement in steps:
             counts[name] += _rows(session.execute(statement))

@@ -27,7 +27,7 @@ from inbox.followups.views import conversation_context as followups_context
 from inbox.mails.edited import compose_edited
 from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import MailState, OutboxMail
-from inbox.review import actions, approval, timeline
+from inbox.review import actions, approval, team, timeline
 from inbox.review.urgency import badge, mark_urgency, urgency_marks
 from inbox.runtime import Runtime
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
@@ -46,6 +46,10 @@ DONE = {
     "suppressed": "The mail was cancelled, not sent: the address has asked for no automatic mail.",
     "noted": "Your note was added.",
     "marked": "The urgency was changed and your reason added as a note.",
+    "assigned": "The conversation's owner was changed.",
+    "kind": "The kind of the conversation was changed.",
+    "tagged": "The tags were saved.",
+    "called": "The call was added to the call log.",
 }
 # The preview frame shows the mail exactly as sent: its inline styles, nothing that runs.
 PREVIEW_CSP = (
@@ -278,6 +282,7 @@ def _page(
         "language": language_name(view.conversation.language),
         "urgency_marks": urgency_marks(view.conversation),
         **followups_context(session, conversation_id=conversation_id, email=view.contact.email),
+        **team.conversation_context(session, conversation=view.conversation, staff=staff),
         **staff_context(request, staff),
     }
     return request.app.state.templates.TemplateResponse(

@@ -1,4 +1,4 @@
-"""The inbox list: conversations by tab (state), search, keyset pagination; and failed mail.
+"""The inbox list: conversations by tab (state, owner), filters, search, keyset pagination.
 
 Every page is read through an index range, whatever the size of the table: each tab is a union
 of (state, urgent) segments that `ix_conversation_queue (state, urgent, last_message_at, id)`
@@ -8,11 +8,8 @@ cursor is the sort key of the last row shown, so a page costs the same on page 1
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -20,97 +17,29 @@ from sqlmodel import Session
 from inbox.conversations.models import (
     Contact,
     Conversation,
+    ConversationKind,
     ConversationState,
+    ConversationTag,
     Message,
     MessageStatus,
 )
 from inbox.drafting.models import Draft
-from inbox.errors import InboxError
-from inbox.outbox.models import MailState, OutboxMail
 from inbox.review import search
+from inbox.review.tabs import TABS, TABS_BY_SLUG, Cursor, Order, Owner, Tab, get_tab
+from inbox.review.team import tags_of as team_tags
+from inbox.staff.models import StaffUser
 
 CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
 CONTACT = Contact.__table__  # type: ignore[attr-defined]
 MESSAGE = Message.__table__  # type: ignore[attr-defined]
 DRAFT = Draft.__table__  # type: ignore[attr-defined]
-MAIL = OutboxMail.__table__  # type: ignore[attr-defined]
+STAFF = StaffUser.__table__  # type: ignore[attr-defined]
+TAG = ConversationTag.__table__  # type: ignore[attr-defined]
+__all__ = ["TABS", "TABS_BY_SLUG", "Cursor", "Tab", "get_tab", "list_conversations", "tab_counts"]
 PAGE_SIZE = 25
 COUNT_CAP = 999  # tab counts above it show as "999+"
 EXCERPT_CHARS = 180
 EXCERPT_FETCH = 3 * EXCERPT_CHARS  # room for the whitespace that folding removes
-
-
-class Order(Enum):
-    URGENT_THEN_OLDEST = "urgent first, then the longest waiting"
-    OLDEST = "longest waiting first"
-    NEWEST = "newest first"
-
-
-@dataclass(frozen=True)
-class Tab:
-    slug: str
-    label: str
-    states: tuple[str, ...]  # empty: every state
-    order: Order
-    urgent_only: bool = False
-
-
-TABS: tuple[Tab, ...] = (
-    Tab("review", "Needs review", (ConversationState.REVIEW,), Order.URGENT_THEN_OLDEST),
-    Tab("urgent", "Urgent", (ConversationState.REVIEW,), Order.OLDEST, urgent_only=True),
-    Tab("queued", "Queued", (ConversationState.QUEUED,), Order.NEWEST),
-    Tab("sent", "Sent", (ConversationState.SENT,), Order.NEWEST),
-    Tab("failed", "Failed", (ConversationState.FAILED,), Order.NEWEST),
-    Tab("spam", "Spam", (ConversationState.SPAM,), Order.NEWEST),
-    Tab("closed", "Closed", (ConversationState.CLOSED,), Order.NEWEST),
-    Tab("all", "All", (), Order.NEWEST),
-)
-TABS_BY_SLUG = {tab.slug: tab for tab in TABS}
-
-
-class PageLinkInvalid(InboxError):
-    """A `after=` cursor that was not made by us (edited or truncated link)."""
-
-    status = 400
-
-
-class TabNotFound(InboxError):
-    status = 404
-
-
-def get_tab(slug: str) -> Tab:
-    """The tab called `slug`; raises TabNotFound."""
-    tab = TABS_BY_SLUG.get(slug)
-    if tab is None:
-        raise TabNotFound(f"There is no list called {slug!r}.")
-    return tab
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """The sort key of the last row of a page: where the next page starts."""
-
-    urgent: bool
-    last_message_at: datetime
-    id: int
-
-    def encode(self) -> str:
-        raw = f"{int(self.urgent)}|{self.last_message_at.isoformat()}|{self.id}"
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, value: str) -> Cursor:
-        try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-            urgent, moment, ident = raw.split("|")
-            at = datetime.fromisoformat(moment)
-            if urgent not in ("0", "1") or at.tzinfo is None:
-                raise ValueError(raw)
-            return cls(urgent=urgent == "1", last_message_at=at, id=int(ident))
-        except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-            raise PageLinkInvalid(
-                "That page link is not valid; start again from the list."
-            ) from exc
 
 
 @dataclass
@@ -125,9 +54,22 @@ class Row:
     last_message_at: datetime
     name: str
     email: str
+    kind: str = ConversationKind.CLINICAL
+    assignee: str | None = None  # the owner's e-mail address
     excerpt: str = ""
     section_ids: list[str] = field(default_factory=list)
     urgency_reasons: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What narrows a tab: the words searched, a kind, a tag; and who is looking ("Mine")."""
+
+    terms: list[str] = field(default_factory=list)
+    kind: str | None = None
+    tag: str | None = None
+    staff_id: int | None = None
 
 
 @dataclass
@@ -142,22 +84,28 @@ def list_conversations(
     session: Session,
     *,
     tab: Tab,
-    terms: list[str] | None = None,
+    filters: Filters | None = None,
     after: Cursor | None = None,
     limit: int = PAGE_SIZE,
 ) -> Page:
-    """One page of `tab`, optionally only conversations with a message matching all `terms`."""
-    terms = terms or []
-    matching = search.conversation_filter(session, terms, CONVERSATION.c.id) if terms else None
-    built = [_segment(tab, urgent, after, matching, limit + 1) for urgent in _urgent_values(tab)]
+    """One page of `tab`, narrowed by `filters` (conversations with a message matching all the
+    terms, of one kind, with one tag)."""
+    filters = filters or Filters()
+    conditions = _narrowing(session, tab, filters)
+    built = [
+        _segment(tab, state, urgent, after, conditions, limit + 1)
+        for state in (tab.states or (None,))
+        for urgent in _urgent_values(tab)
+    ]
     segments = [segment for segment in built if segment is not None]
     if not segments:
-        return Page(tab=tab, rows=[], next_cursor=None, terms=terms)
+        return Page(tab=tab, rows=[], next_cursor=None, terms=filters.terms)
     union = sa.union_all(*[segment.subquery().select() for segment in segments]).subquery("page")
     key = _sort_key(tab.order, union.c)
     query = (
-        sa.select(union, CONTACT.c.name, CONTACT.c.email)
+        sa.select(union, CONTACT.c.name, CONTACT.c.email, STAFF.c.email.label("assignee"))
         .join(CONTACT, CONTACT.c.id == union.c.contact_id)
+        .outerjoin(STAFF, STAFF.c.id == union.c.assignee_id)
         .order_by(*key)
         .limit(_inline(limit + 1))
     )
@@ -174,6 +122,8 @@ def list_conversations(
             last_message_at=item.last_message_at,
             name=item.name,
             email=item.email,
+            kind=item.kind,
+            assignee=item.assignee,
         )
         for item in found[:limit]
     ]
@@ -183,7 +133,26 @@ def list_conversations(
         next_cursor = Cursor(urgent=last.urgent, last_message_at=last.last_message_at, id=last.id)
     _add_excerpts(session, rows)
     _add_sections(session, rows)
-    return Page(tab=tab, rows=rows, next_cursor=next_cursor, terms=terms)
+    _add_tags(session, rows)
+    return Page(tab=tab, rows=rows, next_cursor=next_cursor, terms=filters.terms)
+
+
+def _narrowing(session: Session, tab: Tab, filters: Filters) -> list[sa.ColumnElement[bool]]:
+    c = CONVERSATION.c
+    conditions: list[sa.ColumnElement[bool]] = []
+    if tab.owner is Owner.ME:
+        conditions.append(c.assignee_id == _inline(filters.staff_id or 0))
+    elif tab.owner is Owner.NOBODY:
+        conditions.append(c.assignee_id.is_(None))
+    if filters.kind:
+        conditions.append(c.kind == _inline(filters.kind))
+    if filters.tag:
+        tag: sa.BindParameter[str] = sa.bindparam("tag", filters.tag, literal_execute=True)
+        tagged = sa.select(TAG.c.conversation_id).where(TAG.c.tag == tag)
+        conditions.append(c.id.in_(tagged))
+    if filters.terms:
+        conditions.append(search.conversation_filter(session, filters.terms, c.id))
+    return conditions
 
 
 def _urgent_values(tab: Tab) -> tuple[bool | None, ...]:
@@ -198,20 +167,17 @@ def _urgent_values(tab: Tab) -> tuple[bool | None, ...]:
 
 def _segment(
     tab: Tab,
+    state: str | None,
     urgent: bool | None,
     after: Cursor | None,
-    matching: sa.ColumnElement[bool] | None,
+    narrowing: list[sa.ColumnElement[bool]],
     limit: int,
 ) -> sa.Select | None:
     """The rows of one (state, urgent) index range after the cursor, in order; None if none."""
     c = CONVERSATION.c
-    conditions: list[sa.ColumnElement[bool]] = []
-    if tab.states:
-        conditions.append(
-            c.state == _inline(tab.states[0])
-            if len(tab.states) == 1
-            else c.state.in_([_inline(state) for state in tab.states])
-        )
+    conditions: list[sa.ColumnElement[bool]] = list(narrowing)
+    if state is not None:
+        conditions.append(c.state == _inline(state))
     if urgent is not None:
         conditions.append(c.urgent == (sa.true() if urgent else sa.false()))
     if after is not None:
@@ -220,8 +186,6 @@ def _segment(
             return None
         if position is not None and position is not True:
             conditions.append(position)
-    if matching is not None:
-        conditions.append(matching)
     descending = tab.order is Order.NEWEST
     ordering = (c.last_message_at.desc(), c.id.desc()) if descending else (c.last_message_at, c.id)
     return (
@@ -235,6 +199,8 @@ def _segment(
             c.language,
             c.needs_reader,
             c.last_message_at,
+            c.kind,
+            c.assignee_id,
         )  # fmt: skip
         .where(*conditions)
         .order_by(*ordering)
@@ -335,9 +301,18 @@ def _add_sections(session: Session, rows: list[Row]) -> None:
         row.urgency_reasons = list(reasons or []) if row.urgent else []
 
 
-def tab_counts(session: Session, *, cap: int = COUNT_CAP) -> dict[str, int]:
-    """How many conversations wait in the tabs that need action (review, urgent, failed), each
-    counted up to `cap` + 1 only, so that a huge backlog costs no more than a small one."""
+def _add_tags(session: Session, rows: list[Row]) -> None:
+    found = team_tags(session, [row.id for row in rows])
+    for row in rows:
+        row.tags = found.get(row.id, [])
+
+
+def tab_counts(
+    session: Session, *, staff_id: int | None = None, cap: int = COUNT_CAP
+) -> dict[str, int]:
+    """How many conversations wait in the tabs that need action (review, urgent, failed, mine,
+    unassigned), each counted up to `cap` + 1 only, so that a huge backlog costs no more than a
+    small one."""
     c = CONVERSATION.c
 
     def capped(*conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect:
@@ -345,97 +320,16 @@ def tab_counts(session: Session, *, cap: int = COUNT_CAP) -> dict[str, int]:
         return sa.select(sa.func.count()).select_from(found).scalar_subquery()
 
     review = c.state == ConversationState.REVIEW
+    failed = c.state == ConversationState.FAILED
+    mine = c.assignee_id == _inline(staff_id or 0)
     row = session.execute(
         sa.select(
             capped(review),
             capped(review, c.urgent == sa.true()),
-            capped(c.state == ConversationState.FAILED),
+            capped(failed),
+            # two index ranges of ix_conversation_owner, not one IN over two states
+            capped(mine, review) + capped(mine, failed),
+            capped(c.assignee_id.is_(None), review),
         )
     ).one()
-    return dict(zip(("review", "urgent", "failed"), row, strict=True))
-
-
-# --- failed mail
-
-
-@dataclass(frozen=True)
-class FailedMail:
-    id: int
-    kind: str
-    recipient: str
-    conversation_id: int | None
-    reason: str
-    attempts: int
-    failed_at: datetime | None
-    held: bool = False  # over the hourly cap of automatic mail, never tried
-
-
-@dataclass
-class FailurePage:
-    mails: list[FailedMail]
-    next_after: int | None
-    failed_total: int
-    held_total: int
-    pending: dict[str, int]  # state -> count, for queued and sending
-
-
-_LISTED_STATES = (MailState.FAILED, MailState.HELD, MailState.QUEUED, MailState.SENDING)
-
-
-def list_failed_mails(
-    session: Session, *, after: int | None = None, limit: int = 50
-) -> FailurePage:
-    """Failed and held mails, newest first (keyset on id), with the totals of failed, held and
-    pending mails."""
-    m = MAIL.c
-    query = (
-        sa.select(
-            m.id,
-            m.kind,
-            m.recipient,
-            m.conversation_id,
-            m.last_error,
-            m.server_reply,
-            m.attempts,
-            m.failed_at,
-            m.state,
-        )
-        .where(m.state.in_((MailState.FAILED, MailState.HELD)))
-        .order_by(m.id.desc())
-        .limit(limit + 1)
-    )
-    if after is not None:
-        query = query.where(m.id < after)
-    found = session.execute(query).all()
-    mails = [
-        FailedMail(
-            id=item.id,
-            kind=item.kind,
-            recipient=item.recipient,
-            conversation_id=item.conversation_id,
-            reason=item.last_error or item.server_reply or "No reason recorded.",
-            attempts=item.attempts,
-            failed_at=item.failed_at,
-            held=item.state == MailState.HELD,
-        )
-        for item in found[:limit]
-    ]
-    counts = dict(
-        session.execute(
-            sa.select(m.state, sa.func.count()).where(m.state.in_(_LISTED_STATES)).group_by(m.state)
-        ).all()
-    )
-    return FailurePage(
-        mails=mails,
-        next_after=mails[-1].id if len(found) > limit else None,
-        failed_total=counts.get(MailState.FAILED, 0),
-        held_total=counts.get(MailState.HELD, 0),
-        pending={state: counts.get(state, 0) for state in (MailState.QUEUED, MailState.SENDING)},
-    )
-
-
-def mask_address(address: str) -> str:
-    """'annabel@example.org' -> 'an…@example.org': enough to recognise, not to harvest."""
-    local, _, domain = address.partition("@")
-    shown = local[:2] if len(local) > 3 else local[:1]
-    return f"{shown}…@{domain}" if domain else f"{shown}…"
+    return dict(zip(("review", "urgent", "failed", "mine", "unassigned"), row, strict=True))

@@ -12,6 +12,8 @@ query syntax: words are reduced to letters, digits and the few marks of an e-mai
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,9 +21,13 @@ from sqlmodel import Session
 
 from inbox.conversations.models import Message
 from inbox.db import writing
+from inbox.review.models import StaffSearch
 from inbox.runtime import Runtime
 
 MESSAGE = Message.__table__  # type: ignore[attr-defined]
+KEPT = StaffSearch.__table__  # type: ignore[attr-defined]
+SEARCH_KEPT_FOR = timedelta(hours=12)  # a working day: the list links of a search keep working
+MAX_QUERY_LENGTH = 200
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 64
 # SQLite: above this many matching messages, search walks the list instead of the hits
@@ -123,3 +129,44 @@ def conversation_filter(
     return sa.exists().where(
         message.c.conversation_id == conversation_id, (message.c.id + 0).in_(hits)
     )
+
+
+# --- a search kept on the server, so that its words never appear in a URL
+
+
+def keep_search(session: Session, *, staff_id: int, query: str, now: datetime) -> str:
+    """Store what `staff_id` searched for; returns the random id the list links carry. The
+    staff member's searches older than SEARCH_KEPT_FOR are deleted on the way."""
+    session.execute(
+        sa.delete(KEPT).where(
+            KEPT.c.staff_id == staff_id, KEPT.c.created_at < now - SEARCH_KEPT_FOR
+        )
+    )
+    ident = secrets.token_urlsafe(18)[:24]
+    session.execute(
+        sa.insert(KEPT).values(
+            id=ident, staff_id=staff_id, query=query.strip()[:MAX_QUERY_LENGTH], created_at=now
+        )
+    )
+    return ident
+
+
+def kept_search(session: Session, *, ident: str, staff_id: int, now: datetime) -> str | None:
+    """The words of kept search `ident` when it is `staff_id`'s and not expired; else None."""
+    if not ident or len(ident) > 32:
+        return None
+    return session.execute(
+        sa.select(KEPT.c.query).where(
+            KEPT.c.id == ident,
+            KEPT.c.staff_id == staff_id,
+            KEPT.c.created_at >= now - SEARCH_KEPT_FOR,
+        )
+    ).scalar()
+
+
+def purge_kept_searches(session: Session, *, now: datetime) -> int:
+    """Delete every expired kept search (the daily purge); returns how many."""
+    result = session.connection().execute(
+        sa.delete(KEPT).where(KEPT.c.created_at < now - SEARCH_KEPT_FOR)
+    )
+    return int(result.rowcount or 0)

@@ -10,7 +10,13 @@ import sqlalchemy as sa
 from inbox.conversations.models import ConversationState, Message
 from inbox.db import session_scope
 from inbox.review import search
-from tests.review.test_list import add_conversation, listed_ids, next_link, signed_in  # noqa: F401
+from tests.review.test_list import (  # noqa: F401
+    add_conversation,
+    listed_ids,
+    next_link,
+    searched,
+    signed_in,
+)
 
 
 @pytest.fixture(params=["few hits", "many hits"])
@@ -72,20 +78,20 @@ CASES = [
 
 def test_search_finds_the_right_conversations(signed_in, people):  # noqa: F811
     for query, who in CASES:
-        page = signed_in.get("/inbox", params={"q": query})
+        page = searched(signed_in, query)
         assert page.status_code == 200
         assert set(listed_ids(page.text)) == {people[name] for name in who}, query
 
 
 def test_search_within_a_tab(signed_in, people):  # noqa: F811
-    page = signed_in.get("/inbox", params={"q": "cramps", "tab": "sent"})
+    page = searched(signed_in, "cramps", tab="sent")
     assert listed_ids(page.text) == [people["linda"]]
     assert '<input type="hidden" name="tab" value="sent">' in page.text  # the next search too
 
 
 def test_search_from_the_default_page_looks_in_every_state(signed_in, people):  # noqa: F811
     assert 'name="tab"' not in signed_in.get("/inbox").text
-    page = signed_in.get("/inbox", params={"q": "cramps"})
+    page = searched(signed_in, "cramps")
     assert set(listed_ids(page.text)) == {people["karim"], people["linda"]}  # review and sent
     assert 'aria-current="page">All' in page.text
 
@@ -103,7 +109,7 @@ def test_search_finds_a_later_message_of_the_conversation(signed_in, runtime, pe
                 fingerprint="second",
             )
         )
-    page = signed_in.get("/inbox", params={"q": "sodium"})
+    page = searched(signed_in, "sodium")
     assert listed_ids(page.text) == [people["karim"]]
 
 
@@ -113,29 +119,29 @@ def test_edited_and_deleted_messages_leave_the_index(signed_in, runtime, people)
         session.execute(
             sa.update(table).where(table.c.conversation_id == people["zoe"]).values(body="[erased]")
         )
-    assert listed_ids(signed_in.get("/inbox", params={"q": "phosphate"}).text) == []
-    assert listed_ids(signed_in.get("/inbox", params={"q": "erased"}).text) == [people["zoe"]]
+    assert listed_ids(searched(signed_in, "phosphate").text) == []
+    assert listed_ids(searched(signed_in, "erased").text) == [people["zoe"]]
     with session_scope(runtime.engine) as session:
         session.execute(sa.delete(table).where(table.c.conversation_id == people["zoe"]))
-    assert listed_ids(signed_in.get("/inbox", params={"q": "erased"}).text) == []
+    assert listed_ids(searched(signed_in, "erased").text) == []
 
 
 def test_edits_and_deletes_after_indexing_keep_the_sqlite_index_true(signed_in, runtime, people):  # noqa: F811
     if not runtime.sqlite:
         pytest.skip("SQLite only: PostgreSQL indexes each row as it is written")
     table = Message.__table__
-    assert listed_ids(signed_in.get("/inbox", params={"q": "phosphate"}).text) == [people["zoe"]]
+    assert listed_ids(searched(signed_in, "phosphate").text) == [people["zoe"]]
     with session_scope(runtime.engine) as session:  # zoe's message is indexed now
         session.execute(
             sa.update(table).where(table.c.conversation_id == people["zoe"]).values(body="[erased]")
         )
-    assert listed_ids(signed_in.get("/inbox", params={"q": "phosphate"}).text) == []
-    assert listed_ids(signed_in.get("/inbox", params={"q": "erased"}).text) == [people["zoe"]]
+    assert listed_ids(searched(signed_in, "phosphate").text) == []
+    assert listed_ids(searched(signed_in, "erased").text) == [people["zoe"]]
     with session_scope(runtime.engine) as session:  # the newest message: SQLite reuses its id
         session.execute(sa.delete(table).where(table.c.conversation_id == people["zoe"]))
     newcomer = add_conversation(runtime, body="Is a potassium binder safe with my tablets?")
-    assert listed_ids(signed_in.get("/inbox", params={"q": "potassium"}).text) == [newcomer]
-    assert listed_ids(signed_in.get("/inbox", params={"q": "erased"}).text) == []
+    assert listed_ids(searched(signed_in, "potassium").text) == [newcomer]
+    assert listed_ids(searched(signed_in, "erased").text) == []
     with runtime.engine.begin() as connection:  # FTS5 compares its index with the table
         connection.exec_driver_sql(
             "INSERT INTO message_fts(message_fts) VALUES ('integrity-check')"
@@ -173,12 +179,12 @@ def test_query_syntax_typed_by_staff_is_just_words(signed_in, people):  # noqa: 
         "a@",
         "'@'",
     ]:
-        assert signed_in.get("/inbox", params={"q": query}).status_code == 200, query
+        assert searched(signed_in, query).status_code == 200, query
     assert set(listed_ids(signed_in.get("/inbox").text)) == {people["karim"], people["zoe"]}
 
 
 def test_search_text_is_escaped_in_the_page(signed_in, people):  # noqa: F811
-    page = signed_in.get("/inbox", params={"q": "<script>alert(1)</script>"})
+    page = searched(signed_in, "<script>alert(1)</script>")
     assert page.status_code == 200
     assert "<script>alert(1)</script>" not in page.text
 
@@ -192,7 +198,7 @@ def test_many_results_are_paged_without_repeats(signed_in, runtime, strategy):  
         for index in range(30)
     }
     add_conversation(runtime, subject="Other", body="nothing relevant")
-    first = signed_in.get("/inbox", params={"q": "cramps"})
+    first = searched(signed_in, "cramps")
     ids = listed_ids(first.text)
     assert len(ids) == 25
     ids += listed_ids(signed_in.get(next_link(first.text)).text)
@@ -239,7 +245,7 @@ def test_postgresql_list_and_search_statements_carry_no_parameters(signed_in, ru
 
     sa.event.listen(runtime.engine, "before_cursor_execute", remember)
     try:
-        first = signed_in.get("/inbox", params={"q": "cramps", "tab": "all"})
+        first = searched(signed_in, "cramps", tab="all")
         signed_in.get("/inbox", params={"tab": "review"})
         assert first.status_code == 200
     finally:
