@@ -165,6 +165,10 @@ class Settings(BaseSettings):
     quiet_hours: str = "21-08"
     timezone: str = "Europe/London"
     staff_alert_to: str = ""
+    # an urgent (or check-now) conversation nobody opened this long after it came in: staff
+    # are alerted again; as long again after that, it goes to the escalation address (0: off)
+    urgent_escalate_minutes: int = 15
+    escalation_email: str = ""
     digest_after_hours: int = 24
     acknowledge_reply_within: str = "two working days"  # the promise in the acknowledgement
 

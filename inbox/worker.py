@@ -30,6 +30,7 @@ from inbox.followups.events import FollowUpListener
 from inbox.inbound.jobs import inbound_jobs
 from inbox.inbound.receiver import InboundListener, start_inbound_listener, take_in_caught
 from inbox.notices.digest import digest_job
+from inbox.notices.escalation import escalation_job
 from inbox.notices.service import after_triage
 from inbox.outbox.catcher import MailCatcher
 from inbox.outbox.events import Delivery, DeliveryListener
@@ -37,7 +38,7 @@ from inbox.outbox.models import MailKind
 from inbox.outbox.sender import SmtpTarget
 from inbox.outbox.worker import Job, Worker
 from inbox.privacy.purge import purge_job
-from inbox.review.search import index_job
+from inbox.review.search import expire_kept_searches, index_job
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ def periodic_jobs(runtime: Runtime) -> list[Job]:
         *inbound_jobs(runtime),  # IMAP polling (if set), replies, automatic replies, bounces
         draft_new_messages,  # triage and draft new messages, acknowledge, alert staff
         index_job,  # SQLite: full-text index of new messages
+        escalation_job,  # urgent conversations nobody opened: remind staff, then escalate
+        expire_kept_searches,  # staff's searches, kept on the server, expire
         send_due_follow_ups,
         digest_job,  # once a day
         purge_job,  # once a day

@@ -177,9 +177,13 @@ class MailRenderer:
         reasons: Sequence[str],
         received_at: datetime,
         possible: bool = False,
+        unopened_minutes: int | None = None,
+        escalated: bool = False,
     ) -> RenderedMail:
         """The mail to staff about one urgent message (or, `possible`, one to check now: triage
-        is unsure or cannot read it): why, when, and a link; no patient words."""
+        is unsure or cannot read it): why, when, and a link; no patient words. With
+        `unopened_minutes`: the reminder that nobody has opened it for so long (`escalated`: the
+        same sent to the escalation address)."""
         return self.render(
             "staff_alert",
             audience="staff",
@@ -187,6 +191,8 @@ class MailRenderer:
             reasons=[reason for reason in reasons if reason.strip()],
             received_at=received_at,
             possible=possible,
+            unopened_minutes=unopened_minutes,
+            escalated=escalated,
         )
 
     def render_digest(

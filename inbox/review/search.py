@@ -170,3 +170,16 @@ def purge_kept_searches(session: Session, *, now: datetime) -> int:
         sa.delete(KEPT).where(KEPT.c.created_at < now - SEARCH_KEPT_FOR)
     )
     return int(result.rowcount or 0)
+
+
+def expire_kept_searches(runtime: Runtime) -> int:
+    """The worker's part: delete expired kept searches (a read first: no write when none)."""
+    now = runtime.clock.now()
+    with runtime.engine.connect() as connection:
+        expired = connection.execute(
+            sa.select(KEPT.c.id).where(KEPT.c.created_at < now - SEARCH_KEPT_FOR).limit(1)
+        ).first()
+    if expired is None:
+        return 0
+    with Session(runtime.engine) as session, session.begin():
+        return purge_kept_searches(session, now=now)

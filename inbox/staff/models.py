@@ -37,7 +37,11 @@ class StaffUser(SQLModel, table=True):
 
 class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_entry"
-    __table_args__ = (sa.Index("ix_audit_entry_at", "at", "id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_entry_at", "at", "id"),
+        # a conversation's history, and whether staff opened it since its newest message
+        sa.Index("ix_audit_entry_target", "target_type", "target_id", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

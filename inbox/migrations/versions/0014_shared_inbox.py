@@ -44,6 +44,9 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.add_column(sa.Column("phone", text(length=40), nullable=True))
+    op.create_index(
+        "ix_audit_entry_target", "audit_entry", ["target_type", "target_id", "at"], unique=False
+    )
     op.create_table(
         "conversation_tag",
         sa.Column("conversation_id", sa.Integer(), nullable=False),
@@ -94,6 +97,7 @@ def downgrade() -> None:
     op.drop_table("staff_search")
     op.drop_table("phone_call")
     op.drop_index("ix_conversation_tag_tag", table_name="conversation_tag")
+    op.drop_index("ix_audit_entry_target", table_name="audit_entry")
     op.drop_table("conversation_tag")
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.drop_column("phone")
