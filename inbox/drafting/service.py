@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from inbox.conversations import lifecycle, urgency
 from inbox.conversations.models import (
     Conversation,
+    ConversationKind,
     ConversationState,
     Message,
     MessageChannel,
@@ -34,6 +35,7 @@ from inbox.conversations.models import (
 from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.feedback.links import feedback_urls
+from inbox.knowledge.kinds import suggest_kind
 from inbox.knowledge.service import Triage, triage_message
 from inbox.mails.edited import compose_edited
 from inbox.mails.render import RenderedMail
@@ -50,7 +52,7 @@ STALE_DRAFT = (
 )
 
 
-RenderKey = tuple[tuple[str, ...], bool, tuple[str, ...]]  # sections, urgent, reasons
+RenderKey = tuple[tuple[str, ...], bool, tuple[str, ...], str]  # sections, urgent, reasons, kind
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,24 @@ def prepare_draft(runtime: Runtime, *, message: Message) -> Prepared:
     """Triage `message` and render its reply; reads nothing, writes nothing."""
     assert message.id is not None
     triage = _triage(runtime, message)
-    section_ids = [match.section_id for match in triage.sections]
+    kind = _suggested_kind(runtime, message, triage)
+    clinical = kind == ConversationKind.CLINICAL
+    section_ids = [match.section_id for match in triage.sections] if clinical else []
     urgent = bool(triage.urgent) or (message.channel == MessageChannel.EMAIL and message.urgent)
     reasons = list(triage.urgency_reasons)
-    key: RenderKey = (tuple(section_ids), urgent, tuple(reasons))
+    key: RenderKey = (tuple(section_ids), urgent, tuple(reasons), kind)
     mail = _render(
-        runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons
-    )
+        runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons,
+        kind=kind,
+    )  # fmt: skip
     return Prepared(message_id=message.id, triage=triage, rendered={key: mail})
+
+
+def _suggested_kind(runtime: Runtime, message: Message, triage: Triage) -> str:
+    return suggest_kind(
+        runtime.knowledge, subject=message.subject, text=message.body, filtered=triage.filtered,
+        clinical_signs=bool(triage.sections) or emergency_found(triage, message),
+    )  # fmt: skip
 
 
 def _triage(runtime: Runtime, message: Message) -> Triage:
@@ -128,13 +140,21 @@ def draft_message(
         # an urgent question still waiting for its reply stays urgent when the patient adds to it
         urgent = urgent or draft.urgent
         reasons += [reason for reason in draft.urgency_reasons if reason not in reasons]
-    section_ids = [str(item["section_id"]) for item in suggested]
-    wanted: RenderKey = (tuple(section_ids), urgent, tuple(reasons))
+    kind = _suggested_kind(runtime, message, triage)
+    lifecycle.set_kind(conversation, ConversationKind(kind), by_staff=False, now=now)
+    # only a clinical question is answered from the articles
+    section_ids = (
+        [str(item["section_id"]) for item in suggested]
+        if conversation.kind == ConversationKind.CLINICAL
+        else []
+    )
+    wanted: RenderKey = (tuple(section_ids), urgent, tuple(reasons), conversation.kind)
     mail = prepared.rendered.get(wanted) if prepared is not None else None
     if mail is None:
         mail = _render(
-            runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons
-        )
+            runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons,
+            kind=conversation.kind,
+        )  # fmt: skip
     values: dict[str, Any] = {
         "message_id": message.id,
         "suggested": suggested,
@@ -211,12 +231,14 @@ def redraft(
     chosen = _ordered_sections(runtime, suggested=draft.suggested, chosen=set(section_ids))
     message = session.get(Message, draft.message_id)
     assert message is not None
+    conversation = session.get(Conversation, conversation_id)
     mail = _render(
         runtime,
         message=message,
         section_ids=chosen,
         urgent=draft.urgent,
         reasons=draft.urgency_reasons,
+        kind=conversation.kind if conversation else ConversationKind.CLINICAL,
     )
     draft.section_ids = chosen
     _apply(draft, subject=mail.subject, text=mail.text, html=mail.html, staff=staff, now=now)
@@ -265,6 +287,7 @@ def _render(
     section_ids: Sequence[str],
     urgent: bool,
     reasons: Sequence[str],
+    kind: str = ConversationKind.CLINICAL,
 ) -> RenderedMail:
     found = [runtime.knowledge.section(section_id) for section_id in section_ids]
     sections = [section for section in found if section is not None]
@@ -281,7 +304,38 @@ def _render(
         )
         if message.id
         else None,
+        kind=kind,
     )
+
+
+def emergency_found(triage: Any, message: Message) -> bool:
+    """Whether triage (or inbound's first look at a whole mail) found emergency signs."""
+    return bool(triage.urgent) or (message.channel == MessageChannel.EMAIL and message.urgent)
+
+
+def rebuild_for_kind(
+    session: Session, *, runtime: Runtime, conversation: Conversation, now: datetime
+) -> Draft | None:
+    """After staff changed the kind: a draft nobody edited is rebuilt to fit it (a clinical
+    question gets triage's sections back, another kind its own template without sections)."""
+    draft = get_draft(session, conversation_id=conversation.id or 0)
+    if draft is None or draft.edited or conversation.state != ConversationState.REVIEW:
+        return draft
+    message = session.get(Message, draft.message_id)
+    if message is None:
+        return draft
+    clinical = conversation.kind == ConversationKind.CLINICAL
+    chosen = [str(item["section_id"]) for item in draft.suggested] if clinical else []
+    mail = _render(
+        runtime, message=message, section_ids=chosen, urgent=draft.urgent,
+        reasons=draft.urgency_reasons, kind=conversation.kind,
+    )  # fmt: skip
+    draft.section_ids = chosen
+    draft.subject, draft.text_body, draft.html_body = mail.subject, mail.text, mail.html
+    draft.version += 1
+    draft.updated_at = now
+    session.flush()
+    return draft
 
 
 def _ordered_sections(

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from inbox.config import Settings
-from inbox.conversations.models import Conversation, ConversationState
+from inbox.conversations.models import Conversation, ConversationKind, ConversationState
 from inbox.db import UTCDateTime
 from inbox.followups.models import FollowUp, FollowUpState, Suppression, SuppressionReason
 from inbox.followups.schedule import follow_up_times
@@ -99,6 +99,8 @@ class FollowUpListener:
                     sa.select(_conversation.c.id)
                     .where(_conversation.c.id.in_(ids))
                     .where(_conversation.c.state == ConversationState.SENT)
+                    # the follow-up asks whether the problem eased: clinical questions only
+                    .where(_conversation.c.kind == ConversationKind.CLINICAL)
                 ).scalars()
             )
         recipients = {cid: normalise_address(d.mail.recipient) for cid, d in latest.items()}

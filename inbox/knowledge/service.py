@@ -15,6 +15,7 @@ from typing import Any
 
 from inbox.knowledge.combination import MAX_SECTIONS, Combination
 from inbox.knowledge.engine import RuleEngine
+from inbox.knowledge.kinds import KindSuggester
 from inbox.knowledge.learned.features import message_text, surface_forms
 from inbox.knowledge.learned.model import (
     MODEL_PATH,
@@ -77,6 +78,7 @@ def prepare(*, knowledge: Knowledge, model_path: Path | None = MODEL_PATH) -> No
     """Compile the rules and load the model for this knowledge now rather than on the first
     message; ``model_path=None`` leaves the rules to decide alone."""
     RuleEngine.of(knowledge)
+    KindSuggester.of(knowledge)  # data/kinds.toml is validated at start-up too
     model = load_model(model_path) if model_path is not None and model_path.exists() else None
     knowledge.compiled[_LEARNED_KEY] = _Learned(knowledge, model)
 

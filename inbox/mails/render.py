@@ -129,9 +129,12 @@ class MailRenderer:
         urgency_reasons: Sequence[str],
         question: str | None = None,
         feedback_urls: Mapping[str, str] | None = None,
+        kind: str = "clinical",
     ) -> RenderedMail:
         """The draft reply: emergency guidance first if urgent, a paragraph and link per section,
-        and under each section its "did this help?" link when `feedback_urls` has one."""
+        and under each section its "did this help?" link when `feedback_urls` has one; without
+        sections, the text that fits the `kind` (reply_<kind>.txt/.html, if any)."""
+        kinds = ("appointment", "billing", "thanks", "other")
         return self.render(
             "reply",
             name=name.strip(),
@@ -143,6 +146,7 @@ class MailRenderer:
             urgent=urgent,
             urgency_reasons=[reason for reason in urgency_reasons if reason.strip()],
             question=(question or "").strip() or None,
+            kind=kind if kind in kinds else None,
         )
 
     def render_acknowledgement(

@@ -25,8 +25,10 @@ from inbox.conversations.models import (
     ConversationTag,
 )
 from inbox.drafting.service import audit_conversation as _audit
+from inbox.drafting.service import rebuild_for_kind
 from inbox.errors import InvalidInput, NotFound
 from inbox.review import actions, calls
+from inbox.runtime import Runtime
 from inbox.staff.models import StaffUser
 
 MAX_TAGS = 10
@@ -88,7 +90,13 @@ def _assign(
 
 
 def set_kind(
-    session: Session, *, conversation_id: int, kind: str, staff: StaffUser, now: datetime
+    session: Session,
+    *,
+    runtime: Runtime,
+    conversation_id: int,
+    kind: str,
+    staff: StaffUser,
+    now: datetime,
 ) -> None:
     """Staff's choice of what the conversation is about (triage will not change it again)."""
     try:
@@ -98,6 +106,7 @@ def set_kind(
     conversation = lifecycle.locked(session, conversation_id=conversation_id)
     before = conversation.kind
     lifecycle.set_kind(conversation, chosen, by_staff=True, now=now)
+    rebuild_for_kind(session, runtime=runtime, conversation=conversation, now=now)
     _audit(
         session, staff=staff, action="kind", conversation_id=conversation_id, now=now,
         detail=f"{before} -> {chosen.value}",

@@ -42,7 +42,7 @@ def assign(act: ActionDep, assignee: Annotated[str, Form()] = "") -> Response:
 @router.post("/inbox/conversations/{conversation_id}/kind")
 def set_kind(act: ActionDep, kind: Annotated[str, Form()] = "") -> Response:
     """Staff's choice of what the conversation is about."""
-    return act.run("kind", team.set_kind, kind=kind)
+    return act.run("kind", team.set_kind, runtime=act.runtime, kind=kind)
 
 
 @router.post("/inbox/conversations/{conversation_id}/tags")
