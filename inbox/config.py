@@ -165,6 +165,7 @@ class Settings(BaseSettings):
     quiet_hours: str = "21-08"
     timezone: str = "Europe/London"
     staff_alert_to: str = ""
+    phone_region: str = "GB"  # how a phone number given without +country is read
     # an urgent (or check-now) conversation nobody opened this long after it came in: staff
     # are alerted again; as long again after that, it goes to the escalation address (0: off)
     urgent_escalate_minutes: int = 15

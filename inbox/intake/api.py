@@ -45,6 +45,11 @@ class MessageIn(BaseModel):
     )
     message: str = Field(max_length=5000, pattern=_VISIBLE)
     page: str | None = Field(default=None, description="URL of the article the form sits under")
+    phone: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Optional; the writer agrees to be phoned about this message",
+    )
     form_token: str | None = Field(
         default=None,
         description="From GET /api/v1/form-token when the form is shown; without a valid one, "

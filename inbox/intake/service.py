@@ -121,6 +121,7 @@ def receive_submission(
         "subject": submission.subject,
         "body": submission.message,
         "source_page": submission.page,
+        "phone": submission.phone,
         "channel": client.channel,
         "client_ip": ip_key,
         "user_agent": (client.user_agent or "")[:500] or None,

@@ -39,10 +39,10 @@ that `RETURNING` gives the id on both databases."""
 INSERT_MESSAGE = """
 INSERT INTO message (conversation_id, contact_id, name, email, subject, body, source_page, channel,
   client_ip, user_agent, received_at, status, spam_reason, duplicate_of_id, duplicate_count,
-  fingerprint, urgent, drafted_at)
+  fingerprint, urgent, drafted_at, phone)
 VALUES (:conversation_id, :contact_id, :name, :email, :subject, :body, :source_page, :channel,
   :client_ip, :user_agent, :received_at, :status, :spam_reason, :duplicate_of_id, 0,
-  :fingerprint, :urgent, :drafted_at)
+  :fingerprint, :urgent, :drafted_at, :phone)
 RETURNING id"""
 
 

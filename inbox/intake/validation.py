@@ -7,12 +7,14 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from inbox.config import Settings
 
 FIELDS = ("name", "email", "subject", "message")
-OPTIONAL_FIELDS = ("page", "next", "form_token", "website")
+OPTIONAL_FIELDS = ("page", "next", "form_token", "website", "phone")
+MAX_PHONE = 40
 HONEYPOT = "website"  # invisible to people; bots fill it in
 # Unicode's control characters (category Cc) and lone surrogates (Cs: they cannot be stored or
 # sent). Format characters (Cf) stay: emoji joiners, right-to-left marks. Long text keeps \n, \t.
@@ -31,6 +33,7 @@ class Submission:
     next_url: str | None = None
     form_token: str | None = None
     honeypot: str = ""
+    phone: str | None = None  # international format, e.g. "+44 20 7946 0000"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Limits:
     subject: int
     message: int
     check_deliverability: bool = False
+    phone_region: str = "GB"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -47,6 +51,7 @@ class Limits:
             subject=settings.max_subject_length,
             message=settings.max_message_length,
             check_deliverability=settings.check_email_deliverability,
+            phone_region=settings.phone_region,
         )
 
 
@@ -83,6 +88,7 @@ def parse_submission(
     _require(errors, "message", message, "Please write your question or message.", limits.message)
 
     email = _check_email(errors, clean_text(values["email"], multiline=False), limits)
+    phone = _check_phone(errors, clean_text(values["phone"], multiline=False), limits)
     if errors:
         return None, errors
     return (
@@ -95,6 +101,7 @@ def parse_submission(
             next_url=values["next"].strip()[:2000] or None,
             form_token=values["form_token"].strip()[:500] or None,
             honeypot=values[HONEYPOT].strip(),
+            phone=phone,
         ),
         {},
     )
@@ -124,3 +131,23 @@ def _check_email(errors: dict[str, str], value: str, limits: Limits) -> str:
         errors["email"] = f"This e-mail address does not look right: {exc}"
         return ""
     return f"{checked.local_part}@{checked.domain}".lower()
+
+
+def _check_phone(errors: dict[str, str], value: str, limits: Limits) -> str | None:
+    """An optional phone number, read as libphonenumber does (a local number in the hospital's
+    region, or +country); stored in the international format."""
+    if not value or "phone" in errors:
+        return None
+    problem = "This phone number does not look right: please check it, or leave the field empty."
+    if len(value) > MAX_PHONE:
+        errors["phone"] = problem
+        return None
+    try:
+        number = phonenumbers.parse(value, limits.phone_region or None)
+    except phonenumbers.NumberParseException:
+        errors["phone"] = problem
+        return None
+    if not phonenumbers.is_possible_number(number):
+        errors["phone"] = problem
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -22,7 +22,13 @@ REFUSED: tuple[type[Exception], ...] = (RateLimited, DatabaseUnavailable, *DATAB
 
 router = APIRouter(tags=["public form"], include_in_schema=False)
 
-LABELS = {"name": "Name", "email": "E-mail", "subject": "Subject", "message": "Your message"}
+LABELS = {
+    "name": "Name",
+    "email": "E-mail",
+    "subject": "Subject",
+    "message": "Your message",
+    "phone": "Phone number (optional)",
+}
 _THANKS_SALT = "inbox.thanks"
 _NOT_SAVED = (
     "We could not save your message just now. Please try again in a minute: "
@@ -68,7 +74,7 @@ def _render_form(
         "emergency_number": settings.emergency_number,
         "action": request.url_for("contact_submit").path,
         "form_token": form_token,
-        "values": {key: values.get(key, "") for key in (*FIELDS, "page", "next")},
+        "values": {key: values.get(key, "") for key in (*FIELDS, "page", "next", "phone")},
         "errors": errors,
         "labels": LABELS,
         "limits": limits,
