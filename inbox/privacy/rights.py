@@ -22,7 +22,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
-from inbox.conversations.models import Contact, Conversation, Message
+from inbox.conversations.models import (
+    Contact,
+    Conversation,
+    ConversationTag,
+    Message,
+    PhoneCall,
+)
 from inbox.drafting.models import Draft, Note, TriageLabel
 from inbox.errors import Conflict
 from inbox.followups.models import FollowUp, Suppression, SuppressionReason, UnsubscribeToken
@@ -117,6 +123,14 @@ def _export_conversation(session: Session, conversation_id: int) -> dict[str, An
         ),
         "mails": [_mail(session, mail) for mail in mails],
         "follow_ups": _rows_of(session, FollowUp, FollowUp.conversation_id == conversation_id),
+        "phone_calls": _rows_of(session, PhoneCall, PhoneCall.conversation_id == conversation_id),
+        "tags": sorted(
+            session.exec(
+                select(ConversationTag.tag).where(
+                    ConversationTag.conversation_id == conversation_id
+                )
+            )
+        ),
         "inbound_mails": _inbound(session, InboundMail.conversation_id == conversation_id),
         "history": _history(session, conversation_id),
     }
