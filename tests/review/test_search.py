@@ -14,6 +14,7 @@ from tests.review.test_list import (  # noqa: F401
     add_conversation,
     listed_ids,
     next_link,
+    search_link,
     searched,
     signed_in,
 )
@@ -243,9 +244,10 @@ def test_postgresql_list_and_search_statements_carry_no_parameters(signed_in, ru
         if "AS page" in statement:  # the page of conversations (list_conversations)
             seen.append((statement, parameters))
 
+    link = search_link(signed_in, "cramps", tab="all")  # the posting lists a page too
     sa.event.listen(runtime.engine, "before_cursor_execute", remember)
     try:
-        first = searched(signed_in, "cramps", tab="all")
+        first = signed_in.get(link)
         signed_in.get("/inbox", params={"tab": "review"})
         assert first.status_code == 200
     finally:
