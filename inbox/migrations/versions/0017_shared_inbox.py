@@ -1,7 +1,7 @@
 """a team's shared inbox: owner, kind, tags, escalation, phone and call log, kept searches
 
-Revision ID: 0016_shared_inbox
-Revises: 0015_section_feedback
+Revision ID: 0017_shared_inbox
+Revises: 0016_sealed_totp_secrets
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from sqlmodel.sql.sqltypes import AutoString
 
 import inbox.db
 
-revision: str = "0016_shared_inbox"
-down_revision: str | None = "0015_section_feedback"
+revision: str = "0017_shared_inbox"
+down_revision: str | None = "0016_sealed_totp_secrets"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
