@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from inbox.cli import app as cli
+from inbox.conversations.models import ConversationTag, PhoneCall
 from inbox.db import session_scope
 from inbox.drafting.models import Note
 from inbox.followups.delivery import send_due_follow_ups
@@ -27,8 +28,9 @@ NAME = "Karim Haddad"
 
 
 def a_whole_history(client, runtime, clock) -> int:
-    """Karim: message, acknowledgement, reply, follow-up sent, a staff note; and Linda's message."""
-    conversation_id = reply_sent(client, runtime)
+    """Karim: message (with his phone number), acknowledgement, reply, follow-up sent, a staff
+    note, a logged call and a tag; and Linda's message."""
+    conversation_id = reply_sent(client, runtime, phone="020 7946 0018")
     with session_scope(runtime.engine) as session:
         note = "Called Karim back about his cramps."
         author = staff_member(runtime).id
@@ -37,6 +39,13 @@ def a_whole_history(client, runtime, clock) -> int:
                 conversation_id=conversation_id, staff_id=author, body=note, created_at=clock.now()
             )
         )
+        session.add(
+            PhoneCall(
+                conversation_id=conversation_id, staff_id=author, at=clock.now(),
+                outcome="reached", note="Karim's calves are better since the new dry weight.",
+            )
+        )  # fmt: skip
+        session.add(ConversationTag(conversation_id=conversation_id, tag="karims-tag"))
     clock.advance(timedelta(days=7))
     send_due_follow_ups(runtime)
     deliver(runtime)
@@ -86,6 +95,9 @@ def test_export_then_erase_leaves_nothing_but_the_audit_line(
     assert all(mail["attempts"] for mail in conversation["mails"])
     assert conversation["drafts"] and conversation["notes"][0]["body"].startswith("Called Karim")
     assert conversation["follow_ups"][0]["state"] == "sent"
+    assert conversation["messages"][0]["phone"] == "+44 20 7946 0018"
+    assert [call["outcome"] for call in conversation["phone_calls"]] == ["reached"]
+    assert conversation["tags"] == ["karims-tag"]
     assert OTHER not in output.read_text()
 
     assert _cli(monkeypatch, runtime, "erase", EMAIL, input="n\n").exit_code != 0  # asks first
@@ -95,7 +107,7 @@ def test_export_then_erase_leaves_nothing_but_the_audit_line(
     assert "messages: 1" in result.output
 
     held = everything_in_the_database(runtime)
-    for trace in (EMAIL, "karim", "calf muscles cramp", "called karim back"):
+    for trace in (EMAIL, "karim", "calf muscles cramp", "called karim back", "7946", "dry weight"):
         assert trace not in held
     assert OTHER in held  # nobody else's data went
     with Session(runtime.engine) as session:
