@@ -17,6 +17,7 @@ out of URLs) and its results page, carrying the kept search's id, is what is tim
 
     python bench/inbox.py                     # 1,000,000 conversations, both databases
     python bench/inbox.py --conversations 20000 --samples 60
+    python bench/inbox.py --skip-sqlite       # one database at a time (--skip-postgres)
 
 The last line is one JSON object.
 """
@@ -122,6 +123,7 @@ def main() -> None:
         default=os.environ.get("INBOX_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"),
     )
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
 
     result: dict = {"bench": "inbox", "conversations": args.conversations}
@@ -129,8 +131,11 @@ def main() -> None:
         "timing whole requests through the ASGI app in this process (TestClient, signed in as "
         f"staff), {args.samples} per measurement; reference: GET /healthz the same way"
     )
-    with tempfile.TemporaryDirectory(prefix="inbox-bench-") as folder:
-        result["sqlite"] = run_backend("sqlite", f"sqlite:///{folder}/inbox.db", args)
+    if args.skip_sqlite:
+        result["sqlite"] = {"skipped": "--skip-sqlite"}
+    else:
+        with tempfile.TemporaryDirectory(prefix="inbox-bench-") as folder:
+            result["sqlite"] = run_backend("sqlite", f"sqlite:///{folder}/inbox.db", args)
     if args.skip_postgres:
         result["postgresql"] = {"skipped": "--skip-postgres"}
     else:
