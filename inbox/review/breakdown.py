@@ -1,4 +1,5 @@
-"""The dashboard's breakdowns: time to first reply by urgency, messages by suggested section,
+"""The dashboard's breakdowns: time to first reply by urgency, conversations by kind, messages by
+suggested section,
 the patients' "did this help?" answers per section, and the oldest conversation waiting.
 
 Aggregates only: no name, address or message text leaves these functions, so the CSV export
@@ -15,7 +16,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from inbox.conversations.models import Conversation, ConversationState, Message, MessageStatus
+from inbox.conversations.models import (
+    KIND_LABELS,
+    Conversation,
+    ConversationKind,
+    ConversationState,
+    Message,
+    MessageStatus,
+)
 from inbox.drafting.models import Draft
 from inbox.feedback.service import Tally, tally
 from inbox.review.dashboard import seconds_between
@@ -51,6 +59,13 @@ class SectionRow:
 
 
 @dataclass(frozen=True)
+class KindRow:
+    kind: str
+    label: str
+    conversations: int
+
+
+@dataclass(frozen=True)
 class Waiting:
     conversation_id: int
     since: datetime
@@ -60,6 +75,7 @@ class Waiting:
 @dataclass(frozen=True)
 class Breakdown:
     first_reply: list[WaitBand]
+    kinds: list[KindRow]
     sections: list[SectionRow]
     oldest_waiting: Waiting | None
     answers_total: int
@@ -72,6 +88,7 @@ def breakdown(session: Session, *, since: datetime, titles: dict[str, str]) -> B
     ids = sorted(set(suggested) | set(answers), key=lambda key: (-suggested.get(key, 0), key))
     return Breakdown(
         first_reply=_first_reply_bands(session, since=since),
+        kinds=_by_kind(session, since=since),
         sections=[
             SectionRow(
                 section_id=key,
@@ -101,6 +118,22 @@ def _first_reply_bands(session: Session, *, since: datetime) -> list[WaitBand]:
     return [
         WaitBand(label=label, urgent=counts[(label, True)], routine=counts[(label, False)])
         for label, _ in WAIT_BANDS
+    ]
+
+
+def _by_kind(session: Session, *, since: datetime) -> list[KindRow]:
+    """Conversations opened in the window (spam left out) per kind, every kind listed."""
+    c = CONVERSATION.c
+    counts = dict(
+        session.execute(
+            sa.select(c.kind, sa.func.count())
+            .where(c.created_at >= since, c.state != ConversationState.SPAM)
+            .group_by(c.kind)
+        ).all()
+    )
+    return [
+        KindRow(kind=kind.value, label=KIND_LABELS[kind], conversations=int(counts.get(kind, 0)))
+        for kind in ConversationKind
     ]
 
 
@@ -150,6 +183,8 @@ def rows_for_csv(
     for band in parts.first_reply:
         rows.append(["first replies", "urgent", band.label, str(band.urgent)])
         rows.append(["first replies", "routine", band.label, str(band.routine)])
+    for kind in parts.kinds:
+        rows.append(["conversations by kind", "", kind.label, str(kind.conversations)])
     for section in parts.sections:
         rows.append(["messages by suggested section", "", section.title, str(section.suggested)])
         if section.answers:

@@ -35,6 +35,7 @@ def show_dashboard(
     figures, parts = _figures(session, runtime)
     largest_band = max((max(band.urgent, band.routine) for band in parts.first_reply), default=0)
     largest_section = max((row.suggested for row in parts.sections), default=0)
+    largest_kind = max((row.conversations for row in parts.kinds), default=0)
     context = {
         **staff_context(request, staff),
         "figures": figures,
@@ -43,6 +44,7 @@ def show_dashboard(
         "duration": dashboard.duration_text,
         "band_width": lambda value: breakdown.bar_width(value, largest_band),
         "section_width": lambda value: breakdown.bar_width(value, largest_section),
+        "kind_width": lambda value: breakdown.bar_width(value, largest_kind),
     }
     return request.app.state.templates.TemplateResponse(request, "review/dashboard.html", context)
 

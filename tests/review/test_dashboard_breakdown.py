@@ -9,6 +9,9 @@ import re
 from datetime import timedelta
 from html import unescape
 
+import sqlalchemy as sa
+
+from inbox.conversations.models import Conversation, ConversationState
 from inbox.db import session_scope
 from inbox.feedback.service import record_answer
 from inbox.worker import draft_new_messages
@@ -111,3 +114,28 @@ def test_the_figures_download_as_csv_without_patient_details(signed_in, runtime)
 
 def test_the_csv_needs_sign_in(client):
     assert client.get("/dashboard.csv").status_code == 303
+
+
+def test_conversations_are_counted_by_kind(signed_in, runtime):  # noqa: F811
+    now = runtime.clock.now()
+    billing = [add_conversation(runtime, at=now - timedelta(days=2)) for _ in range(2)]
+    add_conversation(runtime, at=now - timedelta(hours=5))  # clinical, the default
+    add_conversation(runtime, at=now - timedelta(days=1), state=ConversationState.SPAM)
+    add_conversation(runtime, at=now - timedelta(days=45))  # before the window
+    with session_scope(runtime.engine) as session:
+        session.execute(
+            sa.update(Conversation).where(Conversation.id.in_(billing)).values(kind="billing")
+        )
+
+    page = signed_in.get("/dashboard").text
+    rows = {
+        re.sub(r"<[^>]+>", "", key): value for key, value in table_rows(page, "by-kind").items()
+    }
+
+    assert rows == {
+        "Clinical question": ["1"], "Appointment": ["0"], "Billing": ["2"], "Thanks": ["0"],
+        "Other": ["0"],
+    }  # fmt: skip
+    assert 'href="/inbox?tab=all&amp;kind=billing"' in page
+    csv_rows = list(csv.reader(io.StringIO(signed_in.get("/dashboard.csv").text)))
+    assert ["conversations by kind", "", "Billing", "2"] in csv_rows
