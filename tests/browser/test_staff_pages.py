@@ -35,6 +35,9 @@ LONG_WORD = "Supercalifragilisticexpialidocious-cramps-" * 3  # a patient's unbr
 STAFF_PAGES = [
     "/inbox",
     "/inbox?tab=all",
+    "/inbox?tab=mine",
+    "/inbox?tab=unassigned",
+    "/inbox?tab=all&kind=billing",
     "/inbox?q=cramps",
     "/inbox/conversations/{review}",
     "/inbox/conversations/{sent}",
