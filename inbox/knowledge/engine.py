@@ -25,7 +25,7 @@ from inbox.knowledge.loader import Knowledge, KnowledgeFileError
 from inbox.knowledge.matcher import ADVERTISING, SectionMatcher
 from inbox.knowledge.measures import Measurement, MeasureReader
 from inbox.knowledge.patterns import Doc, class_keys
-from inbox.knowledge.redflags import RedFlagFinder, SignTrace
+from inbox.knowledge.redflags import REQUIREMENT_MISSING, RedFlagFinder, SignTrace
 from inbox.knowledge.results import URGENT, RuleResult, UrgencyResult
 from inbox.knowledge.rulebook import DATA_DIR, Rulebook, load_rulebook
 from inbox.knowledge.text import Normaliser
@@ -98,11 +98,14 @@ class RuleEngine:
 
     def set_aside(self, *, subject: str, text: str) -> frozenset[str]:
         """The red-flag concepts the message mentions but the context rules set aside
-        (negated, past, feared, general): the learned layer needs more to overrule them."""
+        (negated, past, feared, general): the learned layer needs more to overrule them. A sign
+        told as current whose companion symptom is missing ("black stools" without faintness)
+        is not set aside: the model may still call it a possible emergency."""
         doc, context, measurements = self._read(subject, text)
         trace: list[SignTrace] = []
         self.redflags.find(doc, context, measurements, trace)
-        return frozenset(item.concept_id for item in trace if item.decision != "counts")
+        kept = {"counts", REQUIREMENT_MISSING}
+        return frozenset(item.concept_id for item in trace if item.decision not in kept)
 
     def explain(self, *, subject: str, text: str) -> dict[str, Any]:
         """Every step of the rules on one message, for `inbox knowledge explain`."""

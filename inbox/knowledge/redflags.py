@@ -19,6 +19,8 @@ from inbox.knowledge.text import Normaliser
 
 KIND = "urgency"
 REQUIREMENT = "filters"  # the kind of finding only a negation takes away (context.toml)
+# a sign that is current but lacks its companion symptom: not set aside, merely not enough
+REQUIREMENT_MISSING = "requirement missing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +141,7 @@ class RedFlagFinder:
                 _note(trace, concept.id, quote, decision.blocked_by or "")
                 continue
             if compiled.requires and not self._required(doc, compiled, context):
-                _note(trace, concept.id, quote, "requirement missing")
+                _note(trace, concept.id, quote, REQUIREMENT_MISSING)
                 continue
             _note(trace, concept.id, quote, "counts")
             return quote

@@ -387,3 +387,16 @@ def test_the_page_breaks_ties_towards_its_own_article(knowledge):
 )
 def test_urgency_follows_what_is_happening_now(knowledge, text, urgent):
     assert triage(knowledge, text).urgent is urgent
+
+
+def test_black_stools_without_faintness_are_still_a_possible_emergency(knowledge):
+    # the red flag needs faintness to be sure; without it the sign is current, not set aside,
+    # so the learned layer may still send it to the top as "check now"
+    result = triage(knowledge, "black stools for two days")
+    assert result.urgent and result.possible
+    assert any("stools" in reason for reason in result.urgency_reasons)
+
+
+def test_black_stools_the_nurse_put_down_to_iron_are_not_flagged(knowledge):
+    text = "My stools went black when I started the iron tablets; the nurse said that is expected."
+    assert not triage(knowledge, text).urgent
