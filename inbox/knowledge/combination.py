@@ -5,7 +5,9 @@ model's log-odds; the rules' score, whether a rule fired, whether the rules chos
 instead) gives one calibrated probability per section; a section is suggested above one
 threshold. When the rules filter a message out (advertising, administrative mail) no section is
 suggested. Urgency: the rules, or the model above a recall-first threshold; between a lower
-threshold and that one the message is a "possible emergency". Every number here is fitted by
+threshold and that one the message is a "possible emergency"; a message mostly in words the
+rules cannot read is a possible emergency from a third, lower threshold, since the rules could
+not look for its red flags. Every number here is fitted by
 cross-validation on the training corpus (``learned.crossval``) and stored with the model.
 """
 
@@ -35,6 +37,8 @@ class Combination:
     section_threshold: float
     urgent_threshold: float  # the model alone makes a message urgent
     possible_threshold: float  # the model alone makes it a possible emergency
+    # the same for a message the rules cannot read (None: as for any other message)
+    reader_threshold: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Combination:
@@ -44,6 +48,9 @@ class Combination:
             section_threshold=float(data["section_threshold"]),
             urgent_threshold=float(data["urgent_threshold"]),
             possible_threshold=float(data["possible_threshold"]),
+            reader_threshold=(
+                None if data.get("reader_threshold") is None else float(data["reader_threshold"])
+            ),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -55,6 +62,7 @@ class Combination:
             "section_threshold": self.section_threshold,
             "urgent_threshold": self.urgent_threshold,
             "possible_threshold": self.possible_threshold,
+            "reader_threshold": self.reader_threshold,
         }
 
     def section_probability(self, log_odds: float, rule_score: float, others: bool) -> float:
@@ -87,8 +95,15 @@ class Combination:
         chosen.sort(key=lambda item: -(item[1] + PAGE_PREFERENCE * (item[0] in preferred)))
         return chosen[:MAX_SECTIONS]
 
-    def urgency(self, probability: float) -> tuple[bool, bool]:
-        """(urgent, possible) from the model alone."""
+    def urgency(self, probability: float, *, needs_reader: bool = False) -> tuple[bool, bool]:
+        """(urgent, possible) from the model alone; ``needs_reader``: the rules could not read
+        the message, so the lower reader threshold applies."""
         if probability >= self.urgent_threshold:
             return True, False
-        return False, probability >= self.possible_threshold
+        return False, probability >= self.possible_from(needs_reader=needs_reader)
+
+    def possible_from(self, *, needs_reader: bool) -> float:
+        """The model's probability from which a message is a possible emergency."""
+        if needs_reader and self.reader_threshold is not None:
+            return min(self.reader_threshold, self.possible_threshold)
+        return self.possible_threshold

@@ -34,6 +34,7 @@ __all__ = [
     "assess_urgency",
     "explain",
     "explain_model",
+    "is_model_reason",
     "prepare",
     "rule_triage",
     "triage_message",
@@ -158,7 +159,11 @@ def combine(
         if match.section_id not in log_odds and not rules.filtered
     ]
     chosen = (chosen + unknown)[:MAX_SECTIONS]
-    urgent, possible = (False, False) if rules.urgent else combination.urgency(probability)
+    urgent, possible = (
+        (False, False)
+        if rules.urgent
+        else combination.urgency(probability, needs_reader=rules.needs_reader)
+    )
     if possible and set_aside():
         possible = False
     labels = [section_id for section_id, _ in chosen if section_id in log_odds]
@@ -175,7 +180,8 @@ def combine(
         )
     if not (urgent or possible):
         return replace(rules, sections=tuple(sections), urgency_probability=round(probability, 4))
-    reason = _model_reason(heavy[URGENT], probability, urgent=urgent)
+    reader = possible and probability < combination.possible_threshold
+    reason = _model_reason(heavy[URGENT], probability, urgent=urgent, reader=reader)
     return replace(
         rules,
         sections=tuple(sections),
@@ -189,18 +195,21 @@ def combine(
 def assess_urgency(knowledge: Knowledge, *, subject: str, text: str) -> tuple[str, ...]:
     """Only the urgency part of the triage (the reasons; empty when neither urgent nor a
     possible emergency): cheap enough to run while the patient waits for the thank-you page."""
-    reasons = RuleEngine.of(knowledge).assess_urgency(subject=subject, text=text).reasons
+    found = RuleEngine.of(knowledge).assess_urgency(subject=subject, text=text)
+    reasons = found.reasons
     learned = _learned(knowledge)
     if reasons or learned.model is None or learned.combination is None:
         return reasons
     body = message_text(subject, text)
     probability = learned.model.urgency_probability(body)
-    urgent, possible = learned.combination.urgency(probability)
+    combination = learned.combination
+    urgent, possible = combination.urgency(probability, needs_reader=found.needs_reader)
     if not (urgent or possible):
         return reasons
     reading = learned.model.read(body)
     words = _model_words(learned.model, reading, [URGENT], surface_forms(body))[URGENT]
-    return (*reasons, _model_reason(words, probability, urgent=urgent))
+    reader = possible and probability < combination.possible_threshold
+    return (*reasons, _model_reason(words, probability, urgent=urgent, reader=reader))
 
 
 def explain(knowledge: Knowledge, *, subject: str, text: str) -> dict[str, Any]:
@@ -258,6 +267,7 @@ def explain_model(
         "urgency": {
             "probability": round(sigmoid(log_odds[URGENT]), 4),
             "possible_from": combination.possible_threshold,
+            "possible_from_if_unread": combination.possible_from(needs_reader=True),
             "urgent_from": combination.urgent_threshold,
             "words": words(URGENT),
         },
@@ -279,10 +289,22 @@ def _model_words(
     }
 
 
-def _model_reason(words: tuple[str, ...], probability: float, *, urgent: bool) -> str:
+_MODEL_TIERS = ("emergency likely (", "possible emergency, check now (")
+
+
+def is_model_reason(reason: str) -> bool:
+    """Whether an urgency reason is the learned model's (staff read it; a patient's mail
+    quotes only the red flags the rules found in their words)."""
+    return reason.startswith(_MODEL_TIERS)
+
+
+def _model_reason(
+    words: tuple[str, ...], probability: float, *, urgent: bool, reader: bool = False
+) -> str:
     quoted = ", ".join(f"“{word}”" for word in words)
-    tier = "emergency likely" if urgent else "possible emergency, check now"
-    return f"{tier} (learned model, {probability:.0%}): {quoted}"
+    tier = _MODEL_TIERS[0] if urgent else _MODEL_TIERS[1]
+    source = "needs a reader; learned model" if reader else "learned model"
+    return f"{tier}{source}, {probability:.0%}): {quoted}"
 
 
 def _learned(knowledge: Knowledge) -> _Learned:

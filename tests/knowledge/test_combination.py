@@ -173,3 +173,19 @@ def test_eval_cv_reports_the_eval_figures_over_out_of_fold_decisions(tmp_path):
     }
     assert all(set(item) == {"id", "sections", "urgent"} for item in report["predictions"])
     assert {"per_section", "errors", "urgent_fpr"} <= set(report)
+
+
+def test_a_message_the_rules_cannot_read_is_checked_from_a_lower_probability():
+    combination = Combination(
+        weights=(1.0, 1.5, 1.0, -0.5),
+        bias=0.0,
+        section_threshold=0.5,
+        urgent_threshold=0.8,
+        possible_threshold=0.5,
+        reader_threshold=0.3,
+    )
+    assert combination.urgency(0.35) == (False, False)  # readable: the rules looked already
+    assert combination.urgency(0.35, needs_reader=True) == (False, True)  # "check now"
+    assert combination.urgency(0.2, needs_reader=True) == (False, False)
+    assert combination.urgency(0.9, needs_reader=True) == (True, False)
+    assert Combination.from_dict(combination.as_dict()) == combination

@@ -30,6 +30,8 @@ FOLDS = 5
 # within these shares of the calm messages (rules included).
 POSSIBLE_FALSE_ALARMS = 0.03
 URGENT_FALSE_ALARMS = 0.005
+# Messages the rules cannot read: the share of the calm messages a lower threshold may add.
+READER_FALSE_ALARMS = 0.015
 F1_TOLERANCE = 0.005
 GRID = tuple(round(0.01 * step, 2) for step in range(2, 96))
 
@@ -108,7 +110,11 @@ def fit_combination(scored: Sequence[Scored], *, sections: Sequence[str]) -> Com
     by_rules = np.array([item.rules.urgent or item.rules.possible for item in scored])
     possible = _lowest(probability, wanted, by_rules, POSSIBLE_FALSE_ALARMS)
     urgent = max(possible, _lowest(probability, wanted, by_rules, URGENT_FALSE_ALARMS))
-    return Combination(weights, bias, section_threshold, urgent, possible)
+    # below the possible threshold, only messages the rules cannot read are flagged
+    unread = np.array([item.rules.needs_reader for item in scored])
+    ordinary = by_rules | ~unread | (probability >= possible)
+    reader = min(possible, _lowest(probability, wanted, ordinary, READER_FALSE_ALARMS))
+    return Combination(weights, bias, section_threshold, urgent, possible, reader)
 
 
 def cross_validate(
