@@ -36,7 +36,7 @@ from inbox.drafting.models import Draft, Note
 from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.feedback.links import feedback_urls
 from inbox.knowledge.kinds import suggest_kind
-from inbox.knowledge.service import Triage, triage_message
+from inbox.knowledge.service import Triage, is_model_reason, triage_message
 from inbox.mails.edited import compose_edited
 from inbox.mails.render import RenderedMail
 from inbox.outbox.models import MailKind, OutboxMail
@@ -52,7 +52,8 @@ STALE_DRAFT = (
 )
 
 
-RenderKey = tuple[tuple[str, ...], bool, tuple[str, ...], str]  # sections, urgent, reasons, kind
+# sections, urgent, reasons, kind, possible (unsure: the reply advises care today instead)
+RenderKey = tuple[tuple[str, ...], bool, tuple[str, ...], str, bool]
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,23 @@ def prepare_draft(runtime: Runtime, *, message: Message) -> Prepared:
     clinical = kind == ConversationKind.CLINICAL
     section_ids = [match.section_id for match in triage.sections] if clinical else []
     urgent = bool(triage.urgent) or (message.channel == MessageChannel.EMAIL and message.urgent)
+    possible = urgent and not _sure(triage, message)
     reasons = list(triage.urgency_reasons)
-    key: RenderKey = (tuple(section_ids), urgent, tuple(reasons), kind)
+    key: RenderKey = (tuple(section_ids), urgent, tuple(reasons), kind, possible)
     mail = _render(
         runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons,
-        kind=kind,
+        kind=kind, possible=possible,
     )  # fmt: skip
     return Prepared(message_id=message.id, triage=triage, rendered={key: mail})
+
+
+def _sure(triage: Triage, message: Message) -> bool:
+    """Whether the emergency signs are sure ones, not only a possible emergency."""
+    sure = bool(triage.urgent) and not triage.possible
+    if message.channel == MessageChannel.EMAIL and message.urgent:
+        # inbound triage also read the whole mail, not only its stripped new part
+        sure = sure or message.urgency != Urgency.POSSIBLE
+    return sure
 
 
 def _suggested_kind(runtime: Runtime, message: Message, triage: Triage) -> str:
@@ -131,6 +142,7 @@ def draft_message(
         for match in triage.sections
     ]
     urgent, reasons = bool(triage.urgent), list(triage.urgency_reasons)
+    sure = _sure(triage, message)
     if message.channel == MessageChannel.EMAIL and message.urgent:
         urgent = True  # inbound triage also read the whole mail, not only its stripped new part
     replaced_unanswered = (
@@ -139,7 +151,9 @@ def draft_message(
     if draft is not None and replaced_unanswered:
         # an urgent question still waiting for its reply stays urgent when the patient adds to it
         urgent = urgent or draft.urgent
+        sure = sure or (draft.urgent and draft.urgency == Urgency.URGENT)
         reasons += [reason for reason in draft.urgency_reasons if reason not in reasons]
+    possible = urgent and not sure
     kind = _suggested_kind(runtime, message, triage)
     lifecycle.set_kind(conversation, ConversationKind(kind), by_staff=False, now=now)
     # only a clinical question is answered from the articles
@@ -148,12 +162,12 @@ def draft_message(
         if conversation.kind == ConversationKind.CLINICAL
         else []
     )
-    wanted: RenderKey = (tuple(section_ids), urgent, tuple(reasons), conversation.kind)
+    wanted: RenderKey = (tuple(section_ids), urgent, tuple(reasons), conversation.kind, possible)
     mail = prepared.rendered.get(wanted) if prepared is not None else None
     if mail is None:
         mail = _render(
             runtime, message=message, section_ids=section_ids, urgent=urgent, reasons=reasons,
-            kind=conversation.kind,
+            kind=conversation.kind, possible=possible,
         )  # fmt: skip
     values: dict[str, Any] = {
         "message_id": message.id,
@@ -239,6 +253,7 @@ def redraft(
         urgent=draft.urgent,
         reasons=draft.urgency_reasons,
         kind=conversation.kind if conversation else ConversationKind.CLINICAL,
+        possible=draft.urgency == Urgency.POSSIBLE,
     )
     draft.section_ids = chosen
     _apply(draft, subject=mail.subject, text=mail.text, html=mail.html, staff=staff, now=now)
@@ -288,14 +303,18 @@ def _render(
     urgent: bool,
     reasons: Sequence[str],
     kind: str = ConversationKind.CLINICAL,
+    possible: bool = False,
 ) -> RenderedMail:
+    """The reply mail; the patient reads the red flags found in their words, not the learned
+    model's staff-facing reasons."""
     found = [runtime.knowledge.section(section_id) for section_id in section_ids]
     sections = [section for section in found if section is not None]
     return runtime.renderer.render_reply(
         name=message.name,
         sections=sections,
         urgent=urgent,
-        urgency_reasons=list(reasons),
+        possible=possible,
+        urgency_reasons=[reason for reason in reasons if not is_model_reason(reason)],
         question=message.body,
         feedback_urls=feedback_urls(
             runtime.settings,
@@ -329,6 +348,7 @@ def rebuild_for_kind(
     mail = _render(
         runtime, message=message, section_ids=chosen, urgent=draft.urgent,
         reasons=draft.urgency_reasons, kind=conversation.kind,
+        possible=draft.urgency == Urgency.POSSIBLE,
     )  # fmt: skip
     draft.section_ids = chosen
     draft.subject, draft.text_body, draft.html_body = mail.subject, mail.text, mail.html

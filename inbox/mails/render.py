@@ -130,8 +130,10 @@ class MailRenderer:
         question: str | None = None,
         feedback_urls: Mapping[str, str] | None = None,
         kind: str = "clinical",
+        possible: bool = False,
     ) -> RenderedMail:
-        """The draft reply: emergency guidance first if urgent, a paragraph and link per section,
+        """The draft reply: emergency guidance first if urgent (``possible``: triage is unsure,
+        so it opens with the advice to get care today instead), a paragraph and link per section,
         and under each section its "did this help?" link when `feedback_urls` has one; without
         sections, the text that fits the `kind` (reply_<kind>.txt/.html, if any)."""
         kinds = ("appointment", "billing", "thanks", "other")
@@ -144,6 +146,7 @@ class MailRenderer:
                 for section_id, url in (feedback_urls or {}).items()
             },
             urgent=urgent,
+            possible=urgent and possible,
             urgency_reasons=[reason for reason in urgency_reasons if reason.strip()],
             question=(question or "").strip() or None,
             kind=kind if kind in kinds else None,

@@ -334,3 +334,23 @@ def test_an_approved_reply_becomes_a_training_label_with_the_sections_staff_chos
     assert label.sections == frozenset({SODIUM})
     assert (label.subject, label.text) == (message.subject, message.body)
     assert label.urgent is False
+
+
+def test_a_possible_emergency_opens_the_reply_with_care_today_not_a_sure_emergency(runtime):
+    draft = drafted(
+        runtime,
+        message="There is a bit of blood on the dressing over my fistula this morning. Worry?",
+        subject="dressing",
+    )
+    assert draft.urgent and draft.urgency == "possible"
+    text = draft.text_body
+    assert text.index("PLEASE READ THIS FIRST") < text.index("Dear Karim")
+    assert "may need a doctor's or nurse's attention today" in text
+    assert "This can be a sign of an emergency" not in text
+    assert "attention today" in draft.html_body
+
+
+def test_the_patient_never_reads_the_learned_models_reasons(runtime):
+    draft = drafted(runtime, message="black stools for two days", subject="toilet")
+    assert any("learned model" in reason for reason in draft.urgency_reasons)  # staff see it
+    assert "learned model" not in draft.text_body and "learned model" not in draft.html_body
