@@ -351,6 +351,9 @@ def test_a_possible_emergency_opens_the_reply_with_care_today_not_a_sure_emergen
 
 
 def test_the_patient_never_reads_the_learned_models_reasons(runtime):
-    draft = drafted(runtime, message="black stools for two days", subject="toilet")
+    # no red-flag word the rules know: the learned layer flags it, with a reason for staff
+    message = "He is grey and his hands are cold and he only grunts when I shake him"
+    draft = drafted(runtime, message=message, subject="dad")
+    assert draft.urgent
     assert any("learned model" in reason for reason in draft.urgency_reasons)  # staff see it
     assert "learned model" not in draft.text_body and "learned model" not in draft.html_body
