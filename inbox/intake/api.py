@@ -48,7 +48,10 @@ class MessageIn(BaseModel):
     phone: str | None = Field(
         default=None,
         max_length=40,
-        description="Optional; the writer agrees to be phoned about this message",
+        pattern=r"^\+44[1-9][0-9]{9}$",
+        examples=["+442079460000"],
+        description="Optional; the writer agrees to be phoned about this message. Shown here "
+        "in the international form; a local number of the hospital's region is taken too",
     )
     form_token: str | None = Field(
         default=None,
