@@ -26,11 +26,19 @@ class Draft(SQLModel, table=True):
     subject: str = Field(max_length=300)
     text_body: str = Field(sa_type=sa.Text)
     html_body: str = Field(sa_type=sa.Text)
+    # the body as staff edit it: paragraphs in Markdown, unwrapped (inbox.mails.markup); the two
+    # parts above are built from it. None for a draft made before bodies were kept.
+    body: str | None = Field(default=None, sa_type=sa.Text)
     edited: bool = False  # staff changed the text by hand
     version: int = 1  # optimistic locking
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+
+    @property
+    def editable_body(self) -> str:
+        """What the text box shows: the body, or for an old draft its text part."""
+        return self.body if self.body is not None else self.text_body
 
 
 class Note(SQLModel, table=True):

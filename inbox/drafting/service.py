@@ -37,7 +37,7 @@ from inbox.errors import Conflict, InvalidInput, NotFound
 from inbox.feedback.links import feedback_urls
 from inbox.knowledge.kinds import suggest_kind
 from inbox.knowledge.service import Triage, is_model_reason, triage_message
-from inbox.mails.edited import compose_edited
+from inbox.mails.edited import checked_edit
 from inbox.mails.render import RenderedMail
 from inbox.outbox.models import MailKind, OutboxMail
 from inbox.staff.audit import record
@@ -178,6 +178,7 @@ def draft_message(
         "subject": mail.subject,
         "text_body": mail.text,
         "html_body": mail.html,
+        "body": mail.body,
         "edited": False,
     }
     if draft is None:
@@ -256,7 +257,7 @@ def redraft(
         possible=draft.urgency == Urgency.POSSIBLE,
     )
     draft.section_ids = chosen
-    _apply(draft, subject=mail.subject, text=mail.text, html=mail.html, staff=staff, now=now)
+    _apply(draft, mail=mail, staff=staff, now=now)
     draft.edited = False
     audit_conversation(
         session,
@@ -281,18 +282,57 @@ def save_draft(
     staff: StaffUser,
     now: datetime,
 ) -> Draft:
-    """Store staff's subject and text; the HTML part is rebuilt from the text they wrote."""
+    """Store staff's subject and body; the mail keeps the reply's design around what they wrote."""
     draft = current_draft(
         session, conversation_id=conversation_id, expected_version=expected_version
     )
-    mail = compose_edited(subject=subject, text=text)
-    _apply(draft, subject=mail.subject, text=mail.text, html=mail.html, staff=staff, now=now)
+    apply_edit(
+        session, runtime=runtime, draft=draft, subject=subject, text=text, staff=staff, now=now
+    )
+    return draft
+
+
+def apply_edit(
+    session: Session,
+    *,
+    runtime: Runtime,
+    draft: Draft,
+    subject: str,
+    text: str,
+    staff: StaffUser,
+    now: datetime,
+) -> bool:
+    """Put staff's subject and body into a draft already checked by `current_draft`; False
+    (and nothing written) when they are what the draft holds."""
+    mail = edited_mail(session, runtime=runtime, draft=draft, subject=subject, text=text)
+    if (mail.subject, mail.body) == (draft.subject, draft.body):
+        return False
+    _apply(draft, mail=mail, staff=staff, now=now)
     draft.edited = True
     audit_conversation(
-        session, staff=staff, action="edit", conversation_id=conversation_id, now=now
+        session, staff=staff, action="edit", conversation_id=draft.conversation_id, now=now
     )
     session.flush()
-    return draft
+    return True
+
+
+def edited_mail(
+    session: Session, *, runtime: Runtime, draft: Draft, subject: str, text: str
+) -> RenderedMail:
+    """The reply that staff's subject and body make for this draft (what saving stores, and
+    the preview shows): the same design, emergency box and quoted question as the draft."""
+    subject, body = checked_edit(subject=subject, text=text)
+    message = session.get(Message, draft.message_id)
+    assert message is not None
+    return runtime.renderer.render_reply(
+        name=message.name,
+        sections=[],
+        urgent=draft.urgent,
+        urgency_reasons=list(draft.urgency_reasons),
+        question=message.body,
+        body=body,
+        subject=subject,
+    )
 
 
 def _render(
@@ -390,10 +430,9 @@ def current_draft(session: Session, *, conversation_id: int, expected_version: i
     return draft
 
 
-def _apply(
-    draft: Draft, *, subject: str, text: str, html: str, staff: StaffUser, now: datetime
-) -> None:
-    draft.subject, draft.text_body, draft.html_body = subject, text, html
+def _apply(draft: Draft, *, mail: RenderedMail, staff: StaffUser, now: datetime) -> None:
+    draft.subject, draft.text_body, draft.html_body = mail.subject, mail.text, mail.html
+    draft.body = mail.body
     draft.version += 1
     draft.updated_at = now
     draft.updated_by_id = staff.id

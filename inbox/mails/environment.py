@@ -13,6 +13,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from inbox.mails.markup import escape_markdown
+
 
 def build_environment(*, templates_dir: Path) -> Environment:
     """A strict environment over the template folder: autoescape for .html, not for .txt/.css."""
@@ -34,6 +36,7 @@ def build_environment(*, templates_dir: Path) -> Environment:
     env.filters["plain_list"] = plain_list
     env.filters["age"] = format_age
     env.filters["moment"] = format_moment
+    env.filters["markdown_literal"] = escape_markdown
     return env
 
 

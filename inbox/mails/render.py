@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import css_inline
 
+from inbox.mails import markup
 from inbox.mails.environment import build_environment
 from inbox.mails.greeting import greeting_name
 from inbox.mails.wrapping import format_plain_text
@@ -46,6 +47,7 @@ class RenderedMail:
     subject: str
     text: str
     html: str
+    body: str = ""  # a reply's body as staff edit it (inbox.mails.markup); "" for other mails
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,9 @@ class MailRenderer:
     def render(self, template: str, **context: Any) -> RenderedMail:
         """Render `<template>.subject.txt`, `.txt` and `.html`; the HTML leaves with CSS inlined."""
         values = {**self._base, **context}
-        subject = " ".join(self._env.get_template(f"{template}.subject.txt").render(values).split())
+        subject = " ".join(str(context.get("subject_line") or "").split()) or " ".join(
+            self._env.get_template(f"{template}.subject.txt").render(values).split()
+        )
         if not subject:
             raise TemplateProblem(f"{template}.subject.txt rendered an empty subject")
         values["subject"] = subject
@@ -131,26 +135,52 @@ class MailRenderer:
         feedback_urls: Mapping[str, str] | None = None,
         kind: str = "clinical",
         possible: bool = False,
+        body: str | None = None,
+        subject: str | None = None,
     ) -> RenderedMail:
-        """The draft reply: emergency guidance first if urgent (``possible``: triage is unsure,
-        so it opens with the advice to get care today instead), a paragraph and link per section,
-        and under each section its "did this help?" link when `feedback_urls` has one; without
-        sections, the text that fits the `kind` (reply_<kind>.txt/.html, if any)."""
+        """The reply: emergency guidance first if urgent, then the body (made from a paragraph
+        and a link per section, with its "did this help?" link when `feedback_urls` has one, or
+        the `body` staff wrote; without sections, the text that fits the `kind`), the footer and
+        the question quoted. `subject` replaces the template's subject line when staff changed
+        it."""
         kinds = ("appointment", "billing", "thanks", "other")
-        return self.render(
-            "reply",
-            name=name.strip(),
-            sections=_checked_sections(sections=sections),
-            feedback_urls={
-                section_id: _checked_link(url=url)
-                for section_id, url in (feedback_urls or {}).items()
-            },
-            urgent=urgent,
-            possible=urgent and possible,
-            urgency_reasons=[reason for reason in urgency_reasons if reason.strip()],
-            question=(question or "").strip() or None,
-            kind=kind if kind in kinds else None,
+        values: dict[str, Any] = {
+            "name": name.strip(),
+            "urgent": urgent,
+            "possible": urgent and possible,  # triage unsure: the advice to get care today
+            "urgency_reasons": [reason for reason in urgency_reasons if reason.strip()],
+            "question": (question or "").strip() or None,
+            "kind": kind if kind in kinds else None,
+        }
+        if body is None:
+            template = self._env.get_template("reply.body.txt")
+            body = template.render(
+                {
+                    **self._base,
+                    **values,
+                    "sections": _checked_sections(sections=sections),
+                    "feedback_urls": {
+                        section_id: _checked_link(url=url)
+                        for section_id, url in (feedback_urls or {}).items()
+                    },
+                }
+            )
+        body = markup.tidy_body(body)
+        html = (
+            markup.body_html(body)
+            .replace(
+                f"<p>{STAFF_PLACEHOLDER}</p>", f'<p class="placeholder">{STAFF_PLACEHOLDER}</p>'
+            )
+            .replace("<p>Did this part help you? ", '<p class="feedback">Did this part help you? ')
         )
+        mail = self.render(
+            "reply",
+            **values,
+            subject_line=subject,
+            body_html=html,
+            body_text=markup.body_text(body),
+        )
+        return RenderedMail(subject=mail.subject, text=mail.text, html=mail.html, body=body)
 
     def render_acknowledgement(
         self, *, name: str, urgent: bool, reply_within: str, unsubscribe_url: str

@@ -1,6 +1,9 @@
 """Approving a reply: the draft becomes the reply mail in the outbox, in the caller's transaction.
 
-Nothing is sent here: the worker delivers it. Audited; flushes, never commits.
+What is approved is what the nurse sees: the subject and text in the edit box come with the
+approval, and when they differ from the saved draft they are saved first (same version check,
+same audit) and that version is sent. Nothing is sent here: the worker delivers it. Audited;
+flushes, never commits.
 """
 
 from __future__ import annotations
@@ -30,16 +33,24 @@ def approve_reply(
     staff: StaffUser,
     expected_version: int,
     now: datetime,
+    subject: str | None = None,
+    text: str | None = None,
 ) -> OutboxMail:
-    """Queue the draft as the reply in the caller's transaction; nothing is sent here."""
+    """Queue the draft as the reply in the caller's transaction; nothing is sent here.
+    `subject` and `text`, when given, are the edit box as the nurse left it (saved first if
+    changed; refused, with the reason, if they cannot make a mail)."""
     draft = drafting.current_draft(
         session, conversation_id=conversation_id, expected_version=expected_version
     )
+    if subject is not None and text is not None:
+        drafting.apply_edit(
+            session, runtime=runtime, draft=draft, subject=subject, text=text, staff=staff, now=now
+        )
     conversation = lifecycle.locked(session, conversation_id=conversation_id)  # already held
     if STAFF_PLACEHOLDER in draft.text_body or STAFF_PLACEHOLDER in draft.html_body:
         raise Conflict(
-            f"The draft still contains {STAFF_PLACEHOLDER}. Write the answer in its place, "
-            "save, then approve."
+            f"Nothing was sent: the reply still contains {STAFF_PLACEHOLDER}. Write the answer "
+            "in its place, then approve."
         )
     newer = session.exec(
         select(col(Message.id)).where(
@@ -49,7 +60,10 @@ def approve_reply(
         )
     ).first()
     if newer is not None:
-        raise Conflict("The patient wrote again after this draft was made. Reload to see it.")
+        raise Conflict(
+            "Nothing was sent: the patient wrote again after this draft was made. "
+            "Reload to see the new message."
+        )
     message = session.get(Message, draft.message_id)
     assert message is not None
     mail = enqueue_mail(

@@ -24,7 +24,6 @@ from inbox.deps import RuntimeDep, SessionDep
 from inbox.drafting import service as drafting
 from inbox.errors import InboxError, InvalidInput, NotFound
 from inbox.followups.views import conversation_context as followups_context
-from inbox.mails.edited import compose_edited
 from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import MailState, OutboxMail
 from inbox.review import actions, approval, team, timeline
@@ -88,16 +87,39 @@ def preview_draft(
 
 @router.post("/{conversation_id}/preview")
 def preview_edit(
-    staff: CurrentStaff, _csrf: CsrfProtected,
-    subject: Annotated[str, Form()] = "", text: Annotated[str, Form()] = "",
+    conversation_id: int, session: SessionDep, runtime: RuntimeDep, staff: CurrentStaff,
+    _csrf: CsrfProtected, subject: Annotated[str, Form()] = "", text: Annotated[str, Form()] = "",
+    part: Annotated[str, Form()] = "html",
 ) -> Response:  # fmt: skip
-    """The HTML part that the edited, not yet saved, subject and text would make."""
+    """The mail that the edited, not yet saved, subject and text would make: its HTML part for
+    the preview frame, or (`part=text`) its plain-text part."""
+    draft = drafting.get_draft(session, conversation_id=conversation_id)
+    if draft is None:
+        raise NotFound("This conversation has no draft yet.")
     try:
-        html = compose_edited(subject=subject, text=text).html
+        mail = drafting.edited_mail(
+            session, runtime=runtime, draft=draft, subject=subject, text=text
+        )
     except InvalidInput as error:
+        if part == "text":
+            return _preview_text("\n".join(error.errors.values()))
         problems = "".join(f"<p>{escape(problem)}</p>" for problem in error.errors.values())
-        html = f"<!DOCTYPE html><title>Preview</title>{problems}"
-    return _preview(html)
+        return _preview(f"<!DOCTYPE html><title>Preview</title>{problems}")
+    if part == "text":
+        return _preview_text(mail.text)
+    return _preview(mail.html)
+
+
+def _preview_text(text: str) -> Response:
+    return Response(
+        text,
+        media_type="text/plain",
+        headers={
+            "Content-Security-Policy": PREVIEW_CSP,
+            "X-Frame-Options": "SAMEORIGIN",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def _preview(html: str) -> Response:
@@ -187,11 +209,19 @@ def save_draft(
 
 
 @router.post("/{conversation_id}/approve")
-def approve(act: ActionDep, version: VersionField) -> Response:
-    """Approve the draft: it goes into the outbox; the worker sends it."""
-    return act.run(
-        "approved", approval.approve_reply, runtime=act.runtime, expected_version=version
+def approve(
+    act: ActionDep, version: VersionField,
+    subject: Annotated[str | None, Form()] = None, text: Annotated[str | None, Form()] = None,
+) -> Response:  # fmt: skip
+    """Approve what the edit box holds (saved first if changed): it goes into the outbox; the
+    worker sends it."""
+    unsaved = (
+        {"subject": subject, "text": text} if subject is not None and text is not None else None
     )
+    return act.run(
+        "approved", approval.approve_reply, unsaved=unsaved, runtime=act.runtime,
+        expected_version=version, subject=subject, text=text,
+    )  # fmt: skip
 
 
 @router.post("/{conversation_id}/spam")

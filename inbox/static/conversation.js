@@ -1,6 +1,7 @@
 // Progressive enhancement for the conversation page; every action works without it.
 // - the preview follows the edited text while staff type (the "Preview without saving" button,
 //   pressed for them a moment after they stop typing);
+//   and the plain-text part below it follows as well;
 // - leaving the page with unsaved edits asks first.
 (function () {
   "use strict";
@@ -12,6 +13,17 @@
   var initial = Array.prototype.map.call(fields, function (field) { return field.value; });
   var dirty = false;
   var timer = null;
+  var textPart = document.querySelector("[data-testid=preview-text]");
+
+  function previewText() {
+    if (!textPart || !window.fetch || !previewButton) { return; }
+    var data = new FormData(form);
+    data.set("part", "text");
+    window.fetch(previewButton.formAction, { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (text) { if (text !== null) { textPart.textContent = text; } })
+      .catch(function () { /* the saved text part stays; the HTML preview still follows */ });
+  }
 
   function changed() {
     dirty = Array.prototype.some.call(fields, function (field, index) {
@@ -20,7 +32,7 @@
     if (notice) { notice.hidden = !dirty; }
     if (previewButton && typeof form.requestSubmit === "function") {
       window.clearTimeout(timer);
-      timer = window.setTimeout(function () { form.requestSubmit(previewButton); }, 700);
+      timer = window.setTimeout(function () { form.requestSubmit(previewButton); previewText(); }, 700);
     }
   }
 

@@ -185,8 +185,9 @@ def test_saved_text_becomes_escaped_html_with_only_web_links_clickable(runtime, 
     assert "#x</a>. It helps." in html  # the full stop is not part of the link
     assert "&lt;b&gt;bold?&lt;/b&gt;" in html and "<b>" not in html
     assert 'href="javascript' not in html and "{{ settings }}" in html
-    assert html.count("<p ") == 3
-    assert saved.text_body.startswith("Dear Karim,\n\nSee https://")
+    assert "Best wishes</p>" in html and "Kind regards" in html  # the reply's design is kept
+    assert saved.body == text  # the text box keeps what was typed, unwrapped
+    assert "\nDear Karim,\n\nSee https://" in saved.text_body
     assert saved.subject == "Your cramps"
 
 
