@@ -40,6 +40,7 @@ from inbox.middleware import (
 from inbox.privacy import views as privacy_views
 from inbox.review import views as review_views
 from inbox.runtime import Runtime, build_runtime
+from inbox.saved_replies import views as saved_reply_views
 from inbox.staff import views as staff_views
 from inbox.times import install as install_times
 from inbox.worker import start_in_thread
@@ -111,6 +112,7 @@ def create_app(
     app.include_router(feedback_views.router)
     app.include_router(inbound_views.router)
     app.include_router(inbound_views.mail_router)
+    app.include_router(saved_reply_views.router)
 
     app.add_middleware(
         AnswerWithin,

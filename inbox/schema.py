@@ -11,6 +11,7 @@ from inbox.followups import models as followups_models
 from inbox.inbound import models as inbound_models
 from inbox.outbox import models as outbox_models
 from inbox.review import models as review_models
+from inbox.saved_replies import models as saved_replies_models
 from inbox.staff import models as staff_models
 
 DOMAINS = (
@@ -23,6 +24,7 @@ DOMAINS = (
     followups_models,
     inbound_models,
     review_models,
+    saved_replies_models,
 )
 
 

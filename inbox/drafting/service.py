@@ -316,14 +316,20 @@ def apply_edit(
     return True
 
 
+def answered_message(session: Session, *, draft: Draft) -> Message:
+    """The patient's message the draft answers."""
+    message = session.get(Message, draft.message_id)
+    assert message is not None
+    return message
+
+
 def edited_mail(
     session: Session, *, runtime: Runtime, draft: Draft, subject: str, text: str
 ) -> RenderedMail:
     """The reply that staff's subject and body make for this draft (what saving stores, and
     the preview shows): the same design, emergency box and quoted question as the draft."""
     subject, body = checked_edit(subject=subject, text=text)
-    message = session.get(Message, draft.message_id)
-    assert message is not None
+    message = answered_message(session, draft=draft)
     return runtime.renderer.render_reply(
         name=message.name,
         sections=[],

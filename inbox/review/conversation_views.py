@@ -29,6 +29,7 @@ from inbox.outbox.models import MailState, OutboxMail
 from inbox.review import actions, approval, team, timeline
 from inbox.review.urgency import badge, mark_urgency, urgency_marks
 from inbox.runtime import Runtime
+from inbox.saved_replies import service as saved_replies
 from inbox.staff.deps import CsrfProtected, CurrentStaff, staff_context
 from inbox.staff.models import StaffUser
 
@@ -224,6 +225,36 @@ def approve(
     )  # fmt: skip
 
 
+@router.post("/{conversation_id}/saved-reply")
+def insert_saved_reply(
+    act: ActionDep, subject: Annotated[str, Form()] = "", text: Annotated[str, Form()] = "",
+    saved_reply_id: Annotated[int, Form(ge=1, le=2**63 - 1)] = 1,
+) -> Response:  # fmt: skip
+    """The page again with the saved reply filled in and put into the (unsaved) text."""
+    saved = saved_replies.get_saved_reply(act.session, saved_reply_id=saved_reply_id)
+    draft = drafting.get_draft(act.session, conversation_id=act.conversation_id)
+    if saved is None or draft is None:
+        raise NotFound("This saved reply or this draft does not exist (any more).")
+    message = drafting.answered_message(act.session, draft=draft)
+    settings = act.runtime.settings
+    values = {
+        "name": message.name, "subject": message.subject, "hospital_name": settings.hospital_name,
+        "hospital_contact": settings.hospital_contact, "signature": settings.signature,
+        "emergency_number": settings.emergency_number,
+    }  # fmt: skip
+    unsaved = {"subject": subject, "text": text}
+    try:
+        snippet = saved_replies.filled_in(saved, values=values)
+    except InvalidInput as error:
+        return _page(act.request, act.session, act.runtime, act.staff, act.conversation_id,
+                     error=error, unsaved=unsaved)  # fmt: skip
+    unsaved["text"] = saved_replies.insert_into(text, snippet, placeholder=STAFF_PLACEHOLDER)
+    return _page(
+        act.request, act.session, act.runtime, act.staff, act.conversation_id, unsaved=unsaved,
+        done=f"“{saved.title}” was put into the text. It is not saved yet.",
+    )  # fmt: skip
+
+
 @router.post("/{conversation_id}/spam")
 def discard(act: ActionDep) -> Response:
     """Discard the conversation as spam."""
@@ -286,6 +317,7 @@ def _page(
     *,
     error: InboxError | None = None,
     unsaved: dict[str, str] | None = None,
+    done: str | None = None,
 ) -> Response:
     view = actions.load_conversation(session, runtime=runtime, conversation_id=conversation_id)
     came_back = timeline.inbound_mails(session, conversation_id=conversation_id)
@@ -293,7 +325,8 @@ def _page(
         "view": view,
         "timeline": timeline.build_timeline(view, came_back),
         "undelivered": timeline.undelivered(came_back),
-        "done": _done_notice(request.query_params.get("done", ""), view.conversation.state),
+        "done": done or _done_notice(request.query_params.get("done", ""), view.conversation.state),
+        "saved_replies": saved_replies.list_saved_replies(session),
         "error": error,
         "field_errors": error.errors if isinstance(error, InvalidInput) else {},
         "unsaved": unsaved or {},

@@ -11,7 +11,8 @@
   var previewButton = form.querySelector(".preview-button");
   var fields = form.querySelectorAll("input[name=subject], textarea[name=text]");
   var initial = Array.prototype.map.call(fields, function (field) { return field.value; });
-  var dirty = false;
+  var typedBefore = Boolean(notice && !notice.hidden);  // the page came back with unsaved text
+  var dirty = typedBefore;
   var timer = null;
   var textPart = document.querySelector("[data-testid=preview-text]");
 
@@ -26,7 +27,7 @@
   }
 
   function changed() {
-    dirty = Array.prototype.some.call(fields, function (field, index) {
+    dirty = typedBefore || Array.prototype.some.call(fields, function (field, index) {
       return field.value !== initial[index];
     });
     if (notice) { notice.hidden = !dirty; }
