@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     signature: str = "The Patient Service Team"
     emergency_number: str = "999"  # named in the emergency line of every page and mail to patients
 
+    # --- live pages (server-sent events): how often a stream looks for changes, how many
+    # streams one process keeps open, and how long one lasts before the browser reconnects
+    live_poll_seconds: float = 2.0
+    live_max_streams: int = 200
+    live_stream_seconds: float = 300.0
+    presence_seconds: float = 45.0  # "Anna is viewing" until her page is silent this long
+
     # --- delivery
     smtp_host: str = ""
     smtp_port: int = 25

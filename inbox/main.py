@@ -30,6 +30,7 @@ from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
 from inbox.intake.writer import IntakeWriter
 from inbox.knowledge.service import prepare
+from inbox.live import views as live_views
 from inbox.middleware import (
     AnswerWithin,
     BodySizeLimit,
@@ -113,6 +114,8 @@ def create_app(
     app.include_router(inbound_views.router)
     app.include_router(inbound_views.mail_router)
     app.include_router(saved_reply_views.router)
+    app.include_router(live_views.router)
+    app.state.live_streams = live_views.StreamSlots(settings.live_max_streams)
 
     app.add_middleware(
         AnswerWithin,

@@ -9,6 +9,7 @@ from inbox.drafting import models as drafting_models
 from inbox.feedback import models as feedback_models
 from inbox.followups import models as followups_models
 from inbox.inbound import models as inbound_models
+from inbox.live import models as live_models
 from inbox.outbox import models as outbox_models
 from inbox.review import models as review_models
 from inbox.saved_replies import models as saved_replies_models
@@ -25,6 +26,7 @@ DOMAINS = (
     inbound_models,
     review_models,
     saved_replies_models,
+    live_models,
 )
 
 

@@ -24,6 +24,8 @@ from inbox.deps import RuntimeDep, SessionDep
 from inbox.drafting import service as drafting
 from inbox.errors import InboxError, InvalidInput, NotFound
 from inbox.followups.views import conversation_context as followups_context
+from inbox.live.changes import conversation_token
+from inbox.live.presence import present
 from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import MailState, OutboxMail
 from inbox.review import actions, approval, team, timeline
@@ -327,6 +329,17 @@ def _page(
         "undelivered": timeline.undelivered(came_back),
         "done": done or _done_notice(request.query_params.get("done", ""), view.conversation.state),
         "saved_replies": saved_replies.list_saved_replies(session),
+        "live_since": conversation_token(session, conversation_id=conversation_id),
+        "present": [
+            seen
+            for seen in present(
+                session,
+                conversation_id=conversation_id,
+                now=runtime.clock.now(),
+                window=runtime.settings.presence_seconds,
+            )
+            if seen.staff_id != staff.id
+        ],  # fmt: skip
         "error": error,
         "field_errors": error.errors if isinstance(error, InvalidInput) else {},
         "unsaved": unsaved or {},

@@ -1,0 +1,71 @@
+"""Presence: "Anna is viewing / editing" on a conversation page. Each page posts what its staff
+member is doing every few seconds; a row silent for `presence_seconds` no longer counts. Rows
+live in the database, so every web process sees every other's staff. Flushes, never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from inbox.errors import InvalidInput
+from inbox.live.models import Activity, Presence
+from inbox.staff.models import StaffUser
+
+ACTIVITIES = (Activity.VIEWING, Activity.EDITING)
+FORGET_AFTER = timedelta(hours=1)  # rows older than this are removed by the next report
+
+
+@dataclass(frozen=True)
+class Seen:
+    staff_id: int
+    who: str  # the staff member's e-mail address
+    activity: str
+
+    @property
+    def sentence(self) -> str:
+        doing = "is editing the reply" if self.activity == Activity.EDITING else "is viewing"
+        return f"{self.who} {doing}"
+
+
+def report_presence(
+    session: Session, *, conversation_id: int, staff: StaffUser, activity: str, now: datetime
+) -> None:
+    """Record what `staff` is doing on the conversation's page now ("left": nothing any more)."""
+    assert staff.id is not None
+    mine = (col(Presence.conversation_id) == conversation_id) & (col(Presence.staff_id) == staff.id)
+    session.execute(sa.delete(Presence).where(col(Presence.seen_at) < now - FORGET_AFTER))
+    if activity == "left":
+        session.execute(sa.delete(Presence).where(mine))
+        return
+    if activity not in ACTIVITIES:
+        raise InvalidInput({"activity": "Unknown activity."})
+    values = {
+        "conversation_id": conversation_id, "staff_id": staff.id, "activity": activity,
+        "seen_at": now,
+    }  # fmt: skip
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(Presence).values(**values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["conversation_id", "staff_id"],
+            set_={"activity": activity, "seen_at": now},
+        )
+    )
+
+
+def present(session: Session, *, conversation_id: int, now: datetime, window: float) -> list[Seen]:
+    """Who is on the conversation's page now, by e-mail address."""
+    rows = session.execute(
+        select(col(Presence.staff_id), col(StaffUser.email), col(Presence.activity))
+        .join(StaffUser, col(StaffUser.id) == col(Presence.staff_id))
+        .where(
+            col(Presence.conversation_id) == conversation_id,
+            col(Presence.seen_at) >= now - timedelta(seconds=window),
+        )
+        .order_by(col(StaffUser.email))
+    ).all()
+    return [Seen(staff_id, who, activity) for staff_id, who, activity in rows]
