@@ -88,6 +88,11 @@ def _thread(session: Session, conversation_id: int) -> Thread:
     return Thread(ids[-1], " ".join(kept), thread_subject(first) if first else None)
 
 
+def sending_subject(session: Session, *, conversation_id: int, subject: str) -> str:
+    """The subject the conversation's next mail goes out with: its thread's, once it has one."""
+    return _thread(session, conversation_id).subject or subject
+
+
 def enqueue_mail(
     session: Session,
     *,

@@ -28,6 +28,7 @@ from inbox.live.changes import conversation_token
 from inbox.live.presence import present
 from inbox.mails.render import STAFF_PLACEHOLDER
 from inbox.outbox.models import MailState, OutboxMail
+from inbox.outbox.service import sending_subject
 from inbox.review import actions, approval, team, timeline
 from inbox.review.urgency import badge, mark_urgency, urgency_marks
 from inbox.runtime import Runtime
@@ -330,6 +331,10 @@ def _page(
         "done": done or _done_notice(request.query_params.get("done", ""), view.conversation.state),
         "saved_replies": saved_replies.list_saved_replies(session),
         "live_since": conversation_token(session, conversation_id=conversation_id),
+        "sending_subject": sending_subject(
+            session, conversation_id=conversation_id,
+            subject=view.draft.subject if view.draft else "",
+        ),  # fmt: skip
         "present": [
             seen
             for seen in present(

@@ -8,7 +8,9 @@ import re
 
 from sqlmodel import Session, select
 
+from inbox.db import session_scope
 from inbox.outbox.models import OutboxMail
+from inbox.outbox.service import enqueue_mail
 from tests.drafting.support import URGENT
 from tests.review.test_conversation import (
     REPLIES,
@@ -140,3 +142,20 @@ def test_approve_with_an_empty_box_refuses_with_the_reason(signed_in, runtime): 
     assert refused.status_code == 422 and "Please enter the text of the reply" in refused.text
     with Session(runtime.engine) as session:
         assert session.exec(REPLIES).first() is None
+
+
+def test_the_preview_names_the_subject_the_mail_will_really_have(signed_in, runtime):  # noqa: F811
+    conversation_id = stored(runtime)
+    with session_scope(runtime.engine) as session:
+        now = runtime.clock.now()
+        enqueue_mail(
+            session, settings=runtime.settings, kind="reply", recipient="karim.h@example.com",
+            subject="Your leg cramps", text="Hello", html="<p>Hello</p>",
+            conversation_id=conversation_id, automatic=False, send_after=now, now=now,
+        )  # fmt: skip
+
+    page = page_of(signed_in, conversation_id)
+
+    shown = re.search(r'data-testid="preview-subject">([^<]*)<', page)
+    assert shown and shown.group(1) == "Re: Your leg cramps"
+    assert "kept so that the patient's mail program shows the mails together" in page
