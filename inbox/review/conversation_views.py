@@ -115,21 +115,13 @@ def preview_edit(
 
 
 def _preview_text(text: str) -> Response:
-    return Response(
-        text,
-        media_type="text/plain",
-        headers={
-            "Content-Security-Policy": PREVIEW_CSP,
-            "X-Frame-Options": "SAMEORIGIN",
-            "Cache-Control": "no-store",
-        },
-    )
+    return _preview(text, media_type="text/plain")
 
 
-def _preview(html: str) -> Response:
+def _preview(body: str, *, media_type: str = "text/html") -> Response:
     return Response(
-        html,
-        media_type="text/html",
+        body,
+        media_type=media_type,
         headers={
             "Content-Security-Policy": PREVIEW_CSP,
             "X-Frame-Options": "SAMEORIGIN",
