@@ -19,6 +19,7 @@ pytestmark = pytest.mark.browser
 def test_an_admin_saves_a_reply_and_a_nurse_sends_it_filled_in(
     page: Page,
     site: Site,  # noqa: F811
+    assert_no_serious_axe_violations,
 ) -> None:
     make_staff(site.runtime, email="admin@hospital.example", admin=True)
     conversation_id = site.store(
@@ -37,6 +38,7 @@ def test_an_admin_saves_a_reply_and_a_nurse_sends_it_filled_in(
     )
     page.get_by_role("button", name="Add the saved reply").click()
     expect(page.get_by_role("status")).to_contain_text("was added")
+    assert_no_serious_axe_violations(page)
 
     page.goto(f"{site.url}/inbox/conversations/{conversation_id}")
     page.get_by_label("Saved reply").select_option(label="Billing office")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -15,6 +16,7 @@ from sqlmodel import Session, select
 from inbox.config import Settings
 from inbox.db import session_scope
 from inbox.main import create_app
+from inbox.outbox.catcher import store_caught
 from inbox.outbox.models import CaughtMail
 from inbox.runtime import Runtime, build_runtime
 from tests.conftest import LiveServer, free_port
@@ -59,12 +61,12 @@ def caught(runtime: Runtime) -> list[CaughtMail]:
 
 
 def test_the_caught_mail_page_shows_each_mail_text_and_html_safely(
-    page: Page, embedded: tuple[str, Runtime], browser_sign_in
+    page: Page, embedded: tuple[str, Runtime], browser_sign_in, assert_no_serious_axe_violations
 ) -> None:
     url, runtime = embedded
     with session_scope(runtime.engine) as session:
         receipt = store_message(
-            session, settings=runtime.settings, now=runtime.clock.now(), name=HOSTILE_NAME,
+            session, settings=runtime.settings, now=runtime.clock.now(), name="Ann Lee",
             email="ann@example.org",
         )  # fmt: skip
     deadline = time.monotonic() + 40  # the worker drafts it and sends the acknowledgement
@@ -78,11 +80,25 @@ def test_the_caught_mail_page_shows_each_mail_text_and_html_safely(
     page.get_by_role("link", name="Caught mail").click()
     mail = page.get_by_test_id("caught-mail").first
     expect(mail).to_contain_text("ann@example.org")
-    expect(mail.get_by_test_id("caught-text")).to_contain_text("<script>window.__pwned = 1")
+    expect(mail.get_by_test_id("caught-text")).to_contain_text("Dear Ann Lee")
     mail.get_by_text("HTML part").click()
     frame = page.frame_locator("iframe[title^='HTML part']").first
-    expect(frame.locator("body")).to_contain_text("<script>window.__pwned = 1")
+    expect(frame.locator("body")).to_contain_text("Your message has reached us safely")
+
+    hostile = EmailMessage()  # a mail with script in both parts, as a relay could hand in
+    hostile["From"], hostile["To"], hostile["Subject"] = "x@example.org", "y@example.org", "Hi"
+    hostile.set_content(HOSTILE_NAME)
+    hostile.add_alternative(f"<p>{HOSTILE_NAME}</p><img src=x onerror=alert(1)>", subtype="html")
+    store_caught(runtime.engine, clock=runtime.clock, mail_from="x@example.org",
+                 recipients=["y@example.org"], raw=hostile.as_bytes())  # fmt: skip
+    page.reload()
+    newest = page.get_by_test_id("caught-mail").first
+    expect(newest.get_by_test_id("caught-text")).to_contain_text("<script>window.__pwned = 1")
+    newest.get_by_text("HTML part").click()
+    expect(page.frame_locator("iframe[title^='HTML part']").first.locator("p")).to_have_text("Ann")
+    page.wait_for_timeout(500)
     assert page.evaluate("window.__pwned") is None and dialogs == []
+    assert_no_serious_axe_violations(page)
 
     page.goto(f"{url}/inbox/conversations/{receipt.conversation_id}")
     mail_entry = page.get_by_test_id("timeline-mail").first
