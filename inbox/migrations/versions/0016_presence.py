@@ -36,7 +36,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_presence")),
         sa.UniqueConstraint(
-            "conversation_id", "staff_id", name=op.f("uq_presence_conversation_id_staff_id")
+            "conversation_id", "staff_id", name=op.f("uq_presence_conversation_id")
         ),
     )
     with op.batch_alter_table("presence", schema=None) as batch_op:
