@@ -50,6 +50,8 @@ STAFF_PAGES = [
     "/admin/audit",
     "/admin/inbound",
     "/admin/privacy",
+    "/admin/saved-replies",
+    "/inbox/caught-mail",
     "/feedback/{feedback}?answer=yes",  # public: the "did this help?" page of a reply's link
 ]
 
