@@ -1,7 +1,7 @@
 """a draft keeps the body staff edit (paragraphs, unwrapped) besides the built mail parts
 
-Revision ID: 0017_draft_body
-Revises: 0016_sealed_totp_secrets
+Revision ID: 0018_draft_body
+Revises: 0017_shared_inbox
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_draft_body"
-down_revision: str | None = "0016_sealed_totp_secrets"
+revision: str = "0018_draft_body"
+down_revision: str | None = "0017_shared_inbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """presence: who has a conversation page open, and whether they edit its reply
 
-Revision ID: 0019_presence
-Revises: 0018_saved_replies
+Revision ID: 0020_presence
+Revises: 0019_saved_replies
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from sqlmodel.sql.sqltypes import AutoString
 
 import inbox.db
 
-revision: str = "0019_presence"
-down_revision: str | None = "0018_saved_replies"
+revision: str = "0020_presence"
+down_revision: str | None = "0019_saved_replies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """saved replies: snippets staff insert into a draft (saved_reply)
 
-Revision ID: 0018_saved_replies
-Revises: 0017_draft_body
+Revision ID: 0019_saved_replies
+Revises: 0018_draft_body
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from sqlmodel.sql.sqltypes import AutoString
 
 import inbox.db
 
-revision: str = "0018_saved_replies"
-down_revision: str | None = "0017_draft_body"
+revision: str = "0019_saved_replies"
+down_revision: str | None = "0018_draft_body"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
