@@ -142,7 +142,7 @@ def test_staff_mark_a_possible_emergency_not_urgent_with_a_reason(signed_in, run
     assert entry.target_id == str(possible) and entry.detail == "possible -> routine"
 
 
-def test_an_email_nobody_here_can_read_alerts_staff_once_triage_names_its_language(runtime):
+def test_an_email_nobody_here_can_read_alerts_staff_once_without_its_words(runtime):
     raw = plain_mail(sender="olga@example.org", to=SERVICE, subject="мама", text=RUSSIAN)
     store_inbound(
         runtime.engine, raw=raw, source=InboundSource.PIPE, envelope_from="olga@example.org",
@@ -150,9 +150,8 @@ def test_an_email_nobody_here_can_read_alerts_staff_once_triage_names_its_langua
     )  # fmt: skip
     while process_pending(runtime):
         pass
-    assert mails(runtime, MailKind.STAFF_ALERT) == []  # the first look cannot tell the language
     draft_new_messages(runtime)
-    [alert] = mails(runtime, MailKind.STAFF_ALERT)
-    assert "needs a reader (Russian)" in alert.text_body and "диализа" not in alert.text_body
+    [alert] = mails(runtime, MailKind.STAFF_ALERT)  # one alert, whichever look raised it
+    assert "диализа" not in alert.text_body  # the patient's words stay in the inbox
     draft_new_messages(runtime)
     assert len(mails(runtime, MailKind.STAFF_ALERT)) == 1
