@@ -8,6 +8,7 @@ drafted (a failed draft rolls them back).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from inbox.conversations.models import (
 )
 from inbox.followups.service import is_suppressed
 from inbox.followups.unsubscribe import token_for, unsubscribe_headers, unsubscribe_url
+from inbox.knowledge.service import triage_message
 from inbox.outbox.models import MailKind, OutboxMail
 from inbox.outbox.service import enqueue_mail
 
@@ -115,13 +117,14 @@ def alert_staff(
     if not settings.staff_alert_to or message.conversation_id is None:
         return None
     kinds = list(dict.fromkeys(reason.split(":", 1)[0].strip() for reason in reasons))
-    if message.needs_reader:
-        kinds.append(f"needs a reader ({language_name(message.language)})")
+    reading = _reading(runtime, message)
+    if reading.needs_reader:
+        kinds.append(f"needs a reader ({language_name(reading.language)})")
     rendered = runtime.renderer.render_staff_alert(
         conversation_url=conversation_url(runtime, message.conversation_id),
         reasons=[kind for kind in kinds if kind],
         received_at=message.received_at,
-        possible=message.urgency == Urgency.POSSIBLE,
+        possible=reading.possible,
     )
     # Not threaded into the patient's conversation: the patient's mails must not reference it.
     return enqueue_mail(
@@ -129,3 +132,21 @@ def alert_staff(
         subject=rendered.subject, text=rendered.text, html=rendered.html,
         conversation_id=None, automatic=True, send_after=now, now=now,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Reading:
+    possible: bool  # only a possible emergency ("check now"), not a sure one
+    needs_reader: bool
+    language: str | None
+
+
+def _reading(runtime: Runtime, message: Message) -> _Reading:
+    """What triage says of `message`: stored with it once the drafting job ran; an alert raised
+    before that (an inbound mail's first look, which neither names the language nor tells a
+    possible emergency from a sure one) has the message triaged now, words never kept."""
+    if message.language is not None:
+        possible = message.urgency == Urgency.POSSIBLE
+        return _Reading(possible, message.needs_reader, message.language)
+    found = triage_message(runtime.knowledge, subject=message.subject, text=message.body)
+    return _Reading(found.urgent and found.possible, found.needs_reader, found.language)
