@@ -143,7 +143,16 @@ class LiveServer:
 
         self.url = f"http://127.0.0.1:{port}"
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                access_log=False,
+                # a browser still holding a live page's event stream must not keep the server
+                # (and its worker) alive into the next test
+                timeout_graceful_shutdown=1,
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -158,6 +167,8 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=20)
+        if self.thread.is_alive():
+            raise RuntimeError("live server did not stop within 20 s")
 
 
 @pytest.fixture

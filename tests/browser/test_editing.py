@@ -44,7 +44,7 @@ def test_approve_without_saving_sends_the_typed_text_in_the_designed_mail(
     page.get_by_text("Plain-text part").click()
     expect(page.get_by_test_id("preview-text")).to_contain_text("never saved")
     page.get_by_role("button", name="Approve and send").click()  # no "Save the draft" first
-    expect(page.get_by_role("status").first).to_contain_text("queued for sending")
+    expect(page.get_by_role("status").filter(has_text="queued for sending")).to_be_visible()
 
     site.smtp.wait_for(1, timeout=20, predicate=lambda: bool(site.replies_to("okafor@example.com")))
     (mail,) = site.replies_to("okafor@example.com")
@@ -69,7 +69,7 @@ def test_approving_a_typed_text_someone_else_overtook_sends_nothing_and_says_so(
         screen.goto(f"{site.url}/inbox/conversations/{conversation_id}")
     page.get_by_label("Text", exact=True).fill("Dear Grace,\n\nThe first nurse's answer.")
     page.get_by_role("button", name="Save the draft").click()
-    expect(page.get_by_role("status").first).to_contain_text("saved")
+    expect(page.get_by_role("status").filter(has_text="saved")).to_be_visible()
 
     phone_page.get_by_label("Text", exact=True).fill("Dear Grace,\n\nThe second nurse's answer.")
     phone_page.get_by_role("button", name="Approve and send").click()

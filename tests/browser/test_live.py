@@ -109,7 +109,7 @@ def test_a_conversation_page_shows_who_else_is_viewing_and_editing_and_that_it_c
     expect(anna.get_by_test_id("changed")).to_be_hidden()
 
     ben.get_by_role("button", name="Save the draft").click()
-    expect(ben.get_by_role("status").first).to_contain_text("saved")
+    expect(ben.get_by_role("status").filter(has_text="saved")).to_be_visible()
     expect(anna.get_by_test_id("changed")).to_be_visible()
     expect(anna.get_by_test_id("changed")).to_contain_text("changed since you opened it")
 

@@ -32,9 +32,9 @@ def test_assign_to_me_at_phone_width_then_find_it_under_mine(
     assert_no_serious_axe_violations(phone_page)
 
     phone_page.get_by_role("button", name="Assign to me").click()
-    expect(phone_page.get_by_role("status").first).to_have_text(
-        "The conversation's owner was changed."
-    )
+    expect(
+        phone_page.get_by_role("status").filter(has_text="The conversation's owner was changed.")
+    ).to_be_visible()
     expect(owner).to_have_text("Assigned to anna@hospital.example (you).")
     phone_page.get_by_label("Assign to a colleague").select_option(label="ben@hospital.example")
     phone_page.get_by_role("button", name="Assign", exact=True).click()
