@@ -24,6 +24,7 @@ from inbox.conversations.models import (
 )
 from inbox.followups.service import is_suppressed
 from inbox.followups.unsubscribe import token_for, unsubscribe_headers, unsubscribe_url
+from inbox.knowledge.engine import RuleEngine
 from inbox.knowledge.service import triage_message
 from inbox.outbox.models import MailKind, OutboxMail
 from inbox.outbox.service import enqueue_mail
@@ -142,11 +143,17 @@ class _Reading:
 
 
 def _reading(runtime: Runtime, message: Message) -> _Reading:
-    """What triage says of `message`: stored with it once the drafting job ran; an alert raised
-    before that (an inbound mail's first look, which neither names the language nor tells a
-    possible emergency from a sure one) has the message triaged now, words never kept."""
-    if message.language is not None:
-        possible = message.urgency == Urgency.POSSIBLE
-        return _Reading(possible, message.needs_reader, message.language)
-    found = triage_message(runtime.knowledge, subject=message.subject, text=message.body)
-    return _Reading(found.urgent and found.possible, found.needs_reader, found.language)
+    """What triage says of `message`, stored with it once the drafting job ran. An alert raised
+    before that (an inbound mail's first look) about a mail that looks unreadable has it triaged
+    now: the first look neither names the language nor tells a possible emergency from a sure
+    one. The language detector costs time (its models load on first use), so only then."""
+    if message.language is None and _looks_unreadable(runtime, message):
+        found = triage_message(runtime.knowledge, subject=message.subject, text=message.body)
+        return _Reading(found.urgent and found.possible, found.needs_reader, found.language)
+    return _Reading(message.urgency == Urgency.POSSIBLE, message.needs_reader, message.language)
+
+
+def _looks_unreadable(runtime: Runtime, message: Message) -> bool:
+    """The rules' cheap look (no language detection): mostly words they do not know."""
+    engine = RuleEngine.of(runtime.knowledge)
+    return engine.assess_urgency(subject=message.subject, text=message.body).needs_reader
