@@ -181,8 +181,15 @@ def live_server(app) -> Iterator[LiveServer]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run browser tests last: Playwright's sync API keeps an event loop running for as long as
-    the session-scoped browser lives, which would break later tests that start their own loop."""
+    """Leave out the tests about the other database (`sqlite_only`, `postgresql_only`): they run
+    in that database's suite. Run browser tests last: Playwright's sync API keeps an event loop
+    running for as long as the session-scoped browser lives, which would break later tests that
+    start their own loop."""
+    other = "sqlite_only" if TEST_DATABASE_URL.startswith("postgresql") else "postgresql_only"
+    elsewhere = [item for item in items if item.get_closest_marker(other)]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
     uses_browser = [item for item in items if "browser" in getattr(item, "fixturenames", ())]
     for item in uses_browser:
         item.add_marker(pytest.mark.browser)

@@ -126,9 +126,8 @@ def test_readyz_is_ok_when_the_database_takes_writes(client):
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
+@pytest.mark.sqlite_only  # a read-only file; PostgreSQL outages are tested above
 def test_readyz_says_no_when_the_database_is_read_only(settings, tmp_path):
-    if not settings.database_url.startswith("sqlite"):
-        pytest.skip("a read-only file is a SQLite matter; PostgreSQL outages are tested above")
     path = settings.database_url.removeprefix("sqlite:///")
     read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
     runtime = build_runtime(Settings(**{**settings.model_dump(), "database_url": read_only}))

@@ -72,8 +72,6 @@ async def test_a_sign_in_and_a_form_post_at_the_same_moment_both_succeed(
 @pytest.fixture
 def sqlite_file(settings) -> str:
     url = sa.engine.make_url(settings.database_url)
-    if url.get_backend_name() != "sqlite":
-        pytest.skip("SQLite's database-wide write lock")
     return url.database
 
 
@@ -113,6 +111,7 @@ class WriteLock:
         other.close()
 
 
+@pytest.mark.sqlite_only  # SQLite's database-wide write lock
 async def test_while_another_connection_holds_the_write_lock_the_server_answers(
     runtime, settings, clock, live_server, sqlite_file
 ):
@@ -139,6 +138,7 @@ async def test_while_another_connection_holds_the_write_lock_the_server_answers(
     assert stored_messages(runtime) == ["karim.h@example.com"]
 
 
+@pytest.mark.sqlite_only
 async def test_staff_pages_are_read_while_another_connection_holds_the_write_lock(
     runtime, settings, clock, live_server, sqlite_file
 ):
@@ -172,6 +172,7 @@ def impatient_app(settings, clock, sqlite_file):
     return create_app(runtime=Runtime(settings=settings, engine=engine, clock=clock))
 
 
+@pytest.mark.sqlite_only
 async def test_a_lock_held_past_the_busy_timeout_answers_503_and_the_patient_can_retry(
     runtime, settings, clock, impatient_app
 ):

@@ -79,9 +79,8 @@ def test_a_follow_up_cancelled_while_claimed_is_not_sent(runtime, clock):
     assert mails(runtime, MailKind.FOLLOW_UP) == []
 
 
+@pytest.mark.postgresql_only  # SKIP LOCKED claims between processes
 def test_two_workers_on_postgresql_never_send_a_follow_up_twice(runtime, smtp_server):
-    if runtime.engine.dialect.name != "postgresql":
-        pytest.skip("SKIP LOCKED claims between processes are a PostgreSQL matter")
     runtime.settings.worker_batch_size = 5  # many small claims: the workers interleave
     ids = make_due_follow_ups(runtime, 40)
     barrier = threading.Barrier(4)

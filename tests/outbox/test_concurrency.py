@@ -17,7 +17,6 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from inbox.db import is_sqlite
 from inbox.outbox.models import MailState, OutboxMail
 from tests.outbox.conftest import bulk_queue
 
@@ -63,9 +62,8 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
         assert process.returncode in (0, -signal.SIGKILL), errors.decode()
 
 
+@pytest.mark.postgresql_only  # SKIP LOCKED claims across processes
 def test_four_workers_deliver_every_mail_exactly_once(outbox_settings, outbox_runtime, smtp_server):
-    if is_sqlite(outbox_settings.database_url):
-        pytest.skip("SKIP LOCKED claims across processes need PostgreSQL (INBOX_TEST_DATABASE_URL)")
     message_ids = bulk_queue(outbox_runtime, 2000)
     workers = [start_worker(outbox_settings) for _ in range(4)]
     try:

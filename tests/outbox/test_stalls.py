@@ -9,19 +9,16 @@ from collections import Counter
 
 import pytest
 
-from inbox.db import is_sqlite
 from inbox.runtime import build_runtime
 from tests.outbox.conftest import bulk_queue, make_worker
 from tests.outbox.test_concurrency import count_sent, start_worker, stop, wait_until_sent
 from tests.stall_proxy import StallingProxy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgresql_only]  # a stalled network connection
 
 
 @pytest.fixture
 def database_proxy(outbox_settings):
-    if is_sqlite(outbox_settings.database_url):
-        pytest.skip("a stalled network connection is a PostgreSQL matter")
     import sqlalchemy as sa
 
     url = sa.engine.make_url(outbox_settings.database_url)

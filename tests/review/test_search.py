@@ -20,11 +20,10 @@ from tests.review.test_list import (  # noqa: F401
 )
 
 
-@pytest.fixture(params=["few hits", "many hits"])
+@pytest.fixture(params=["few hits", pytest.param("many hits", marks=pytest.mark.sqlite_only)])
 def strategy(request, monkeypatch, runtime) -> str:
-    """On SQLite, run each search both ways: from the hits, and walking the list."""
-    if request.param == "many hits" and not runtime.sqlite:
-        pytest.skip("PostgreSQL's planner chooses by itself")
+    """On SQLite, run each search both ways: from the hits, and walking the list (PostgreSQL's
+    planner chooses by itself)."""
     if request.param == "many hits":
         monkeypatch.setattr(search, "DENSE_MATCHES", 0)
     return request.param
@@ -127,9 +126,8 @@ def test_edited_and_deleted_messages_leave_the_index(signed_in, runtime, people)
     assert listed_ids(searched(signed_in, "erased").text) == []
 
 
+@pytest.mark.sqlite_only  # PostgreSQL indexes each row as it is written
 def test_edits_and_deletes_after_indexing_keep_the_sqlite_index_true(signed_in, runtime, people):  # noqa: F811
-    if not runtime.sqlite:
-        pytest.skip("SQLite only: PostgreSQL indexes each row as it is written")
     table = Message.__table__
     assert listed_ids(searched(signed_in, "phosphate").text) == [people["zoe"]]
     with session_scope(runtime.engine) as session:  # zoe's message is indexed now
@@ -149,9 +147,8 @@ def test_edits_and_deletes_after_indexing_keep_the_sqlite_index_true(signed_in, 
         )
 
 
+@pytest.mark.sqlite_only  # PostgreSQL indexes each row as it is written
 def test_the_worker_indexes_new_messages_before_anyone_searches(signed_in, runtime, people):  # noqa: F811
-    if not runtime.sqlite:
-        pytest.skip("SQLite only: PostgreSQL indexes each row as it is written")
     assert search.index_job(runtime) == 1  # the three people's messages
     assert search.index_job(runtime) == 0  # nothing new
     with runtime.engine.connect() as connection:
@@ -216,9 +213,8 @@ def test_terms_are_cleaned_to_words():
     assert len(search.search_terms(" ".join(f"w{index}" for index in range(20)))) == 8
 
 
+@pytest.mark.postgresql_only  # SQLite searches its FTS5 table
 def test_postgresql_search_uses_the_gin_index(runtime):
-    if runtime.sqlite:
-        pytest.skip("PostgreSQL only: SQLite searches its FTS5 table")
     from sqlmodel import Session
 
     from inbox.conversations.models import Conversation
@@ -233,11 +229,10 @@ def test_postgresql_search_uses_the_gin_index(runtime):
     assert any("ix_message_search" in line for line in plan), plan
 
 
+@pytest.mark.postgresql_only  # SQLite plans every statement for its values
 def test_postgresql_list_and_search_statements_carry_no_parameters(signed_in, runtime, people):  # noqa: F811
     """psycopg prepares a statement run five times; PostgreSQL may then plan it without the
     values and walk every conversation for a search. Values in the text rule that out."""
-    if runtime.sqlite:
-        pytest.skip("PostgreSQL only: SQLite plans every statement for its values")
     seen: list[tuple[str, object]] = []
 
     def remember(conn, cursor, statement, parameters, context, executemany):
