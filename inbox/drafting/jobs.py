@@ -6,11 +6,18 @@ share the queue without drafting one message twice or racing for a conversation'
 On SQLite a write transaction holds the database's one write lock, which every form post and
 staff action waits for: the message is triaged and its reply rendered first, outside any
 transaction (`prepare_draft`), and the transaction only writes. Drafting is idempotent besides.
+
+What triage and rendering read besides the database (the articles, the compiled rules, the
+learned model, the mail templates) is loaded before the first transaction (`_load`), once per
+process however many drafters start together: a drafter that had to triage inside its
+transaction (another took the message it prepared; PostgreSQL) must never load them there,
+where seconds of loading would keep every other writer waiting.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -20,9 +27,11 @@ from inbox import queues
 from inbox.conversations.models import Message, MessageStatus
 from inbox.db import read_scope, session_scope
 from inbox.drafting.service import Prepared, draft_message, prepare_draft
+from inbox.knowledge.service import ready
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
+_loading = threading.Lock()  # drafters starting together load once, not side by side
 
 
 AfterDraft = Callable[..., object]
@@ -33,6 +42,7 @@ def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
 
     `after(session, runtime=, message_id=, draft=)` runs in each message's transaction once it is
     drafted (the worker passes the notices: acknowledgement, urgent staff alert)."""
+    _load(runtime)
     drafted = 0
     failed: set[int] = set()  # a message that cannot be drafted must not block the others
     for _ in queues.batch(runtime.settings):
@@ -55,6 +65,13 @@ def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
             log.exception("drafting message %s failed; it stays pending", message_id)
             failed.add(message_id)
     return drafted
+
+
+def _load(runtime: Runtime) -> None:
+    """The articles, rules, model and mail renderer, loaded now unless they are already."""
+    with _loading:
+        ready(runtime.knowledge)
+        runtime.renderer  # noqa: B018 - built on first use
 
 
 def _prepare_next(runtime: Runtime, *, skip: set[int]) -> Prepared | None:

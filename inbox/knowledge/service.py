@@ -36,6 +36,7 @@ __all__ = [
     "explain_model",
     "is_model_reason",
     "prepare",
+    "ready",
     "rule_triage",
     "triage_message",
     "use_model",
@@ -82,6 +83,14 @@ def prepare(*, knowledge: Knowledge, model_path: Path | None = MODEL_PATH) -> No
     KindSuggester.of(knowledge)  # data/kinds.toml is validated at start-up too
     model = load_model(model_path) if model_path is not None and model_path.exists() else None
     knowledge.compiled[_LEARNED_KEY] = _Learned(knowledge, model)
+
+
+def ready(knowledge: Knowledge) -> None:
+    """Compile the rules and load the model for this knowledge unless that was done already
+    (by ``prepare``, ``use_model`` or a first triage): a no-op once done, unlike ``prepare``."""
+    RuleEngine.of(knowledge)
+    KindSuggester.of(knowledge)
+    _learned(knowledge)
 
 
 def use_model(knowledge: Knowledge, model: LearnedModel | None) -> None:
