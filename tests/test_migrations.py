@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from inbox.db import create_db_engine
 from inbox.schema import metadata
 
-# full-text search objects are created by migrations 0006 and 0007 by hand, per database
+# full-text search objects are created by migrations 0006, 0007 and 0021 by hand, per database
 IGNORED_TABLES = {
     "message_fts",
     "message_fts_data",
@@ -17,6 +17,8 @@ IGNORED_TABLES = {
     "message_fts_config",
     "message_fts_content",
     "message_fts_progress",
+    "message_term",  # 0021: the words of message_fts, SQLite only
+    "message_term_pending",
 }
 
 

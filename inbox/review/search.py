@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from inbox.conversations.models import Message
 from inbox.db import writing
+from inbox.review import vocabulary
 from inbox.review.models import StaffSearch
 from inbox.runtime import Runtime
 
@@ -32,6 +33,9 @@ MAX_TERMS = 8
 MAX_TERM_LENGTH = 64
 # SQLite: above this many matching messages, search walks the list instead of the hits
 DENSE_MATCHES = 5000
+# SQLite: after indexing this many messages at once (an import, a first migration), the index is
+# merged into one segment, so that a look-up of one message is one seek, not one per segment
+MERGE_AFTER = 10_000
 
 # Identical to the index expression in migration 0006_search (columns qualified for joins).
 PG_DOCUMENT = (
@@ -43,11 +47,12 @@ _WORD = re.compile(r"\w", re.UNICODE)
 _KEEP = re.compile(r"[^\w@.+\-]+", re.UNICODE)
 
 
-_UNINDEXED = "SELECT (SELECT max(id) FROM message) > last_id FROM message_fts_progress"
+_UNINDEXED = "SELECT coalesce((SELECT max(id) FROM message), 0) - last_id FROM message_fts_progress"
 _INDEX_NEW = """INSERT INTO message_fts(rowid, name, email, subject, body)
     SELECT id, name, email, subject, body FROM message
     WHERE id > (SELECT last_id FROM message_fts_progress) ORDER BY id"""
 _MARK_INDEXED = "UPDATE message_fts_progress SET last_id = (SELECT max(id) FROM message)"
+_MERGE = "INSERT INTO message_fts(message_fts) VALUES ('optimize')"
 
 
 def index_new_messages(connection: sa.Connection) -> bool:
@@ -55,10 +60,16 @@ def index_new_messages(connection: sa.Connection) -> bool:
     caller's (write) transaction; True when there were any. PostgreSQL: nothing to do."""
     if connection.dialect.name != "sqlite":
         return False
-    if not connection.exec_driver_sql(_UNINDEXED).scalar():
+    unindexed = connection.exec_driver_sql(_UNINDEXED).scalar() or 0
+    if unindexed <= 0:
+        if vocabulary.edited_since(connection):  # the index has them: only their words
+            vocabulary.add_new_terms(connection)
         return False
     connection.exec_driver_sql(_INDEX_NEW)
+    vocabulary.add_new_terms(connection)
     connection.exec_driver_sql(_MARK_INDEXED)
+    if unindexed >= MERGE_AFTER:
+        connection.exec_driver_sql(_MERGE)
     return True
 
 
@@ -83,7 +94,26 @@ def search_terms(query: str) -> list[str]:
 def fts5_query(terms: list[str]) -> str:
     """An FTS5 MATCH expression: each term a quoted phrase, a prefix unless it is a whole e-mail
     address ("ann"* "ann@example.org"), ANDed. FTS5 splits a term into a phrase of its words."""
-    return " ".join('"' + term.replace('"', "") + '"' + _prefix(term, "*") for term in terms)
+    return " ".join(_phrase(term) for term in terms)
+
+
+def fts5_words_query(connection: sa.Connection, terms: list[str]) -> tuple[str, bool]:
+    """`fts5_query` with each prefix spelt as the index words it starts ("cramp"* becomes
+    ("cramping" OR "cramps")) where `vocabulary` knows them; and whether every term is now
+    read lazily, so that testing one message against the expression costs a seek."""
+    parts, lazy = [], True
+    for term in terms:
+        words = None if "@" in term else vocabulary.whole_words(connection, term)
+        if words:
+            parts.append("(" + " OR ".join(_phrase(word, prefix=False) for word in words) + ")")
+        else:  # a whole address, no index word with that start (both lazy), or too many words
+            parts.append(_phrase(term))
+            lazy = lazy and ("@" in term or words == [])
+    return " AND ".join(parts), lazy
+
+
+def _phrase(term: str, *, prefix: bool = True) -> str:
+    return '"' + term.replace('"', "") + '"' + (_prefix(term, "*") if prefix else "")
 
 
 def tsquery(terms: list[str]) -> str:
@@ -111,10 +141,10 @@ def conversation_filter(
         )
     with writing(session) as connection:  # so the newest messages are found too
         index_new_messages(connection)
+        expression, lazy = fts5_words_query(connection, terms)
+    match = sa.literal_column("message_fts").op("MATCH")(sa.bindparam("fts", expression))
     hits: sa.Select[Any] = (
-        sa.select(sa.literal_column("rowid"))
-        .select_from(sa.table("message_fts"))
-        .where(sa.literal_column("message_fts").op("MATCH")(sa.bindparam("fts", fts5_query(terms))))
+        sa.select(sa.literal_column("rowid")).select_from(sa.table("message_fts")).where(match)
     )
     probe = sa.select(sa.func.count()).select_from(hits.limit(DENSE_MATCHES + 1).subquery())
     if session.execute(probe).scalar_one() <= DENSE_MATCHES:
@@ -122,10 +152,13 @@ def conversation_filter(
         return conversation_id.in_(
             sa.select(MESSAGE.c.conversation_id).where(MESSAGE.c.id.in_(hits))
         )
-    # many hits: walk the tab in order and keep conversations with a hit, until a page is full.
-    # `id + 0` keeps SQLite from probing the message index once per hit for every conversation;
-    # it tests membership in the hit set (built once) instead.
+    # many hits: walk the tab in order and keep conversations with a hit, until a page is full
     message = MESSAGE.alias("hit")
+    if lazy:  # each message of the walk looked up in the index: a seek per word
+        one = hits.where(sa.literal_column("message_fts.rowid") == message.c.id)
+        return sa.exists().where(message.c.conversation_id == conversation_id, sa.exists(one))
+    # a prefix FTS5 gathers first: build the hit set once and test membership in it.
+    # `id + 0` keeps SQLite from probing the message index once per hit for every conversation.
     return sa.exists().where(
         message.c.conversation_id == conversation_id, (message.c.id + 0).in_(hits)
     )

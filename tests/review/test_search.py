@@ -126,6 +126,26 @@ def test_edited_and_deleted_messages_leave_the_index(signed_in, runtime, people)
     assert listed_ids(searched(signed_in, "erased").text) == []
 
 
+def test_a_word_an_edit_brings_is_found_by_its_start(signed_in, runtime, people, monkeypatch):  # noqa: F811
+    """SQLite looks a search word up as the whole words of the index it starts: the words an
+    edit brings count too, and a start of very many words is searched as FTS5's prefix."""
+    from inbox.review import vocabulary
+
+    answered = {people["karim"], people["linda"]}
+    assert set(listed_ids(searched(signed_in, "cramp").text)) == answered  # indexed now
+    table = Message.__table__
+    with session_scope(runtime.engine) as session:
+        session.execute(
+            sa.update(table)
+            .where(table.c.conversation_id == people["zoe"])
+            .values(body="Cramping in both legs since Monday.")
+        )
+    assert set(listed_ids(searched(signed_in, "cramp").text)) == answered | {people["zoe"]}
+    assert listed_ids(searched(signed_in, "crampi").text) == [people["zoe"]]
+    monkeypatch.setattr(vocabulary, "MAX_WORDS", 1)  # "cramp" starts two words now
+    assert set(listed_ids(searched(signed_in, "cramp").text)) == answered | {people["zoe"]}
+
+
 @pytest.mark.sqlite_only  # PostgreSQL indexes each row as it is written
 def test_edits_and_deletes_after_indexing_keep_the_sqlite_index_true(signed_in, runtime, people):  # noqa: F811
     table = Message.__table__
