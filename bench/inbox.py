@@ -264,7 +264,7 @@ def fill(engine: sa.Engine, backend: str, total: int) -> dict:
         assert staff.id == BENCH_STAFF_ID
     if backend == "postgresql":  # build the search index once, after the load
         with engine.begin() as connection:
-            connection.exec_driver_sql("DROP INDEX ix_message_search")
+            connection.exec_driver_sql(f"DROP INDEX {search.PG_DOCUMENT_INDEX}")
         sqlite_transaction = None
     else:  # one transaction for the whole load: one commit, one journal sync
         sqlite_connection = engine.connect()
@@ -298,7 +298,7 @@ def fill(engine: sa.Engine, backend: str, total: int) -> dict:
     with engine.begin() as connection:
         if backend == "postgresql":
             connection.exec_driver_sql(
-                f"CREATE INDEX ix_message_search ON message USING gin ({search.PG_DOCUMENT})"
+                f"CREATE INDEX {search.PG_DOCUMENT_INDEX} ON message USING gin (search_document)"
             )
             for table in TABLES:
                 connection.exec_driver_sql(
