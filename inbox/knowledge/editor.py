@@ -61,11 +61,11 @@ def check_command(
         line = "  ".join(f"{key} {figures[key]}" for key in FIGURES)
         typer.echo(f"{name:<48} {line}")
     for name, errors in report["wrong_examples"].items():
-        for error in errors:
+        for wrong in errors:
             typer.echo(
-                f"  {name}: {error['id']} expected {error['expected_sections']}"
-                f" urgent={error['expected_urgent']}, got {error['predicted_sections']}"
-                f" urgent={error['predicted_urgent']}"
+                f"  {name}: {wrong['id']} expected {wrong['expected_sections']}"
+                f" urgent={wrong['expected_urgent']}, got {wrong['predicted_sections']}"
+                f" urgent={wrong['predicted_urgent']}"
             )
 
 

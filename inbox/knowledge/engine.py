@@ -196,8 +196,8 @@ def _vocabulary(knowledge: Knowledge, rulebook: Rulebook) -> set[str]:
     for rule in rulebook.context.rules:
         cues += rule.triggers
     filters = rulebook.filters
-    for item in (filters.advertising, filters.administrative, filters.thanks, filters.symptoms):
-        cues += item.cues
+    for kind in (filters.advertising, filters.administrative, filters.thanks, filters.symptoms):
+        cues += kind.cues
     words: set[str] = set()
     for cue in cues:
         words |= cue_words(parse_cue(cue))

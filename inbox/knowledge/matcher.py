@@ -200,16 +200,17 @@ class SectionMatcher:
                     break
         for pair in section.pairs:
             found = [self._first_counting(doc, pattern, context) for pattern in pair]
-            if all(found):
+            hits = [hit for hit in found if hit is not None]
+            if len(hits) == len(found):
                 total += STRONG
-                for match in found:
-                    _add(evidence, doc.quote(match))  # type: ignore[arg-type]
+                for hit in hits:
+                    _add(evidence, doc.quote(hit))
         if section.measures:
             for measure in section.measures:
-                match = _measure_match(doc, measure, measurements(), section.window, context)
-                if match is not None:
+                measured = _measure_match(doc, measure, measurements(), section.window, context)
+                if measured is not None:
                     total += measure.cue.weight
-                    _add(evidence, doc.quote(match))
+                    _add(evidence, doc.quote(measured))
         return total, evidence
 
 

@@ -229,7 +229,8 @@ class MeasureRules(_Strict):
     def _known_measures(self) -> MeasureRules:
         known = set(self.measures)
         named = [unit for unit, _ in self.units.values()] + list(self.labs.values())
-        named += [item.measure for item in (*self.conversions, *self.implied)]
+        named += [item.measure for item in self.conversions]
+        named += [item.measure for item in self.implied]
         named.append(self.pressure_pair.measure)
         if self.body_weight is not None:
             named.append(self.body_weight.measure)
@@ -303,7 +304,7 @@ def load_rulebook(directory: Path = DATA_DIR) -> Rulebook:
     """Read and validate every data file of the rules."""
     parts = {name: _load(Path(directory), name) for name in _FILES}
     try:
-        return Rulebook(**parts)
+        return Rulebook.model_validate(parts)
     except ValidationError as error:
         raise KnowledgeFileError(_describe(Path(directory), error)) from error
 

@@ -8,6 +8,7 @@ so that adding vocabulary can never rewrite a common word.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 import snowballstemmer
@@ -37,7 +38,7 @@ class Normaliser:
     """Tokenises text; corrects rare words close to the lexicon; caches stems and corrections."""
 
     def __init__(
-        self, rules: TextRules, lexicon: set[str], *, always_targets: set[str] = frozenset()
+        self, rules: TextRules, lexicon: set[str], *, always_targets: AbstractSet[str] = frozenset()
     ) -> None:
         self._rules = rules
         self._contractions = {key: tuple(value) for key, value in rules.contractions.items()}
