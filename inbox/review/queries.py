@@ -91,25 +91,20 @@ def list_conversations(
     """One page of `tab`, narrowed by `filters` (conversations with a message matching all the
     terms, of one kind, with one tag)."""
     filters = filters or Filters()
-    conditions = _narrowing(session, tab, filters)
-    built = [
-        _segment(tab, state, urgent, after, conditions, limit + 1)
-        for state in (tab.states or (None,))
-        for urgent in _urgent_values(tab)
-    ]
-    segments = [segment for segment in built if segment is not None]
-    if not segments:
+    if filters.terms:  # the search's condition depends on the words and the hits: built each time
+        query = _page_query(session, tab, filters, after, limit)
+    else:
+        query = _cached_page_query(session, tab, filters, after, limit)
+    if query is None:
         return Page(tab=tab, rows=[], next_cursor=None, terms=filters.terms)
-    union = sa.union_all(*[segment.subquery().select() for segment in segments]).subquery("page")
-    key = _sort_key(tab.order, union.c)
-    query = (
-        sa.select(union, CONTACT.c.name, CONTACT.c.email, STAFF.c.email.label("assignee"))
-        .join(CONTACT, CONTACT.c.id == union.c.contact_id)
-        .outerjoin(STAFF, STAFF.c.id == union.c.assignee_id)
-        .order_by(*key)
-        .limit(_inline(limit + 1))
-    )
-    found = session.execute(query).all()
+    values = {
+        "staff_id": filters.staff_id or 0,
+        "kind": filters.kind,
+        "tag": filters.tag,
+        "after_at": after.last_message_at if after else None,
+        "after_id": after.id if after else None,
+    }
+    found = session.execute(query, values).all()
     rows = [
         Row(
             id=item.id,
@@ -137,17 +132,62 @@ def list_conversations(
     return Page(tab=tab, rows=rows, next_cursor=next_cursor, terms=filters.terms)
 
 
+# Built statements of the lists without a search, by their shape (tab, filters used, cursor's
+# side, size): building the union of segments cost more than running it. The values (owner,
+# kind, tag, cursor) are named parameters given at each run, still written into the SQL text.
+_PAGE_QUERIES: dict[tuple, sa.Select | None] = {}
+
+
+def _cached_page_query(
+    session: Session, tab: Tab, filters: Filters, after: Cursor | None, limit: int
+) -> sa.Select | None:
+    shape = (
+        tab.slug,
+        filters.kind is not None,
+        filters.tag is not None,
+        None if after is None else after.urgent,
+        limit,
+    )
+    if shape not in _PAGE_QUERIES:
+        _PAGE_QUERIES[shape] = _page_query(session, tab, filters, after, limit)
+    return _PAGE_QUERIES[shape]
+
+
+def _page_query(
+    session: Session, tab: Tab, filters: Filters, after: Cursor | None, limit: int
+) -> sa.Select | None:
+    """The statement of one page of `tab` (None: the cursor is past every segment)."""
+    conditions = _narrowing(session, tab, filters)
+    built = [
+        _segment(tab, state, urgent, after, conditions, limit + 1)
+        for state in (tab.states or (None,))
+        for urgent in _urgent_values(tab)
+    ]
+    segments = [segment for segment in built if segment is not None]
+    if not segments:
+        return None
+    union = sa.union_all(*[segment.subquery().select() for segment in segments]).subquery("page")
+    key = _sort_key(tab.order, union.c)
+    return (
+        sa.select(union, CONTACT.c.name, CONTACT.c.email, STAFF.c.email.label("assignee"))
+        .join(CONTACT, CONTACT.c.id == union.c.contact_id)
+        .outerjoin(STAFF, STAFF.c.id == union.c.assignee_id)
+        .order_by(*key)
+        .limit(_inline(limit + 1))
+    )
+
+
 def _narrowing(session: Session, tab: Tab, filters: Filters) -> list[sa.ColumnElement[bool]]:
     c = CONVERSATION.c
     conditions: list[sa.ColumnElement[bool]] = []
     if tab.owner is Owner.ME:
-        conditions.append(c.assignee_id == _inline(filters.staff_id or 0))
+        conditions.append(c.assignee_id == _value("staff_id", c.assignee_id.type))
     elif tab.owner is Owner.NOBODY:
         conditions.append(c.assignee_id.is_(None))
     if filters.kind:
-        conditions.append(c.kind == _inline(filters.kind))
+        conditions.append(c.kind == _value("kind", c.kind.type))
     if filters.tag:
-        tag: sa.BindParameter[str] = sa.bindparam("tag", filters.tag, literal_execute=True)
+        tag = _value("tag", TAG.c.tag.type)
         tagged = sa.select(TAG.c.conversation_id).where(TAG.c.tag == tag)
         conditions.append(c.id.in_(tagged))
     if filters.terms:
@@ -216,15 +256,18 @@ def _after(
     # A row comparison, not `a < x OR (a = x AND id < y)`: both databases turn it into a range
     # of the index (the OR form is a filter over every row before the cursor on PostgreSQL).
     key = sa.tuple_(c.last_message_at, c.id)
-    position = sa.tuple_(
-        _inline(cursor.last_message_at, c.last_message_at.type), _inline(cursor.id)
-    )
+    position = sa.tuple_(_value("after_at", c.last_message_at.type), _value("after_id", c.id.type))
     if order is Order.NEWEST:
         return key < position
     if order is Order.URGENT_THEN_OLDEST and urgent != cursor.urgent:
         # urgent rows all come before the others
         return None if cursor.urgent else False
     return key > position
+
+
+def _value(name: str, type_: sa.types.TypeEngine) -> sa.BindParameter:
+    """A named value given when the statement runs, written into its SQL text (see _inline)."""
+    return sa.bindparam(name, type_=type_, literal_execute=True)
 
 
 def _inline(value: object, type_: sa.types.TypeEngine | None = None) -> sa.BindParameter:
@@ -313,6 +356,16 @@ def tab_counts(
     """How many conversations wait in the tabs that need action (review, urgent, failed, mine,
     unassigned), each counted up to `cap` + 1 only, so that a huge backlog costs no more than a
     small one."""
+    if cap not in _COUNT_QUERIES:  # built once: six subqueries cost more to build than to run
+        _COUNT_QUERIES[cap] = _count_query(cap)
+    row = session.execute(_COUNT_QUERIES[cap], {"staff_id": staff_id or 0}).one()
+    return dict(zip(("review", "urgent", "failed", "mine", "unassigned"), row, strict=True))
+
+
+_COUNT_QUERIES: dict[int, sa.Select] = {}
+
+
+def _count_query(cap: int) -> sa.Select:
     c = CONVERSATION.c
 
     def capped(*conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect:
@@ -321,15 +374,12 @@ def tab_counts(
 
     review = c.state == ConversationState.REVIEW
     failed = c.state == ConversationState.FAILED
-    mine = c.assignee_id == _inline(staff_id or 0)
-    row = session.execute(
-        sa.select(
-            capped(review),
-            capped(review, c.urgent == sa.true()),
-            capped(failed),
-            # two index ranges of ix_conversation_owner, not one IN over two states
-            capped(mine, review) + capped(mine, failed),
-            capped(c.assignee_id.is_(None), review),
-        )
-    ).one()
-    return dict(zip(("review", "urgent", "failed", "mine", "unassigned"), row, strict=True))
+    mine = c.assignee_id == _value("staff_id", c.assignee_id.type)
+    return sa.select(
+        capped(review),
+        capped(review, c.urgent == sa.true()),
+        capped(failed),
+        # two index ranges of ix_conversation_owner, not one IN over two states
+        capped(mine, review) + capped(mine, failed),
+        capped(c.assignee_id.is_(None), review),
+    )
