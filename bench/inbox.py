@@ -5,9 +5,10 @@ Fills a database with N conversations (default 1,000,000: a contact, a conversat
 message each, drafts for those in review, one in twenty assigned to the staff member who signs
 in) on SQLite (a temp file) and PostgreSQL (a temp database on INBOX_BENCH_POSTGRES, default
 postgresql://postgres@127.0.0.1:5432, dropped at the end; skipped with the reason when
-unreachable). Bulk load: Core executemany in one transaction on SQLite (then the full-text index
-of the new messages, as the worker does), COPY on PostgreSQL (the GIN index built once after the
-load), then ANALYZE on PostgreSQL as autovacuum would.
+unreachable). Bulk load: the driver's executemany in one transaction on SQLite (then the
+full-text index and word list of the new messages, as the worker does), COPY on PostgreSQL (the
+stored search document computed per row, its GIN index built once after the load), then ANALYZE
+on PostgreSQL as autovacuum would.
 
 What is timed: whole requests through the real ASGI app in this process (Starlette TestClient,
 signed in as staff: session lookup, query, template, middleware), no network. Reference in the

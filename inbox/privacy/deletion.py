@@ -124,17 +124,30 @@ def _rows(result: sa.Result) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+# SQLite: the list of the search index's words (migration 0021), made again from the merged index
+_WORDS_AGAIN = [
+    "DELETE FROM message_term",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.message_fts_terms "
+    "USING fts5vocab(main, message_fts, 'row')",
+    "INSERT INTO message_term(term) SELECT term FROM temp.message_fts_terms",
+    "DELETE FROM message_term_pending",
+]
+
+
 def wipe_deleted(engine: sa.engine.Engine) -> None:
     """After an erase, on SQLite: leave nothing of the deleted rows readable in the files.
 
     Freed space is zeroed as rows go (`PRAGMA secure_delete`, set on every connection); here the
-    search index is merged (its older segments still hold the words of deleted messages) and
-    the write-ahead log, whose frames hold the pages as they were before, is copied into the
-    database and truncated. PostgreSQL keeps dead rows until VACUUM (docs/privacy.md)."""
+    search index is merged (its older segments still hold the words of deleted messages) and its
+    word list (`message_term`) made again from it, and the write-ahead log, whose frames hold the
+    pages as they were before, is copied into the database and truncated. PostgreSQL keeps dead
+    rows until VACUUM (docs/privacy.md)."""
     if engine.dialect.name != "sqlite":
         return
     with engine.begin() as connection:
         connection.exec_driver_sql("INSERT INTO message_fts(message_fts) VALUES ('optimize')")
+        for statement in _WORDS_AGAIN:  # inbox.review.vocabulary's list, without their words
+            connection.exec_driver_sql(statement)
     raw = engine.raw_connection()  # outside a transaction: a checkpoint cannot run in one
     try:
         cursor = raw.cursor()

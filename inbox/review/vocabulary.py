@@ -11,7 +11,8 @@ holds; `whole_words` turns a search word into the words it starts, and a search 
 `add_new_terms` keeps the list complete: the messages being indexed, and those edited since their
 words were listed (`message_term_pending`, filled by a trigger), are tokenised by FTS5 itself in a
 small temporary index with the same tokenizer, and that index's words are added. Words of
-deleted or edited-away text stay: a word no message has any more matches nothing.
+deleted or edited-away text stay (a word no message has any more matches nothing) until an
+erase makes the list again from the index (`inbox.privacy.deletion.wipe_deleted`).
 """
 
 from __future__ import annotations
