@@ -25,8 +25,6 @@ IGNORED_TABLES = {
 def _include(obj, name, type_, reflected, compare_to) -> bool:
     if type_ == "table" and name in IGNORED_TABLES:
         return False
-    if type_ == "column" and name == "search_document":  # 0022: PostgreSQL's stored document
-        return False
     return not (type_ == "index" and name and "search" in name)
 
 

@@ -1,8 +1,8 @@
 """Full-text search over messages: what staff type, turned into a safe database query.
 
-SQLite uses the FTS5 table `message_fts` (migration 0006), PostgreSQL the generated column
-`message.search_document` (stored and GIN-indexed since migration 0022). On SQLite new messages
-are indexed after they are stored (migration 0007):
+SQLite uses the FTS5 table `message_fts`, PostgreSQL a GIN index on `PG_DOCUMENT`; both made by
+migration 0006 (0022 stored the document, 0023 went back). On SQLite new messages are indexed
+after they are stored (migration 0007):
 `index_new_messages` runs in the worker each tick and before every search.
 
 Each whitespace-separated word of the query must match (AND), as a prefix, in the
@@ -38,8 +38,12 @@ DENSE_MATCHES = 5000
 # merged into one segment, so that a look-up of one message is one seek, not one per segment
 MERGE_AFTER = 10_000
 
-# the GIN index of message.search_document, to_tsvector('simple', name, e-mail, subject, text)
-PG_DOCUMENT_INDEX = "ix_message_search_document"
+# Identical to the index expression in migration 0006_search (columns qualified for joins).
+PG_DOCUMENT = (
+    "to_tsvector('simple'::regconfig, message.name || ' ' || message.email || ' ' "
+    "|| message.subject || ' ' || message.body)"
+)
+PG_DOCUMENT_INDEX = "ix_message_search"
 
 _WORD = re.compile(r"\w", re.UNICODE)
 _KEEP = re.compile(r"[^\w@.+\-]+", re.UNICODE)
@@ -129,8 +133,7 @@ def conversation_filter(
 ) -> sa.ColumnElement[bool]:
     """A condition on `conversation_id`: the conversation has a message matching all `terms`."""
     if session.get_bind().dialect.name != "sqlite":
-        # the stored document: a walk of the list reads it rather than tokenising each message
-        document: sa.ColumnElement[Any] = sa.literal_column("message.search_document")
+        document: sa.ColumnElement[Any] = sa.literal_column(PG_DOCUMENT)
         # The words go into the SQL text (quoted by SQLAlchemy), not as a parameter: see
         # queries._inline for why a generic plan must never serve a search.
         words: sa.BindParameter[str] = sa.bindparam("tsq", tsquery(terms), literal_execute=True)
