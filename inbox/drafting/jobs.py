@@ -42,10 +42,13 @@ def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
 
     `after(session, runtime=, message_id=, draft=)` runs in each message's transaction once it is
     drafted (the worker passes the notices: acknowledgement, urgent staff alert)."""
-    _load(runtime)
     drafted = 0
     failed: set[int] = set()  # a message that cannot be drafted must not block the others
-    for _ in queues.batch(runtime.settings):
+    for turn in queues.batch(runtime.settings):
+        if turn == 0:
+            if not _any_waiting(runtime):
+                break  # an idle worker loads nothing
+            _load(runtime)
         message_id: int | None = None
         try:
             prepared = _prepare_next(runtime, skip=failed) if runtime.sqlite else None
@@ -72,6 +75,13 @@ def _load(runtime: Runtime) -> None:
     with _loading:
         ready(runtime.knowledge)
         runtime.renderer  # noqa: B018 - built on first use
+
+
+def _any_waiting(runtime: Runtime) -> bool:
+    """Whether a message waits for its draft (read without the write lock)."""
+    with read_scope(runtime.engine) as session:
+        query = sa.select(col(Message.id)).where(*_waiting(set())).limit(1)
+        return session.execute(query).first() is not None
 
 
 def _prepare_next(runtime: Runtime, *, skip: set[int]) -> Prepared | None:
