@@ -73,10 +73,15 @@ class RuleEngine:
         filtered = self.matcher.filtered(doc, context)
         if filtered == ADVERTISING:  # commercial mail describes no patient: no possible flags
             concepts = tuple(hit for hit in concepts if hit.tier == URGENT)
+        ruled_out: set[str] = set()
         sections = (
             ()
             if filtered
-            else tuple(self.matcher.match(doc, context, measurements, concepts=concepts, page=page))
+            else tuple(
+                self.matcher.match(
+                    doc, context, measurements, concepts=concepts, page=page, ruled_out=ruled_out
+                )
+            )
         )
         language = self.languages.judge(doc, detect=True)
         return RuleResult(
@@ -85,6 +90,7 @@ class RuleEngine:
             needs_reader=language.needs_reader,
             sections=sections,
             filtered=filtered,
+            ruled_out=frozenset(ruled_out),
         )
 
     def assess_urgency(self, *, subject: str, text: str) -> UrgencyResult:

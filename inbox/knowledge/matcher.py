@@ -132,12 +132,16 @@ class SectionMatcher:
         *,
         concepts: tuple[ConceptHit, ...] = (),
         page: str | None = None,
+        ruled_out: set[str] | None = None,
     ) -> list[SectionMatch]:
-        """Up to three sections, best first, each with the words that led to it."""
+        """Up to three sections, best first, each with the words that led to it; ``ruled_out``
+        collects the sections whose cues the message has, but only negated or ruled out."""
         vocabulary = self._vocabulary.scores(doc, context)
         scored: list[tuple[float, int, SectionMatch]] = []
         for order, section in enumerate(self._sections):
-            total, evidence = self._score(doc, section, context, measurements)
+            total, evidence, set_aside = self._score(doc, section, context, measurements)
+            if ruled_out is not None and set_aside and not total:
+                ruled_out.add(section.id)
             for hit in concepts:
                 if hit.concept_id in section.concepts:
                     total += CONCEPT_WEIGHT
@@ -180,20 +184,22 @@ class SectionMatcher:
         section: _CompiledSection,
         context: Callable[[], DocContext],
         measurements: Callable[[], list[Measurement]],
-    ) -> tuple[float, list[str]]:
+    ) -> tuple[float, list[str], bool]:
         total = 0.0
         evidence: list[str] = []
+        set_aside = False  # a cue was found but negated or ruled out
         cancels = [found for pattern in section.unless for found in pattern.find(doc)]
         counted: set[int] = set()  # words already counted: a cue adding no new word adds nothing
         for pattern, weight in section.cues:
             for match in pattern.find(doc):
                 words = {p for first, last in match.spans for p in range(first, last + 1)}
-                if (
-                    not words <= counted
-                    and not any(_overlap(match, other) for other in cancels)
-                    and context().decide(match, CUES).counts
-                    and not _too_small(doc, match, section, measurements())
-                ):
+                if words <= counted or any(_overlap(match, other) for other in cancels):
+                    continue
+                decision = context().decide(match, CUES)
+                if not decision.counts:
+                    set_aside = True  # only negation and ruling out block cues (context.toml)
+                    continue
+                if not _too_small(doc, match, section, measurements()):
                     total += weight
                     counted |= words
                     _add(evidence, doc.quote(match))
@@ -211,7 +217,7 @@ class SectionMatcher:
                 if measured is not None:
                     total += measure.cue.weight
                     _add(evidence, doc.quote(measured))
-        return total, evidence
+        return total, evidence, set_aside
 
 
 def _overlap(one: Match, other: Match) -> bool:

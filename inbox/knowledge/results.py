@@ -60,3 +60,6 @@ class UrgencyResult:
 class RuleResult(UrgencyResult):
     sections: tuple[SectionMatch, ...] = ()
     filtered: str | None = None  # why no section is suggested: "advertising", "administrative"…
+    # sections whose cues the message has only as negated or ruled out ("my dry weight is
+    # correct"): the learned layer needs more to suggest them
+    ruled_out: frozenset[str] = frozenset()

@@ -56,6 +56,7 @@ class Triage:
     needs_reader: bool = False  # mostly in a language the rules cannot read
     urgency_probability: float | None = None  # the learned model's, when there is one
     filtered: str | None = None  # why the rules suggest no section: "advertising", …
+    ruled_out: frozenset[str] = frozenset()  # sections whose cues the message negates
 
 
 class _Learned:
@@ -111,6 +112,7 @@ def rule_triage(
         language=result.language,
         needs_reader=result.needs_reader,
         filtered=result.filtered,
+        ruled_out=result.ruled_out,
     )
 
 
@@ -150,8 +152,9 @@ def combine(
 
     The model catches what the rules miss; it does not overrule what they read. When a red
     flag fired, its tier (urgent or possible) stands. When the rules found a red flag
-    mentioned but set it aside (``set_aside``: negated, past, feared), only the model's upper
-    threshold flags the message. ``preferred`` sections win near-ties (those of the page the
+    mentioned but set it aside (``set_aside``: negated, past, feared), the message is urgent
+    only from the model's set-aside threshold (at least the urgent one) and never a possible
+    emergency. ``preferred`` sections win near-ties (those of the page the
     form was posted under); a section the model was not trained on is the rules' alone."""
     reading = model.read(text)
     log_odds = model.decision(reading)
@@ -160,7 +163,11 @@ def combine(
     rule_scores = {match.section_id: match.score for match in rules.sections}
     rule_evidence = {match.section_id: match.evidence for match in rules.sections}
     chosen = (
-        [] if rules.filtered else combination.sections(log_odds, rule_scores, preferred=preferred)
+        []
+        if rules.filtered
+        else combination.sections(
+            log_odds, rule_scores, preferred=preferred, ruled_out=rules.ruled_out
+        )
     )
     unknown = [
         (match.section_id, match.score)
@@ -173,8 +180,10 @@ def combine(
         if rules.urgent
         else combination.urgency(probability, needs_reader=rules.needs_reader)
     )
-    if possible and set_aside():
-        possible = False
+    if (urgent or possible) and set_aside():
+        # a red flag the rules read as negated, past or feared: a weak model score is not
+        # enough to overrule them, a sure one still is
+        urgent, possible = not combination.vetoed(probability), False
     labels = [section_id for section_id, _ in chosen if section_id in log_odds]
     labels += [URGENT] if urgent or possible else []
     heavy = _model_words(model, reading, labels, surface_forms(text))
@@ -259,7 +268,10 @@ def explain_model(
             "rule_score": rule_scores.get(section_id, 0.0),
             "combined": round(
                 combination.section_probability(
-                    log_odds[section_id], rule_scores.get(section_id, 0.0), bool(rule_scores)
+                    log_odds[section_id],
+                    rule_scores.get(section_id, 0.0),
+                    bool(rule_scores),
+                    ruled_out=section_id in rules.ruled_out,
                 ),
                 4,
             ),
@@ -278,6 +290,10 @@ def explain_model(
             "possible_from": combination.possible_threshold,
             "possible_from_if_unread": combination.possible_from(needs_reader=True),
             "urgent_from": combination.urgent_threshold,
+            "urgent_from_if_set_aside": max(
+                combination.urgent_threshold,
+                combination.aside_threshold or combination.urgent_threshold,
+            ),
             "words": words(URGENT),
         },
         "section_threshold": combination.section_threshold,

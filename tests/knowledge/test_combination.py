@@ -69,7 +69,7 @@ def knowledge() -> Knowledge:
 def trained(knowledge: Knowledge) -> Knowledge:
     model = fit_model(corpus(), sections=[section.id for section in knowledge.sections()])
     model.metadata["combination"] = Combination(
-        weights=(1.0, 1.5, 1.0, -0.5),
+        weights=(1.0, 1.5, 1.0, -0.5, -2.0),
         bias=0.0,
         section_threshold=0.5,
         urgent_threshold=0.8,
@@ -119,7 +119,7 @@ def test_a_calm_question_stays_calm(trained):
 
 
 def test_the_page_of_the_form_decides_near_ties_only():
-    combination = Combination((1.0, 0.0, 0.0, 0.0), 0.0, 0.5, 0.9, 0.5)
+    combination = Combination((1.0, 0.0, 0.0, 0.0, 0.0), 0.0, 0.5, 0.9, 0.5)
     near = {FLUID: 1.40, SODIUM: 1.30}  # probabilities 0.80 and 0.79
     far = {FLUID: 2.2, SODIUM: 0.4}  # 0.90 and 0.60
     assert [item[0] for item in combination.sections(near, {})] == [FLUID, SODIUM]
@@ -177,7 +177,7 @@ def test_eval_cv_reports_the_eval_figures_over_out_of_fold_decisions(tmp_path):
 
 def test_a_message_the_rules_cannot_read_is_checked_from_a_lower_probability():
     combination = Combination(
-        weights=(1.0, 1.5, 1.0, -0.5),
+        weights=(1.0, 1.5, 1.0, -0.5, -2.0),
         bias=0.0,
         section_threshold=0.5,
         urgent_threshold=0.8,
@@ -189,3 +189,39 @@ def test_a_message_the_rules_cannot_read_is_checked_from_a_lower_probability():
     assert combination.urgency(0.2, needs_reader=True) == (False, False)
     assert combination.urgency(0.9, needs_reader=True) == (True, False)
     assert Combination.from_dict(combination.as_dict()) == combination
+
+
+def test_a_red_flag_the_rules_set_aside_vetoes_a_weak_model_score_not_a_sure_one():
+    combination = Combination(
+        weights=(1.0, 1.5, 1.0, -0.5, -2.0),
+        bias=0.0,
+        section_threshold=0.5,
+        urgent_threshold=0.6,
+        possible_threshold=0.4,
+        aside_threshold=0.85,
+    )
+    # "no chest pain, no breathlessness": a model at 70% alone would call it urgent
+    assert combination.urgency(0.7) == (True, False)
+    assert combination.vetoed(0.7)  # the rules' negation outweighs it
+    assert not combination.vetoed(0.9)  # a sure model still makes it urgent
+    # a stored threshold below the urgent one never lowers the bar
+    lower = Combination.from_dict({**combination.as_dict(), "aside_threshold": 0.3})
+    assert lower.vetoed(0.5)
+    assert Combination.from_dict(combination.as_dict()) == combination
+
+
+def test_a_section_the_message_rules_out_needs_more_from_the_model(knowledge):
+    text = "I only gain about 1 kg and my dry weight is correct. What else could cause cramps?"
+    rules = rule_triage(knowledge, subject="cramps", text=text)
+    assert "below-dry-weight" in rules.ruled_out  # the words are there, ruled out
+    assert "below-dry-weight" not in {match.section_id for match in rules.sections}
+    combination = Combination(
+        weights=(1.0, 1.5, 1.0, -0.5, -2.0),
+        bias=0.0,
+        section_threshold=0.5,
+        urgent_threshold=0.8,
+        possible_threshold=0.4,
+    )
+    # the same model score: suggested when merely not found, not when ruled out
+    assert combination.section_probability(1.0, 0.0, True) > 0.5
+    assert combination.section_probability(1.0, 0.0, True, ruled_out=True) < 0.5

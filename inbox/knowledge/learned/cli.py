@@ -68,9 +68,8 @@ def register(app: typer.Typer, *, staff_labels: StaffLabels | None = None) -> No
         )
         typer.echo(
             "thresholds: section {section_threshold}, urgent {urgent_threshold},"
-            " possible {possible_threshold} (unread messages {reader_threshold})".format(
-                **combination
-            )
+            " possible {possible_threshold} (unread messages {reader_threshold});"
+            " urgent despite a red flag set aside {aside_threshold}".format(**combination)
         )
         typer.echo(f"saved {path}")
 

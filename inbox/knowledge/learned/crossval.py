@@ -32,6 +32,9 @@ POSSIBLE_FALSE_ALARMS = 0.03
 URGENT_FALSE_ALARMS = 0.005
 # Messages the rules cannot read: the share of the calm messages a lower threshold may add.
 READER_FALSE_ALARMS = 0.015
+# Messages whose red flag the rules set aside (negated, past, feared): the share of those that
+# are calm the model may still call urgent on its own.
+ASIDE_FALSE_ALARMS = 0.01
 F1_TOLERANCE = 0.005
 GRID = tuple(round(0.01 * step, 2) for step in range(2, 96))
 
@@ -43,6 +46,7 @@ class Scored:
     message: LabelledMessage
     rules: Triage
     log_odds: dict[str, float]
+    aside: bool = False  # the rules set a red flag of the message aside
 
 
 def rules_of(knowledge: Knowledge, messages: Sequence[LabelledMessage]) -> list[Triage]:
@@ -51,6 +55,12 @@ def rules_of(knowledge: Knowledge, messages: Sequence[LabelledMessage]) -> list[
         rule_triage(knowledge, subject=item.subject, text=item.text, page=item.page)
         for item in messages
     ]
+
+
+def set_aside_of(knowledge: Knowledge, messages: Sequence[LabelledMessage]) -> list[bool]:
+    """Per message, whether the rules found a red flag and set it aside."""
+    engine = RuleEngine.of(knowledge)
+    return [bool(engine.set_aside(subject=item.subject, text=item.text)) for item in messages]
 
 
 def folds_of(messages: Sequence[LabelledMessage], *, folds: int = FOLDS, seed: int = SEED):
@@ -70,6 +80,7 @@ def out_of_fold(
     rules: Sequence[Triage],
     *,
     sections: Sequence[str],
+    aside: Sequence[bool] | None = None,
     folds: int = FOLDS,
     seed: int = SEED,
 ) -> list[Scored]:
@@ -79,7 +90,8 @@ def out_of_fold(
         model = fit_model([messages[i] for i in train], sections=sections, seed=seed)
         for i in test:
             text = message_text(messages[i].subject, messages[i].text)
-            scored[i] = Scored(messages[i], rules[i], model.decision(text))
+            set_aside = bool(aside[i]) if aside is not None else False
+            scored[i] = Scored(messages[i], rules[i], model.decision(text), set_aside)
     return [item for item in scored if item is not None]
 
 
@@ -90,7 +102,10 @@ def fit_combination(scored: Sequence[Scored], *, sections: Sequence[str]) -> Com
         rule_scores = {match.section_id: match.score for match in item.rules.sections}
         for section_id in sections:
             features = combination_features(
-                item.log_odds[section_id], rule_scores.get(section_id, 0.0), bool(rule_scores)
+                item.log_odds[section_id],
+                rule_scores.get(section_id, 0.0),
+                bool(rule_scores),
+                ruled_out=section_id in item.rules.ruled_out,
             )
             rows.append(features)
             targets.append(section_id in item.message.sections)
@@ -114,7 +129,12 @@ def fit_combination(scored: Sequence[Scored], *, sections: Sequence[str]) -> Com
     unread = np.array([item.rules.needs_reader for item in scored])
     ordinary = by_rules | ~unread | (probability >= possible)
     reader = min(possible, _lowest(probability, wanted, ordinary, READER_FALSE_ALARMS))
-    return Combination(weights, bias, section_threshold, urgent, possible, reader)
+    # set aside by the rules: only the calm ones of these count, and the threshold starts at
+    # the urgent one (a setting aside never lowers the bar)
+    aside = np.array([item.aside for item in scored])
+    others = by_rules | ~aside | (probability < urgent)
+    vetoed = max(urgent, _lowest(probability, wanted, others, ASIDE_FALSE_ALARMS, within=aside))
+    return Combination(weights, bias, section_threshold, urgent, possible, reader, vetoed)
 
 
 def cross_validate(
@@ -130,14 +150,14 @@ def cross_validate(
     sections = [section.id for section in knowledge.sections()]
     section_ids = frozenset(sections)
     rules = rules_of(knowledge, messages)
-    engine = RuleEngine.of(knowledge)
-    aside = [bool(engine.set_aside(subject=item.subject, text=item.text)) for item in messages]
+    aside = set_aside_of(knowledge, messages)
     outcomes: list[Outcome | None] = [None] * len(messages)
     for train, test in folds_of(messages, folds=folds, seed=seed):
         inner = out_of_fold(
             [messages[i] for i in train],
             [rules[i] for i in train],
             sections=sections,
+            aside=[aside[i] for i in train],
             folds=inner_folds,
             seed=seed,
         )
@@ -164,7 +184,9 @@ def train(
 ) -> LearnedModel:
     """The model on every message, with the combination fitted on out-of-fold scores."""
     sections = [section.id for section in knowledge.sections()]
-    scored = out_of_fold(messages, rules_of(knowledge, messages), sections=sections, seed=seed)
+    rules = rules_of(knowledge, messages)
+    aside = set_aside_of(knowledge, messages)
+    scored = out_of_fold(messages, rules, sections=sections, aside=aside, seed=seed)
     combination = fit_combination(scored, sections=sections)
     model = fit_model(messages, sections=sections, seed=seed)
     model.metadata["combination"] = combination.as_dict()
@@ -177,7 +199,12 @@ def _micro_f1(scored: Sequence[Scored], combination: Combination, threshold: flo
     for item in scored:
         rule_scores = {match.section_id: match.score for match in item.rules.sections}
         log_odds = {key: value for key, value in item.log_odds.items() if key != URGENT}
-        found = {section_id for section_id, _ in trial.sections(log_odds, rule_scores)}
+        found = {
+            section_id
+            for section_id, _ in trial.sections(
+                log_odds, rule_scores, ruled_out=item.rules.ruled_out
+            )
+        }
         tp += len(found & item.message.sections)
         fp += len(found - item.message.sections)
         fn += len(item.message.sections - found)
@@ -185,11 +212,16 @@ def _micro_f1(scored: Sequence[Scored], combination: Combination, threshold: flo
 
 
 def _lowest(
-    probability: np.ndarray, wanted: np.ndarray, by_rules: np.ndarray, budget: float
+    probability: np.ndarray,
+    wanted: np.ndarray,
+    by_rules: np.ndarray,
+    budget: float,
+    *,
+    within: np.ndarray | None = None,
 ) -> float:
     """The lowest threshold at which the model adds, to the rules' false alarms, at most this
-    share of the calm messages."""
-    calm = ~wanted
+    share of the calm messages (of those ``within``, when given)."""
+    calm = ~wanted if within is None else ~wanted & within
     for threshold in GRID:
         added = (probability >= threshold) & ~by_rules
         if not calm.any() or added[calm].mean() <= budget:
