@@ -69,7 +69,8 @@ class RuleEngine:
     def assess(self, *, subject: str, text: str, page: str | None = None) -> RuleResult:
         """Sections, red flags, language and whether a reader is needed."""
         doc, context, measurements = self._read(subject, text)
-        concepts = self.redflags.find(doc, context, measurements)
+        trace: list[SignTrace] = []
+        concepts = self.redflags.find(doc, context, measurements, trace)
         filtered = self.matcher.filtered(doc, context)
         if filtered == ADVERTISING:  # commercial mail describes no patient: no possible flags
             concepts = tuple(hit for hit in concepts if hit.tier == URGENT)
@@ -91,27 +92,32 @@ class RuleEngine:
             sections=sections,
             filtered=filtered,
             ruled_out=frozenset(ruled_out),
+            set_aside=_set_aside(trace),
         )
 
     def assess_urgency(self, *, subject: str, text: str) -> UrgencyResult:
         """Only the red flags: cheap enough for the thank-you page."""
         doc, context, measurements = self._read(subject, text)
-        concepts = self.redflags.find(doc, context, measurements)
+        trace: list[SignTrace] = []
+        concepts = self.redflags.find(doc, context, measurements, trace)
         language = self.languages.judge(doc, detect=False)
         return UrgencyResult(
-            concepts=concepts, language=language.language, needs_reader=language.needs_reader
+            concepts=concepts,
+            language=language.language,
+            needs_reader=language.needs_reader,
+            set_aside=_set_aside(trace),
         )
 
     def set_aside(self, *, subject: str, text: str) -> frozenset[str]:
         """The red-flag concepts the message mentions but the context rules set aside
         (negated, past, feared, general): the learned layer needs more to overrule them. A sign
         told as current whose companion symptom is missing ("black stools" without faintness)
-        is not set aside: the model may still call it a possible emergency."""
+        is not set aside: the model may still call it a possible emergency. ``assess`` and
+        ``assess_urgency`` give the same in their results."""
         doc, context, measurements = self._read(subject, text)
         trace: list[SignTrace] = []
         self.redflags.find(doc, context, measurements, trace)
-        kept = {"counts", REQUIREMENT_MISSING}
-        return frozenset(item.concept_id for item in trace if item.decision not in kept)
+        return _set_aside(trace)
 
     def explain(self, *, subject: str, text: str) -> dict[str, Any]:
         """Every step of the rules on one message, for `inbox knowledge explain`."""
@@ -175,6 +181,11 @@ class RuleEngine:
         context = cache(lambda: self.context.read(doc))
         measurements = cache(lambda: self.measures.find(doc.tokens))
         return doc, context, measurements
+
+
+def _set_aside(trace: list[SignTrace]) -> frozenset[str]:
+    kept = {"counts", REQUIREMENT_MISSING}
+    return frozenset(item.concept_id for item in trace if item.decision not in kept)
 
 
 def _article_cues(knowledge: Knowledge) -> list[str]:

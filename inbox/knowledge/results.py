@@ -38,6 +38,8 @@ class UrgencyResult:
     concepts: tuple[ConceptHit, ...] = ()
     language: str = "en"
     needs_reader: bool = False  # mostly in a language the rules cannot read
+    # red-flag concepts mentioned but set aside by the context (negated, past, feared)
+    set_aside: frozenset[str] = frozenset()
 
     @property
     def urgent(self) -> bool:

@@ -57,6 +57,7 @@ class Triage:
     urgency_probability: float | None = None  # the learned model's, when there is one
     filtered: str | None = None  # why the rules suggest no section: "advertising", …
     ruled_out: frozenset[str] = frozenset()  # sections whose cues the message negates
+    set_aside: frozenset[str] = frozenset()  # red flags mentioned but negated, past, feared
 
 
 class _Learned:
@@ -113,6 +114,7 @@ def rule_triage(
         needs_reader=result.needs_reader,
         filtered=result.filtered,
         ruled_out=result.ruled_out,
+        set_aside=result.set_aside,
     )
 
 
@@ -134,7 +136,7 @@ def triage_message(
         text=message_text(subject, text),
         section_ids=learned.section_ids,
         preferred=preferred,
-        set_aside=lambda: bool(RuleEngine.of(knowledge).set_aside(subject=subject, text=text)),
+        set_aside=lambda: bool(rules.set_aside),
     )
 
 
@@ -219,12 +221,14 @@ def assess_urgency(knowledge: Knowledge, *, subject: str, text: str) -> tuple[st
     if reasons or learned.model is None or learned.combination is None:
         return reasons
     body = message_text(subject, text)
-    probability = learned.model.urgency_probability(body)
+    reading = learned.model.read(body)  # read once: the words shown come from it too
+    probability = learned.model.urgency_probability(reading)
     combination = learned.combination
     urgent, possible = combination.urgency(probability, needs_reader=found.needs_reader)
+    if (urgent or possible) and found.set_aside:  # as in ``combine``
+        urgent, possible = not combination.vetoed(probability), False
     if not (urgent or possible):
         return reasons
-    reading = learned.model.read(body)
     words = _model_words(learned.model, reading, [URGENT], surface_forms(body))[URGENT]
     reader = possible and probability < combination.possible_threshold
     return (*reasons, _model_reason(words, probability, urgent=urgent, reader=reader))

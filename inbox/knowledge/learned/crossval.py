@@ -17,7 +17,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from inbox.knowledge.combination import Combination, combination_features
-from inbox.knowledge.engine import RuleEngine
 from inbox.knowledge.evaluation import LabelledMessage, Outcome, score_outcomes
 from inbox.knowledge.learned.features import message_text
 from inbox.knowledge.learned.model import URGENT, LearnedModel, sigmoid
@@ -57,10 +56,9 @@ def rules_of(knowledge: Knowledge, messages: Sequence[LabelledMessage]) -> list[
     ]
 
 
-def set_aside_of(knowledge: Knowledge, messages: Sequence[LabelledMessage]) -> list[bool]:
+def set_aside_of(rules: Sequence[Triage]) -> list[bool]:
     """Per message, whether the rules found a red flag and set it aside."""
-    engine = RuleEngine.of(knowledge)
-    return [bool(engine.set_aside(subject=item.subject, text=item.text)) for item in messages]
+    return [bool(item.set_aside) for item in rules]
 
 
 def folds_of(messages: Sequence[LabelledMessage], *, folds: int = FOLDS, seed: int = SEED):
@@ -150,7 +148,7 @@ def cross_validate(
     sections = [section.id for section in knowledge.sections()]
     section_ids = frozenset(sections)
     rules = rules_of(knowledge, messages)
-    aside = set_aside_of(knowledge, messages)
+    aside = set_aside_of(rules)
     outcomes: list[Outcome | None] = [None] * len(messages)
     for train, test in folds_of(messages, folds=folds, seed=seed):
         inner = out_of_fold(
@@ -185,7 +183,7 @@ def train(
     """The model on every message, with the combination fitted on out-of-fold scores."""
     sections = [section.id for section in knowledge.sections()]
     rules = rules_of(knowledge, messages)
-    aside = set_aside_of(knowledge, messages)
+    aside = set_aside_of(rules)
     scored = out_of_fold(messages, rules, sections=sections, aside=aside, seed=seed)
     combination = fit_combination(scored, sections=sections)
     model = fit_model(messages, sections=sections, seed=seed)

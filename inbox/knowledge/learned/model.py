@@ -139,9 +139,9 @@ class LearnedModel:
         """The probability of every label for this message."""
         return {label: sigmoid(score) for label, score in self.decision(text).items()}
 
-    def urgency_probability(self, text: str) -> float:
+    def urgency_probability(self, text: str | Reading) -> float:
         """The urgency model's probability alone: one sparse dot product."""
-        reading = self.read(text)
+        reading = self.read(text) if isinstance(text, str) else text
         weights = self._urgency
         score = self._urgency_bias
         for column, value in zip(reading.columns, reading.values, strict=True):
