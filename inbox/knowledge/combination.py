@@ -23,6 +23,10 @@ from inbox.knowledge.learned.model import sigmoid
 RULE_SCORE_CAP = 3.0  # three strong cues say all the rules can say
 MAX_SECTIONS = 3
 PAGE_PREFERENCE = 0.05  # in probability: how near a tie the page of the form decides
+# a section the message rules out ("my dry weight is correct") and the rules did not choose:
+# the combined probability it needs (the stacker alone learns too little from the few such
+# messages of the corpus to stop the model's words "dry weight" from suggesting it)
+RULED_OUT_PROBABILITY = 0.8
 FEATURES = ("model_log_odds", "rule_score", "rule_fired", "rules_chose_others", "rules_ruled_out")
 
 
@@ -114,7 +118,16 @@ class Combination:
             )
             for section_id, score in log_odds.items()
         ]
-        chosen = [item for item in combined if item[1] >= self.section_threshold]
+        chosen = [
+            (section_id, probability)
+            for section_id, probability in combined
+            if probability >= self.section_threshold
+            and (
+                probability >= RULED_OUT_PROBABILITY
+                or section_id not in ruled_out
+                or rule_scores.get(section_id, 0.0) > 0
+            )
+        ]
         chosen.sort(key=lambda item: -(item[1] + PAGE_PREFERENCE * (item[0] in preferred)))
         return chosen[:MAX_SECTIONS]
 
