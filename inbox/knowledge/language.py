@@ -27,7 +27,15 @@ class LanguageJudgement:
 
 
 class LanguageReader:
-    """Judges the language of messages; the lingua detector is built once, on first need."""
+    """Judges the language of messages; the lingua detector is built once, on first need (or
+    by ``load``), with every model loaded at once.
+
+    lingua's low-accuracy mode (trigrams only) is used: it loads its models for all the listed
+    languages in about 0.6 s and 33 MB, where the full mode took 9 s and 480 MB, or about 6 s
+    the first time it met one Latin-script text, inside whatever transaction was open. The
+    detector only runs on messages that are mostly not common English, which are long enough
+    for trigrams.
+    """
 
     def __init__(self, rules: Languages, normaliser: Normaliser) -> None:
         self._rules = rules
@@ -60,8 +68,17 @@ class LanguageReader:
         normaliser = self._normaliser
         return word in normaliser.lexicon or normaliser.zipf(word) >= self._rules.common_zipf
 
-    def _detect(self, text: str) -> str:
+    def load(self) -> LanguageDetector:
+        """The detector, built now unless it was already."""
         if self._detector is None:
-            self._detector = LanguageDetectorBuilder.from_languages(*self._languages).build()
-        found = self._detector.detect_language_of(text)
+            self._detector = (
+                LanguageDetectorBuilder.from_languages(*self._languages)
+                .with_low_accuracy_mode()
+                .with_preloaded_language_models()
+                .build()
+            )
+        return self._detector
+
+    def _detect(self, text: str) -> str:
+        found = self.load().detect_language_of(text)
         return found.iso_code_639_1.name.lower() if found is not None else UNDETERMINED

@@ -89,8 +89,9 @@ def prepare(*, knowledge: Knowledge, model_path: Path | None = MODEL_PATH) -> No
 
 def ready(knowledge: Knowledge) -> None:
     """Compile the rules and load the model for this knowledge unless that was done already
-    (by ``prepare``, ``use_model`` or a first triage): a no-op once done, unlike ``prepare``."""
-    RuleEngine.of(knowledge)
+    (by ``prepare``, ``use_model`` or a first triage): a no-op once done, unlike ``prepare``.
+    The language detector is loaded too: workers call this before their write transactions."""
+    RuleEngine.of(knowledge).languages.load()
     KindSuggester.of(knowledge)
     _learned(knowledge)
 
