@@ -35,8 +35,8 @@ browser:  ## Debian's Chromium, axe-core and the Nu HTML checker (vnu.jar, Java 
 imap:  ## Debian's Dovecot for the IMAP polling tests (the suite starts its own private server)
 	@test -x /usr/sbin/dovecot || command -v dovecot >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null)
 
-test: install browser imap  ## the whole suite (INBOX_TEST_DATABASE_URL selects PostgreSQL)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+test: install browser imap  ## the whole suite (INBOX_TEST_DATABASE_URL selects PostgreSQL; TESTS="-m slow" a part)
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(TESTS)
 
 bench: install  ## every benchmark in bench/, each ending with a JSON line of its figures
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
