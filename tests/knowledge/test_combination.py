@@ -68,16 +68,18 @@ def knowledge() -> Knowledge:
 @pytest.fixture()
 def trained(knowledge: Knowledge) -> Knowledge:
     model = fit_model(corpus(), sections=[section.id for section in knowledge.sections()])
-    model.metadata["combination"] = Combination(
-        weights=(1.0, 1.5, 1.0, -0.5, -2.0),
-        bias=0.0,
-        section_threshold=0.5,
-        urgent_threshold=0.8,
-        possible_threshold=0.4,
-    ).as_dict()
+    combination = _combination(urgent_threshold=0.8, possible_threshold=0.4)
+    model.metadata["combination"] = combination.as_dict()
     use_model(knowledge, model)
     return knowledge
 
+
+
+def _combination(**thresholds: float) -> Combination:
+    """A combination with the tests' usual weights, bias and section threshold."""
+    return Combination(
+        weights=(1.0, 1.5, 1.0, -0.5, -2.0), bias=0.0, section_threshold=0.5, **thresholds
+    )
 
 def test_an_emergency_the_rules_miss_is_flagged_by_the_model_with_its_words(trained):
     subject, text = "dad", "His hand will not grip the cup and he keeps slipping off the sofa."
@@ -176,14 +178,7 @@ def test_eval_cv_reports_the_eval_figures_over_out_of_fold_decisions(tmp_path):
 
 
 def test_a_message_the_rules_cannot_read_is_checked_from_a_lower_probability():
-    combination = Combination(
-        weights=(1.0, 1.5, 1.0, -0.5, -2.0),
-        bias=0.0,
-        section_threshold=0.5,
-        urgent_threshold=0.8,
-        possible_threshold=0.5,
-        reader_threshold=0.3,
-    )
+    combination = _combination(urgent_threshold=0.8, possible_threshold=0.5, reader_threshold=0.3)
     assert combination.urgency(0.35) == (False, False)  # readable: the rules looked already
     assert combination.urgency(0.35, needs_reader=True) == (False, True)  # "check now"
     assert combination.urgency(0.2, needs_reader=True) == (False, False)
@@ -192,14 +187,7 @@ def test_a_message_the_rules_cannot_read_is_checked_from_a_lower_probability():
 
 
 def test_a_red_flag_the_rules_set_aside_vetoes_a_weak_model_score_not_a_sure_one():
-    combination = Combination(
-        weights=(1.0, 1.5, 1.0, -0.5, -2.0),
-        bias=0.0,
-        section_threshold=0.5,
-        urgent_threshold=0.6,
-        possible_threshold=0.4,
-        aside_threshold=0.85,
-    )
+    combination = _combination(urgent_threshold=0.6, possible_threshold=0.4, aside_threshold=0.85)
     # "no chest pain, no breathlessness": a model at 70% alone would call it urgent
     assert combination.urgency(0.7) == (True, False)
     assert combination.vetoed(0.7)  # the rules' negation outweighs it
@@ -215,13 +203,7 @@ def test_a_section_the_message_rules_out_needs_more_from_the_model(knowledge):
     rules = rule_triage(knowledge, subject="cramps", text=text)
     assert "below-dry-weight" in rules.ruled_out  # the words are there, ruled out
     assert "below-dry-weight" not in {match.section_id for match in rules.sections}
-    combination = Combination(
-        weights=(1.0, 1.5, 1.0, -0.5, -2.0),
-        bias=0.0,
-        section_threshold=0.5,
-        urgent_threshold=0.8,
-        possible_threshold=0.4,
-    )
+    combination = _combination(urgent_threshold=0.8, possible_threshold=0.4)
     # the same model score: suggested when merely not found, not when ruled out
     assert combination.section_probability(1.0, 0.0, True) > 0.5
     assert combination.section_probability(1.0, 0.0, True, ruled_out=True) < 0.5
