@@ -141,3 +141,23 @@ def test_every_request_is_answered_within_five_seconds_while_the_database_stalls
     assert notes(runtime) == ([] if note_answer == 503 else ["rang at six"])
     for client in [nurse, *patients]:
         client.close()
+
+
+def test_a_submission_answered_503_is_not_stored_behind_the_patients_back(
+    runtime, settings, clock, stall, stalled_server
+):
+    """The stall ends just after the patient was told "try again": the stalled batch goes on,
+    but without that submission, so the retry is stored as the one and only message."""
+    fields = form_fields(settings, clock, email="late@example.com")
+    with httpx.Client(base_url=stalled_server.url, timeout=30) as patient:
+        stall.pause()
+        try:
+            first = patient.post("/contact", data=fields)
+        finally:
+            stall.resume()
+        assert first.status_code == 503 and "try again in a minute" in first.text
+        # queued behind the stalled batch: answered once that batch has ended
+        assert patient.post("/contact", data=fields).status_code == 303
+    with runtime.engine.connect() as connection:
+        stored = connection.execute(sa.select(Message.__table__.c.status)).scalars().all()
+    assert stored == ["accepted"]

@@ -7,12 +7,21 @@ The batches run on a thread of the writer's own, never on the event loop: while 
 for a lock (SQLite's one write lock, held by a staff action or the worker), the loop goes on
 serving every other request. On SQLite the writer keeps a connection of its own, whose WAL
 checkpoints run in another thread (inbox.intake.wal).
+
+A request that cannot wait any longer (the database stalls) is answered 503 only once its
+submission is sure not to be committed: under the writer's gate it is marked given up, and a
+batch holding a given-up submission is rolled back before its COMMIT and stored again without
+it. Should its batch's COMMIT already be under way, the request waits a little longer for that
+answer; only a stall that begins during the COMMIT itself leaves its outcome unknown (then a
+retry is folded into it as a duplicate: nothing is lost).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +45,8 @@ class _Pending:
     now: datetime
     future: asyncio.Future[Receipt]
     outcome: Receipt | BaseException | None = None
-    abandoned: bool = False  # its request stopped waiting before the batch was taken
+    abandoned: bool = False  # its request was answered 503: it must never be committed
+    committing: bool = False  # its batch's COMMIT is under way: too late to give it up
 
 
 class IntakeWriter:
@@ -50,6 +60,7 @@ class IntakeWriter:
         self._drainer: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-writer")
         self._held: Any = None  # SQLite: the writer's own connection, kept between batches
+        self._gate = threading.Lock()  # between giving a submission up and committing it
         self.checkpoints = WalCheckpoints(runtime.engine) if runtime.sqlite else None
 
     def close(self) -> None:
@@ -73,15 +84,26 @@ class IntakeWriter:
             self._busy = True
             self._drainer = loop.create_task(self._drain())
         # a stalled database must not keep the patient waiting: answer before the request's
-        # deadline (the form is shown again, input kept). One not yet written is dropped; one
-        # in a stalled batch may still be stored, and the patient's retry is folded into it.
-        wait = max(0.5, self.runtime.settings.answer_within_seconds - 1)
+        # deadline (the form is shown again, input kept), once the submission is sure not to
+        # be stored behind the patient's back (see the module's docstring)
+        within = self.runtime.settings.answer_within_seconds
+        wait = max(0.5, within - 1)
         try:
             return await asyncio.wait_for(asyncio.shield(pending.future), timeout=wait)
         except TimeoutError:
-            pending.abandoned = True
+            if not self._give_up(pending):
+                with contextlib.suppress(TimeoutError):
+                    grace = max(0.25, within - wait - 0.25)
+                    return await asyncio.wait_for(asyncio.shield(pending.future), timeout=grace)
             pending.future.add_done_callback(_retrieved)
             raise DatabaseUnavailable() from None
+
+    def _give_up(self, pending: _Pending) -> bool:
+        """Mark `pending` given up unless its batch is committing; whether it was."""
+        with self._gate:
+            if not pending.committing:
+                pending.abandoned = True
+            return pending.abandoned
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -124,10 +146,13 @@ class IntakeWriter:
         try:
             connection: Any = raw.dbapi_connection
             try:
-                self._begin(connection)
-                for item in batch:
-                    self._store(connection, item)
-                self._commit(connection)
+                while batch:
+                    self._begin(connection)
+                    for item in batch:
+                        self._store(connection, item)
+                    if self._commit_unless_given_up(connection, raw, batch):
+                        break
+                    batch = [item for item in batch if not item.abandoned]
             except _Unexpected:
                 if not _rollback(connection_or_none=raw):
                     raise  # a broken connection: the whole batch fails, the connection is replaced
@@ -178,7 +203,7 @@ class IntakeWriter:
         try:
             self._begin(connection)
             self._store(connection, item)
-            self._commit(connection)
+            self._commit_unless_given_up(connection, raw, [item])
         except Exception as exc:  # noqa: BLE001 - the others, already committed, stay so
             cause = exc.__cause__ if isinstance(exc, _Unexpected) else exc
             log.error("storing one submission failed", exc_info=cause)
@@ -189,8 +214,22 @@ class IntakeWriter:
         if self.runtime.sqlite:
             connection.execute("BEGIN IMMEDIATE")  # psycopg opens its transaction by itself
 
-    def _commit(self, connection: Any) -> None:
+    def _commit_unless_given_up(self, connection: Any, raw: Any, items: list[_Pending]) -> bool:
+        """Commit, unless one of `items` was given up meanwhile (its request answered 503):
+        then roll back, and return False (the given-up ones are no longer stored)."""
+        with self._gate:
+            given_up = [item for item in items if item.abandoned]
+            for item in items:
+                item.committing = not given_up
+        if given_up:
+            if not _rollback(connection_or_none=raw):
+                raise DatabaseUnavailable()  # a broken connection: the others fail with it
+            for item in items:
+                if isinstance(item.outcome, Receipt):
+                    item.outcome = None
+            return False
         connection.execute("COMMIT") if self.runtime.sqlite else connection.commit()
+        return True
 
 
 def _retrieved(future: asyncio.Future[Receipt]) -> None:
