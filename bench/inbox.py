@@ -19,6 +19,11 @@ out of URLs) and its results page, carrying the kept search's id, is what is tim
     python bench/inbox.py                     # 1,000,000 conversations, both databases
     python bench/inbox.py --conversations 20000 --samples 60
     python bench/inbox.py --skip-sqlite       # one database at a time (--skip-postgres)
+    python bench/inbox.py --keep /var/tmp/inbox-1m   # fill once, measure again and again
+
+With --keep PREFIX the SQLite file is PREFIX.sqlite and the PostgreSQL database is named after
+PREFIX; both stay after the run and a later run with the same PREFIX and --conversations measures
+them again without filling (upgraded first, so new migrations' indexes are there).
 
 The last line is one JSON object.
 """
@@ -125,6 +130,9 @@ def main() -> None:
     )
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument(
+        "--keep", metavar="PREFIX", help="keep the filled databases and reuse them next time"
+    )
     args = parser.parse_args()
 
     result: dict = {"bench": "inbox", "conversations": args.conversations}
@@ -135,16 +143,27 @@ def main() -> None:
     if args.skip_sqlite:
         result["sqlite"] = {"skipped": "--skip-sqlite"}
     else:
-        with tempfile.TemporaryDirectory(prefix="inbox-bench-") as folder:
-            result["sqlite"] = run_backend("sqlite", f"sqlite:///{folder}/inbox.db", args)
+        result["sqlite"] = _sqlite(args)
     if args.skip_postgres:
         result["postgresql"] = {"skipped": "--skip-postgres"}
     else:
-        with postgres_database(args.postgres) as (url, reason):
+        kept = _kept_name(args.keep) if args.keep else None
+        with postgres_database(args.postgres, kept=kept) as (url, reason):
             result["postgresql"] = (
                 run_backend("postgresql", url, args) if url else {"skipped": reason}
             )
     print(json.dumps(result))
+
+
+def _sqlite(args: argparse.Namespace) -> dict:
+    if args.keep:
+        return run_backend("sqlite", f"sqlite:///{Path(args.keep).resolve()}.sqlite", args)
+    with tempfile.TemporaryDirectory(prefix="inbox-bench-") as folder:
+        return run_backend("sqlite", f"sqlite:///{folder}/inbox.db", args)
+
+
+def _kept_name(prefix: str) -> str:
+    return "inbox_bench_" + re.sub(r"\W+", "_", Path(prefix).name).lower()
 
 
 def run_backend(name: str, url: str, args: argparse.Namespace) -> dict:
@@ -153,15 +172,35 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict:
     upgrade(url)
     engine = create_db_engine(url, pooled=False, bounded=False)
     try:
-        loaded = fill(engine, name, args.conversations)
+        address = _filled_address(engine, args.conversations)
+        if address is None:
+            loaded = fill(engine, name, args.conversations)
+            address = loaded["address"]
+            print(
+                f"   filled in {time.perf_counter() - started:.1f} s "
+                f"({loaded['messages']:,} messages, {loaded['drafts']:,} drafts)",
+                flush=True,
+            )
+        else:
+            print("   reusing the kept database", flush=True)
     finally:
         engine.dispose()
-    print(
-        f"   filled in {time.perf_counter() - started:.1f} s "
-        f"({loaded['messages']:,} messages, {loaded['drafts']:,} drafts)",
-        flush=True,
-    )
-    return measure(url, args.samples, address=loaded["address"])
+    return measure(url, args.samples, address=address)
+
+
+def _filled_address(engine: sa.Engine, total: int) -> str | None:
+    """The searched address when the database already holds this bench's `total` conversations
+    (a kept one); None when it is empty. Anything else is an error: it is not ours."""
+    with engine.connect() as connection:
+        found = connection.execute(sa.select(sa.func.max(Conversation.id))).scalar() or 0
+        if found == 0:
+            return None
+        if found != total:
+            raise SystemExit(f"the kept database holds {found:,} conversations, not {total:,}")
+        table = Contact.__table__  # type: ignore[attr-defined]
+        return connection.execute(
+            sa.select(table.c.email).where(table.c.id == total // 2)
+        ).scalar_one()
 
 
 # --- filling
@@ -475,11 +514,13 @@ def _time(calls: list[Callable[[], None]], samples: int) -> dict:
 
 
 class postgres_database:
-    """A fresh database on the server at `base` (dropped afterwards), or None and the reason."""
+    """A fresh database on the server at `base` (dropped afterwards), or None and the reason;
+    with `kept`, the database of that name, made if missing and never dropped."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, *, kept: str | None = None):
         self.base = sa.engine.make_url(normalise_url(base))
-        self.name = f"inbox_bench_{uuid.uuid4().hex[:8]}"
+        self.name = kept or f"inbox_bench_{uuid.uuid4().hex[:8]}"
+        self.kept = kept is not None
         self.admin: sa.Engine | None = None
 
     def __enter__(self) -> tuple[str | None, str | None]:
@@ -490,7 +531,11 @@ class postgres_database:
                 connect_args={"connect_timeout": 3},
             )
             with self.admin.connect() as connection:
-                connection.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
+                exists = connection.execute(
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": self.name}
+                ).first()
+                if not (self.kept and exists):
+                    connection.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
         except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL here
             reason = f"PostgreSQL unreachable at {self.base.render_as_string()}: {exc}"
             print("\n== postgresql skipped: " + reason.splitlines()[0], flush=True)
@@ -499,7 +544,9 @@ class postgres_database:
         return self.base.set(database=self.name).render_as_string(hide_password=False), None
 
     def __exit__(self, *_exc: object) -> None:
-        if self.admin is not None:
+        if self.admin is not None and self.kept:
+            self.admin.dispose()
+        elif self.admin is not None:
             with self.admin.connect() as connection:
                 connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
             self.admin.dispose()
