@@ -20,10 +20,10 @@ from tests.review.test_list import (  # noqa: F401
 )
 
 
-@pytest.fixture(params=["few hits", pytest.param("many hits", marks=pytest.mark.sqlite_only)])
+@pytest.fixture(params=["few hits", "many hits"])
 def strategy(request, monkeypatch, runtime) -> str:
-    """On SQLite, run each search both ways: from the hits, and walking the list (PostgreSQL's
-    planner chooses by itself)."""
+    """Run each search both ways: from the hits, and walking the list (chosen by the number of
+    hits: counted on SQLite, estimated by PostgreSQL)."""
     if request.param == "many hits":
         monkeypatch.setattr(search, "DENSE_MATCHES", 0)
     return request.param
@@ -270,3 +270,22 @@ def test_postgresql_list_and_search_statements_carry_no_parameters(signed_in, ru
     assert len(seen) == 2
     for statement, parameters in seen:
         assert not parameters, statement
+
+
+@pytest.mark.postgresql_only  # SQLite counts the hits in FTS5
+def test_postgresql_starts_from_few_hits_and_walks_for_many(runtime, monkeypatch):
+    """A word PostgreSQL expects on few messages is searched from its hits, fenced off (OFFSET 0)
+    so that the planner cannot walk the whole list testing each message; a common word walks."""
+    from sqlmodel import Session
+
+    from inbox.conversations.models import Conversation
+
+    def statement() -> str:
+        with Session(runtime.engine) as session:
+            condition = search.conversation_filter(session, ["haddad"], Conversation.__table__.c.id)
+        query = sa.select(Conversation.__table__.c.id).where(condition)
+        return str(query.compile(runtime.engine, compile_kwargs={"literal_binds": True}))
+
+    assert "OFFSET 0" in statement()
+    monkeypatch.setattr(search, "DENSE_MATCHES", 0)  # every estimate is at least one row
+    assert "OFFSET" not in statement()
