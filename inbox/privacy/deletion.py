@@ -7,7 +7,7 @@ stay: they name conversations by id, never their content.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -132,6 +132,54 @@ _WORDS_AGAIN = [
     "INSERT INTO message_term(term) SELECT term FROM temp.message_fts_terms",
     "DELETE FROM message_term_pending",
 ]
+
+
+# SQLite: the index words of messages about to be deleted, tokenised by FTS5 with the index's own
+# tokenizer (inbox.review.vocabulary's), so that those no message has any more leave the list
+_WORDS_OF = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.message_fts_leaving USING fts5(name, email, "
+    "subject, body, content='', detail=none, columnsize=0, "
+    "tokenize='unicode61 remove_diacritics 2')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.message_fts_leaving_terms "
+    "USING fts5vocab(temp, message_fts_leaving, 'row')",
+]
+_LEAVING = """INSERT INTO temp.message_fts_leaving(rowid, name, email, subject, body)
+    SELECT id, name, email, subject, body FROM message WHERE conversation_id IN :ids"""
+# a word is still used when the index finds it (a lazy look-up that stops at the first hit)
+_UNUSED = """SELECT term FROM temp.message_fts_leaving_terms AS leaving
+    WHERE NOT EXISTS
+        (SELECT 1 FROM message_fts WHERE message_fts MATCH '"' || leaving.term || '"')"""
+
+
+def drop_words_of(session: Session, conversation_ids: Sequence[int]) -> Callable[[], int]:
+    """SQLite: note the search words of these conversations' messages; the function returned,
+    called once they are deleted, removes from `message_term` those that no message has any
+    more, and returns how many. PostgreSQL keeps no word list."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" or not conversation_ids:
+        return lambda: 0
+    for statement in _WORDS_OF:
+        connection.exec_driver_sql(statement)
+    ids = sorted(set(conversation_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        leaving = sa.text(_LEAVING).bindparams(sa.bindparam("ids", expanding=True))
+        connection.execute(leaving, {"ids": chunk})
+
+    def drop() -> int:
+        unused = list(connection.exec_driver_sql(_UNUSED).scalars())
+        for start in range(0, len(unused), CHUNK):
+            gone = sa.text("DELETE FROM message_term WHERE term IN :terms")
+            connection.execute(
+                gone.bindparams(sa.bindparam("terms", expanding=True)),
+                {"terms": unused[start : start + CHUNK]},
+            )
+        connection.exec_driver_sql(
+            "INSERT INTO temp.message_fts_leaving(message_fts_leaving) VALUES ('delete-all')"
+        )
+        return len(unused)
+
+    return drop
 
 
 def wipe_deleted(engine: sa.engine.Engine) -> None:

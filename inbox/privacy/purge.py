@@ -3,7 +3,7 @@
 - spam conversations (intake's and staff-discarded) older than INBOX_SPAM_RETENTION_DAYS,
 - closed conversations closed longer than INBOX_CLOSED_RETENTION_DAYS,
   each with its messages, drafts, notes, follow-ups, outbox mails and attempts, and then the
-  contacts left with nothing,
+  contacts left with nothing (on SQLite, the words only they had leave the search word list),
 - the bodies (text, HTML and the built message) of mails sent longer ago than
   INBOX_SENT_BODY_RETENTION_DAYS (the row stays: who, when, the server's answer),
 - the raw bytes of inbound mail older than INBOX_INBOUND_RAW_RETENTION_DAYS (the parsed text
@@ -30,6 +30,7 @@ from inbox.privacy.deletion import (
     conversations_being_sent,
     delete_conversations,
     delete_orphan_contacts,
+    drop_words_of,
 )
 from inbox.ratelimit import purge_windows
 from inbox.staff.throttle import purge_gates
@@ -60,7 +61,9 @@ def purge(session: Session, *, settings: Settings, now: datetime) -> dict[str, i
     spam = [item for item in spam if item[0] not in busy]  # the next run takes them
     closed = [item for item in closed if item[0] not in busy]
     counts = {"spam_conversations": len(spam), "closed_conversations": len(closed)}
+    drop_words = drop_words_of(session, [cid for cid, _ in spam + closed])
     deleted = delete_conversations(session, [cid for cid, _ in spam + closed])
+    drop_words()  # SQLite's search word list forgets the words nobody else wrote
     counts.update(messages=deleted["messages"], mails=deleted["mails"])
     counts["contacts"] = delete_orphan_contacts(session, [contact for _, contact in spam + closed])
     counts["mail_bodies_blanked"] = _rows(

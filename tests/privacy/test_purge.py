@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -14,7 +15,7 @@ from inbox.db import session_scope
 from inbox.outbox.models import OutboxMail
 from inbox.privacy.purge import purge, purge_job
 from inbox.ratelimit import RateBucket
-from inbox.review import actions
+from inbox.review import actions, search
 from inbox.staff.models import LoginGate
 from inbox.worker import draft_new_messages
 from tests.followups.support import reply_sent, staff_member
@@ -164,3 +165,27 @@ def test_the_daily_purge_drops_sign_in_gates_nobody_used_for_a_day(client, runti
     with session_scope(runtime.engine) as session:
         counts = purge(session, settings=runtime.settings, now=clock.now())
     assert counts["sign_in_gates"] == 2 and _gates(runtime) == 1  # carol's was tried 5 h ago
+
+
+@pytest.mark.sqlite_only  # PostgreSQL keeps no word list
+def test_purge_takes_the_words_only_purged_messages_had_out_of_the_search_word_list(
+    client, runtime, clock
+):
+    start = clock.now()
+    closed_id = reply_sent(
+        client, runtime, email="quillfeather@example.org", message="Cramps and zebrafinch dreams."
+    )
+    _close(runtime, closed_id)
+    reply_sent(client, runtime, email="open@example.org", message="Cramps again after dialysis.")
+
+    def words() -> set[str]:
+        with runtime.engine.begin() as connection:
+            search.index_new_messages(connection)
+            return set(connection.exec_driver_sql("SELECT term FROM message_term").scalars())
+
+    assert {"zebrafinch", "quillfeather", "cramps"} <= words()
+    with session_scope(runtime.engine) as session:
+        purge(session, settings=runtime.settings, now=start + timedelta(days=366))
+    left = words()
+    assert "zebrafinch" not in left and "quillfeather" not in left
+    assert {"cramps", "dialysis", "open"} <= left  # still another message's words
