@@ -1,6 +1,7 @@
 """How workers take work from the database's queues, safe with any number of workers: the
 outbox's mails, the follow-ups that are due, and the daily runs are claimed through `claim`;
-a periodic job works through one `batch` per turn.
+a periodic job works through one `batch` per turn, and asks `waiting` first whether it has
+anything to do (so that an idle worker loads nothing, and a busy one loads before it writes).
 
 One statement per queue, in the caller's transaction:
     WITH due AS (SELECT key … WHERE <queue> ORDER BY … LIMIT n FOR UPDATE SKIP LOCKED)
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from inbox.config import Settings
+from inbox.db import read_scope
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,14 @@ def claim(
         ).all()
         claimed.extend(sorted(rows, key=lambda row: row[0]))
     return claimed
+
+
+def waiting(engine: sa.Engine, where: sa.ColumnElement[bool]) -> bool:
+    """Whether any row of a queue waits, read without the write lock: a job that finds one
+    loads what it needs (rules, model, templates) before its first write transaction, where
+    seconds of loading would keep every other writer of an SQLite database waiting."""
+    with read_scope(engine) as session:
+        return bool(session.execute(sa.select(sa.exists().where(where))).scalar())
 
 
 def batch(settings: Settings) -> Iterator[int]:

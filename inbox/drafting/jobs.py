@@ -8,16 +8,15 @@ staff action waits for: the message is triaged and its reply rendered first, out
 transaction (`prepare_draft`), and the transaction only writes. Drafting is idempotent besides.
 
 What triage and rendering read besides the database (the articles, the compiled rules, the
-learned model, the mail templates) is loaded before the first transaction (`_load`), once per
-process however many drafters start together: a drafter that had to triage inside its
-transaction (another took the message it prepared; PostgreSQL) must never load them there,
-where seconds of loading would keep every other writer waiting.
+learned model, the mail templates) is loaded before the first transaction (`_load`; `ready`
+loads once per process however many drafters start together): a drafter that had to triage
+inside its transaction (another took the message it prepared; PostgreSQL) must never load them
+there, where seconds of loading would keep every other writer waiting.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -31,7 +30,6 @@ from inbox.knowledge.service import ready
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
-_loading = threading.Lock()  # drafters starting together load once, not side by side
 
 
 AfterDraft = Callable[..., object]
@@ -46,7 +44,7 @@ def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
     failed: set[int] = set()  # a message that cannot be drafted must not block the others
     for turn in queues.batch(runtime.settings):
         if turn == 0:
-            if not _any_waiting(runtime):
+            if not queues.waiting(runtime.engine, sa.and_(*_waiting(set()))):
                 break  # an idle worker loads nothing
             _load(runtime)
         message_id: int | None = None
@@ -72,16 +70,8 @@ def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
 
 def _load(runtime: Runtime) -> None:
     """The articles, rules, model and mail renderer, loaded now unless they are already."""
-    with _loading:
-        ready(runtime.knowledge)
-        runtime.renderer  # noqa: B018 - built on first use
-
-
-def _any_waiting(runtime: Runtime) -> bool:
-    """Whether a message waits for its draft (read without the write lock)."""
-    with read_scope(runtime.engine) as session:
-        query = sa.select(col(Message.id)).where(*_waiting(set())).limit(1)
-        return session.execute(query).first() is not None
+    ready(runtime.knowledge)
+    runtime.renderer  # noqa: B018 - built on first use
 
 
 def _prepare_next(runtime: Runtime, *, skip: set[int]) -> Prepared | None:

@@ -27,7 +27,7 @@ from inbox.conversations.models import (
     MessageChannel,
     MessageStatus,
 )
-from inbox.db import read_scope, session_scope
+from inbox.db import session_scope
 from inbox.followups.service import cancel_follow_ups
 from inbox.inbound.bounces import apply_bounce, read_bounce
 from inbox.inbound.classify import classify, envelope_sender
@@ -57,7 +57,8 @@ class Outcome:
 def process_pending(runtime: Runtime) -> int:
     """The worker's job: process up to one batch of received mails; returns how many."""
     done = 0
-    if not _any_received(runtime):
+    received = col(InboundMail.state) == InboundState.RECEIVED
+    if not queues.waiting(runtime.engine, received):
         return done
     ready(runtime.knowledge)  # rules, model and language detector: loaded outside the write lock
     for _ in queues.batch(runtime.settings):
@@ -79,14 +80,6 @@ def process_pending(runtime: Runtime) -> int:
             _record_failure(runtime, inbound_id, exc)
             done += 1
     return done
-
-
-def _any_received(runtime: Runtime) -> bool:
-    """Whether a received mail waits (read without the write lock)."""
-    with read_scope(runtime.engine) as session:
-        received = col(InboundMail.state) == InboundState.RECEIVED
-        query = sa.select(col(InboundMail.id)).where(received).limit(1)
-        return session.execute(query).first() is not None
 
 
 def _claim_next(session: Session) -> InboundMail | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,10 @@ class Knowledge:
     # What the matcher compiles from these articles, built on first use (see service.py).
     compiled: dict[str, Any] = field(
         default_factory=dict, init=False, compare=False, repr=False, hash=False
+    )
+    # Held while `compiled` is filled, so that threads starting together load it once.
+    loading: threading.Lock = field(
+        default_factory=threading.Lock, init=False, compare=False, repr=False, hash=False
     )
 
     def section(self, section_id: str) -> Section | None:

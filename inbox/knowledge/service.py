@@ -90,10 +90,12 @@ def prepare(*, knowledge: Knowledge, model_path: Path | None = MODEL_PATH) -> No
 def ready(knowledge: Knowledge) -> None:
     """Compile the rules and load the model for this knowledge unless that was done already
     (by ``prepare``, ``use_model`` or a first triage): a no-op once done, unlike ``prepare``.
-    The language detector is loaded too: workers call this before their write transactions."""
-    RuleEngine.of(knowledge).languages.load()
-    KindSuggester.of(knowledge)
-    _learned(knowledge)
+    The language detector is loaded too: workers call this before their write transactions.
+    Threads that call it together load once: the others wait for the first."""
+    with knowledge.loading:
+        RuleEngine.of(knowledge).languages.load()
+        KindSuggester.of(knowledge)
+        _learned(knowledge)
 
 
 def use_model(knowledge: Knowledge, model: LearnedModel | None) -> None:
