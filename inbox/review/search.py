@@ -100,18 +100,22 @@ def fts5_query(terms: list[str]) -> str:
     return " ".join(_phrase(term) for term in terms)
 
 
-def fts5_words_query(connection: sa.Connection, terms: list[str]) -> tuple[str, bool]:
+def fts5_words_query(
+    connection: sa.Connection, terms: list[str], *, narrowed: bool = False
+) -> tuple[str, bool]:
     """`fts5_query` with each prefix spelt as the index words it starts ("cramp"* becomes
     ("cramping" OR "cramps")) where `vocabulary` knows them; and whether every term is now
-    read lazily, so that testing one message against the expression costs a seek."""
+    read lazily, so that testing one message against the expression costs a seek. `narrowed`:
+    a prefix that starts too many words is taken as the whole word only, so that the expression
+    finds some of the hits, lazily (a surname, whose e-mail addresses start many words)."""
     parts, lazy = [], True
     for term in terms:
         words = None if "@" in term else vocabulary.whole_words(connection, term)
         if words:
             parts.append("(" + " OR ".join(_phrase(word, prefix=False) for word in words) + ")")
         else:  # a whole address, no index word with that start (both lazy), or too many words
-            parts.append(_phrase(term))
-            lazy = lazy and ("@" in term or words == [])
+            parts.append(_phrase(term, prefix=not narrowed))
+            lazy = lazy and ("@" in term or words == [] or narrowed)
     return " AND ".join(parts), lazy
 
 
@@ -138,12 +142,12 @@ def conversation_filter(
     with writing(session) as connection:  # so the newest messages are found too
         index_new_messages(connection)
         expression, lazy = fts5_words_query(connection, terms)
-    match = sa.literal_column("message_fts").op("MATCH")(sa.bindparam("fts", expression))
-    hits: sa.Select[Any] = (
-        sa.select(sa.literal_column("rowid")).select_from(sa.table("message_fts")).where(match)
-    )
-    probe = sa.select(sa.func.count()).select_from(hits.limit(DENSE_MATCHES + 1).subquery())
-    if session.execute(probe).scalar_one() <= DENSE_MATCHES:
+        narrower = None if lazy else fts5_words_query(connection, terms, narrowed=True)[0]
+    hits = _fts5_hits(expression)
+    # Counting a prefix's hits gathers them all first (as the walk will again); a narrower
+    # expression, counted lazily, often shows already that they are many.
+    many = narrower is not None and _fts5_count(session, narrower) > DENSE_MATCHES
+    if not many and _fts5_count(session, expression) <= DENSE_MATCHES:
         # few hits: start from them (cost grows with the number of hits)
         return conversation_id.in_(
             sa.select(MESSAGE.c.conversation_id).where(MESSAGE.c.id.in_(hits))
@@ -158,6 +162,17 @@ def conversation_filter(
     return sa.exists().where(
         message.c.conversation_id == conversation_id, (message.c.id + 0).in_(hits)
     )
+
+
+def _fts5_hits(expression: str) -> sa.Select[Any]:
+    match = sa.literal_column("message_fts").op("MATCH")(sa.bindparam("fts", expression))
+    return sa.select(sa.literal_column("rowid")).select_from(sa.table("message_fts")).where(match)
+
+
+def _fts5_count(session: Session, expression: str) -> int:
+    """How many messages `expression` matches, up to DENSE_MATCHES + 1."""
+    found = _fts5_hits(expression).limit(DENSE_MATCHES + 1).subquery()
+    return int(session.execute(sa.select(sa.func.count()).select_from(found)).scalar_one())
 
 
 def _postgres_filter(
