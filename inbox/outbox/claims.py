@@ -3,7 +3,8 @@ release what was claimed but not sent.
 
 Claiming (`inbox.queues.claim`) sets state 'sending' and a lease on due mails, expired leases
 first (a dead worker's mails are taken over), in one transaction; a live worker renews the
-leases of what it holds (`renew`, see outbox/holding.py).
+leases of what it holds, and extends them to cover a send before it starts one (`renew`, see
+outbox/holding.py).
 
 Recording is a few executemany statements per batch. A result only changes a row the worker still
 holds (lease_owner = me, state = sending), except "sent", which is always written: the server
@@ -125,17 +126,23 @@ def claim(
 def renew(
     engine: Engine, *, owner: str, mail_ids: Collection[int], now: datetime, lease: timedelta
 ) -> set[int]:
-    """Extend the owner's leases on `mail_ids` to now+lease; returns the ids it still holds (a
-    mail missing from the answer was taken over by another worker: it must not be sent)."""
+    """Extend the owner's leases on `mail_ids` to now+lease (a lease already longer is left
+    alone: it may cover a send in progress); returns the ids it still holds (a mail missing from
+    the answer was taken over by another worker: it must not be sent)."""
     if not mail_ids:
         return set()
+    until = sa.literal(now + lease, UTCDateTime())
     with engine.begin() as connection:
         rows = connection.execute(
             sa.update(_mail)
             .where(_mail.c.id.in_(list(mail_ids)))
             .where(_mail.c.lease_owner == owner)
             .where(_mail.c.state == MailState.SENDING)
-            .values(lease_expires_at=now + lease)
+            .values(
+                lease_expires_at=sa.case(
+                    (_mail.c.lease_expires_at > until, _mail.c.lease_expires_at), else_=until
+                )
+            )
             .returning(_mail.c.id)
         )
         return set(rows.scalars())

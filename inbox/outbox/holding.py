@@ -1,12 +1,17 @@
 """What a worker holds and how long it may still prove it: the bookkeeping that keeps a live
-worker from sending a mail twice when the database stalls.
+worker from sending a mail twice when it is slow or the database stalls.
 
 - Every claimed mail stays "in hand" until its outcome is written or it is given back; the
   worker renews the leases of everything in hand every quarter lease, and a renewal that leaves a
   mail out means another worker took it over: that mail is dropped unsent.
-- A mail is started only while the lease the worker last proved outlasts a whole send (capped at
-  half a lease: a healthy worker renews long before that, a stalled one stops starting sends
-  half a lease before its claims could be taken over).
+- A mail is started only under a lease, written before the start, that outlasts the longest
+  send (`SmtpTarget.longest_send`: up to the end of data, then the wait for its reply) by half a
+  lease more (timers fire late on a starved machine). A lease is shorter than that wait (the
+  reply to the end of data may take ten minutes), so just before sending the worker extends the
+  leases of the next mails it will start to cover a send (`cover`). A renewal that comes late
+  can then cost a mail that was waiting in hand (it is taken over, and the cover finds it lost),
+  never one that is being sent: no other worker may take that over before its reply has come.
+  A renewal never shortens a lease.
 - A database call that fails, or takes longer than a quarter lease, is a stall: every worker's
   renewals may have failed in it too, so the leases that ran out meanwhile prove nothing about
   their owners being dead. For one lease after such a call the worker takes over no expired
@@ -25,11 +30,13 @@ from inbox.outbox.claims import ClaimedMail
 class Hands:
     """The mails one worker holds, with the lease deadline it last proved for each."""
 
-    def __init__(self, *, lease: timedelta, longest_send: timedelta):
+    def __init__(self, *, lease: timedelta, longest_send: timedelta, cover_ahead: int):
         self.lease = lease
-        self.send_window = min(longest_send, lease / 2)
         self.renew_every = lease.total_seconds() / 4
-        self._held: dict[int, ClaimedMail] = {}
+        self.needed_to_send = longest_send + lease / 2  # left on a lease to start a mail
+        self.send_lease = longest_send + lease  # what a cover writes
+        self.cover_ahead = max(1, cover_ahead)
+        self._held: dict[int, ClaimedMail] = {}  # in claim order, the order they are sent in
         self._renewed_at = time.monotonic()
         self._no_takeover_until: datetime | None = None
 
@@ -48,25 +55,42 @@ class Hands:
         for mail_id in mail_ids:
             self._held.pop(mail_id, None)
 
-    def may_send(self, mail: ClaimedMail, now: datetime) -> bool:
-        """Still ours, and the lease we proved lasts for the longest send from `now`."""
-        return mail.id in self._held and now + self.send_window < mail.lease_expires_at
+    def holds(self, mail: ClaimedMail) -> bool:
+        return mail.id in self._held
 
-    # --- renewals
+    def may_send(self, mail: ClaimedMail, now: datetime) -> bool:
+        """Still ours, under a lease that lasts for the longest send from `now`, and then some."""
+        return mail.id in self._held and now + self.needed_to_send <= mail.lease_expires_at
+
+    def to_cover(self, mail: ClaimedMail, now: datetime) -> list[int]:
+        """`mail` and the next mails in hand whose lease would not cover a send started `now`:
+        the ids whose leases to extend to `now + send_lease` before sending `mail`."""
+        ids = [mail.id]
+        for other in self._held.values():
+            if len(ids) >= self.cover_ahead:
+                break
+            if other.id != mail.id and now + self.needed_to_send > other.lease_expires_at:
+                ids.append(other.id)
+        return ids
+
+    # --- renewals and covers
 
     def renewal_due(self) -> bool:
         return bool(self._held) and time.monotonic() - self._renewed_at >= self.renew_every
 
-    def renewed(self, asked: Iterable[int], kept: set[int], *, deadline: datetime) -> list[int]:
-        """Record a renewal of `asked` that kept `kept` until `deadline`; returns the ids lost."""
+    def renewal_made(self) -> None:
         self._renewed_at = time.monotonic()
+
+    def extended(self, asked: Iterable[int], kept: set[int], *, deadline: datetime) -> list[int]:
+        """Record that the leases of `kept` now last at least until `deadline` and that the rest
+        of `asked` were taken over by another worker (dropped); returns the ids lost."""
         lost = []
         for mail_id in asked:
             mail = self._held.get(mail_id)
             if mail is None:
                 continue
             if mail_id in kept:
-                mail.lease_expires_at = deadline
+                mail.lease_expires_at = max(mail.lease_expires_at, deadline)
             else:
                 lost.append(mail_id)
                 del self._held[mail_id]

@@ -6,7 +6,8 @@ up; `concurrency` sender tasks each own one SMTP connection and take mails from 
 task writes the outcomes every `FLUSH_SECONDS` in a single transaction. `stop()` (SIGTERM) stops
 claiming, lets each sender finish the mail in its hands, writes the last outcomes, gives back
 the claimed-but-unsent ones and closes the connections. `holding.Hands` keeps the leases of what
-the worker holds renewed, and keeps it from sending what it can no longer prove is its own.
+the worker holds renewed, and keeps it from starting a mail under a lease that could run out
+before the send ends.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from inbox.config import parse_duration
@@ -82,7 +83,11 @@ class Worker:
         self._stopping = asyncio.Event()
         self._results: list[Result] = []
         self._give_back: list[int] = []  # claimed, then held too long to send safely
-        self._hands = Hands(lease=self.lease, longest_send=self.target.longest_send)
+        self._hands = Hands(
+            lease=self.lease,
+            longest_send=self.target.longest_send,
+            cover_ahead=max(self.concurrency, self.batch_size // 2),
+        )
         # one database lane per worker: on SQLite two writers of one process would otherwise meet
         # in the busy handler, which sleeps (up to 100 ms a time) instead of queueing
         self._db_lock = asyncio.Lock()
@@ -215,7 +220,9 @@ class Worker:
 
     async def _send_one(self, mail: ClaimedMail, conn: SmtpConnection) -> None:
         if not self._hands.may_send(mail, self.runtime.clock.now()):
-            # taken over by another worker, or the lease we last proved could run out mid-send
+            await self._cover(mail)
+        if not self._hands.may_send(mail, self.runtime.clock.now()):
+            # taken over by another worker, or no lease that covers a send could be written
             # (the database stalls): give it back unsent instead
             self._give_back.append(mail.id)
             return
@@ -239,6 +246,18 @@ class Worker:
         if reply.sent:
             self.metrics.latency.observe(elapsed)
         self._results.append(Result(mail, reply, self.runtime.clock.now(), elapsed * 1000))
+
+    async def _cover(self, mail: ClaimedMail) -> None:
+        """Extend the leases of `mail` and of the next mails in hand so that each covers a whole
+        send (outbox/holding.py); one write serves the senders that queue behind it."""
+        async with self._db_lock:
+            now = self.runtime.clock.now()
+            if not self._hands.holds(mail) or self._hands.may_send(mail, now):
+                return  # lost meanwhile, or covered by another sender's write
+            try:
+                await self._extend(self._hands.to_cover(mail, now), now, self._hands.send_lease)
+            except Exception:
+                log.exception("worker %s could not extend its leases", self.worker_id)
 
     async def _flush_loop(self, closing: asyncio.Event) -> None:
         while not closing.is_set():
@@ -289,16 +308,20 @@ class Worker:
     async def _renew_if_due(self) -> None:
         if not self._hands.renewal_due():
             return
-        asked, now = self._hands.ids(), self.runtime.clock.now()
+        await self._extend(self._hands.ids(), self.runtime.clock.now(), self.lease)
+        self._hands.renewal_made()
+
+    async def _extend(self, asked: list[int], now: datetime, lease: timedelta) -> None:
+        """Extend the leases of `asked` to at least now+lease; drop those taken over."""
         kept = await self._db_call(
             claims.renew,
             self.runtime.engine,
             owner=self.worker_id,
             mail_ids=asked,
             now=now,
-            lease=self.lease,
+            lease=lease,
         )
-        lost = self._hands.renewed(asked, kept, deadline=now + self.lease)
+        lost = self._hands.extended(asked, kept, deadline=now + lease)
         if lost:
             log.warning("worker %s lost %d leases to another worker", self.worker_id, len(lost))
 

@@ -60,8 +60,8 @@ def test_two_live_workers_send_no_mail_twice_across_a_stall_longer_than_the_leas
 async def test_a_mail_whose_end_of_data_reply_outlasts_the_lease_is_sent_once(
     outbox_settings, smtp_server
 ):
-    """The worker waiting for a slow relay's answer renews its lease meanwhile, so a second
-    worker never takes the mail over and sends it again."""
+    """The worker leases each mail for a whole send before it starts it, so a second worker
+    never takes the mail over while the relay's answer is awaited, and never sends it again."""
     settings = outbox_settings.model_copy(
         update={"worker_lease_seconds": 1, "smtp_data_timeout": 10, "smtp_send_timeout": 2}
     )
