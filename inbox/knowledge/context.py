@@ -5,6 +5,8 @@ backward, bidirectional, terminate, pseudo) and a scope; a phrase is modified by
 whose scope reaches it, within its sentence, without a terminating trigger (or, for some
 categories, a comma) in between. Longer triggers win over the shorter ones they overlap, and
 pseudo-triggers ("not sure") only mask others. A trigger never modifies a phrase it is part of.
+Some backward triggers that open their sentence reach the sentence before ("It settled."), and a
+red flag only the subject line names is judged by the message's own triggers.
 A category blocks some kinds of finding (urgency, section cues, section numbers) unless another
 category that cancels it ("now" against "last year") also modifies the phrase.
 """
@@ -130,18 +132,46 @@ class DocContext:
                 return Decision(trigger.category, tuple(applied))
         return Decision(None, tuple(applied))
 
+    def subject_set_aside(self, kind: str) -> str | None:
+        """The category that sets aside, for the whole message, a finding of this kind that
+        only the subject line holds: the message tells whether the subject's topic is current."""
+        body = [
+            trigger
+            for trigger in self.triggers
+            if self.doc.tokens[trigger.first].start >= self.doc.body_start
+        ]
+        found = {trigger.category for trigger in body}
+        categories = self.compiled.categories
+        for name in sorted(found):
+            category = categories[name]
+            if (
+                category.covers_subject
+                and kind in category.blocks
+                and not found.intersection(category.cancelled_by)
+            ):
+                return name
+        return None
+
     def _reaches(self, trigger: Trigger, match: Match) -> bool:
         if trigger.direction == TERMINATE:
             return False
         tokens = self.doc.tokens
-        if tokens[trigger.first].sentence != tokens[match.first].sentence:
+        rule = self.compiled.rules[trigger.rule]
+        behind = tokens[trigger.first].sentence - tokens[match.first].sentence
+        if behind and not (
+            trigger.direction in ("backward", "bidirectional")
+            and 0 < behind <= rule.sentences_back
+            and (
+                trigger.first == 0
+                or tokens[trigger.first - 1].sentence != tokens[trigger.first].sentence
+            )
+        ):
             return False
         if all(
             any(first <= position <= last for first, last in match.spans)
             for position in range(trigger.first, trigger.last + 1)
         ):
             return False  # the trigger is part of the phrase ("can not lift")
-        rule = self.compiled.rules[trigger.rule]
         category = self.compiled.categories[trigger.category]
         stops = category.stop_at
         if (
@@ -194,12 +224,27 @@ def _resolve_overlaps(found: list[Trigger]) -> list[Trigger]:
         chosen: list[Trigger] = []
         for trigger in ordered:
             if not any(
-                trigger.first <= other.last and other.first <= trigger.last for other in chosen
+                trigger.first <= other.last
+                and other.first <= trigger.last
+                and not _twin(trigger, other)
+                for other in chosen
             ):
                 chosen.append(trigger)
         kept += chosen
     return sorted(
         (trigger for trigger in kept if trigger.direction != PSEUDO), key=lambda t: t.first
+    )
+
+
+def _twin(one: Trigger, other: Trigger) -> bool:
+    """The same words as a trigger of the same category from another rule ("one day" looks
+    both ways; "it settled" also reaches the sentence before): both are kept."""
+    return (
+        one.first == other.first
+        and one.last == other.last
+        and one.category == other.category
+        and one.rule != other.rule
+        and PSEUDO not in (one.direction, other.direction)
     )
 
 

@@ -130,6 +130,7 @@ class RedFlagFinder:
             ]
         if not found:
             return None
+        subject_only = all(doc.in_subject(match) for match in found)
         exceptions = [match for pattern in compiled.unless for match in pattern.find(doc)]
         for match in found:
             quote = doc.quote(match)
@@ -139,6 +140,10 @@ class RedFlagFinder:
             decision = context().decide(match, KIND, ignores=concept.ignores)
             if not decision.counts:
                 _note(trace, concept.id, quote, decision.blocked_by or "")
+                continue
+            aside = context().subject_set_aside(KIND) if subject_only else None
+            if aside is not None and aside not in concept.ignores:
+                _note(trace, concept.id, quote, aside)
                 continue
             if compiled.requires and not self._required(doc, compiled, context):
                 _note(trace, concept.id, quote, REQUIREMENT_MISSING)

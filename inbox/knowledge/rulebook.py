@@ -68,6 +68,10 @@ class Category(_Strict):
     cancelled_by: dict[Name, CancelMode] = {}
     stop_at: list[Annotated[str, Field(min_length=1, max_length=1)]] = []
     opening_crosses_stops: bool = False  # "Last year, I fainted": a sentence opener reaches on
+    # found in the message, it also sets aside a red flag that only the subject line names
+    # ("brain bleed" over "she had a bleed in 2022 and recovered"), unless a category that
+    # cancels it is found in the message too
+    covers_subject: bool = False
 
 
 class NumberRange(_Strict):
@@ -85,6 +89,9 @@ class ContextRule(_Strict):
     sentence_end: bool = False
     question: bool = False
     crosses_terminators: bool = False
+    # a backward trigger that opens its sentence ("It settled in ten minutes.") may reach this
+    # many sentences back
+    sentences_back: int = Field(0, ge=0, le=2)
     number: NumberRange | None = None
 
     @model_validator(mode="after")

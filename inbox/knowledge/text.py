@@ -157,7 +157,13 @@ class Normaliser:
                 for choice in self._buckets.get((word[0], size), ())
             ]
             best = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
-            if best is not None and _plausible_typo(word, best[0], best[1]):
+            # a typo is rarer than the word it stands for: a word at least as common as the
+            # target is a word of its own, often of another language ("lita" is not "lito")
+            if (
+                best is not None
+                and _plausible_typo(word, best[0], best[1])
+                and self.zipf(best[0]) > self.zipf(word)
+            ):
                 found = best[0]
         if len(self._corrections) > MAX_CACHE:
             self._corrections.clear()

@@ -164,3 +164,54 @@ def test_an_arm_gone_dead_with_chest_pain_is_the_hearts_not_a_strokes(knowledge)
     assert result.urgent
     assert [reason.split(":")[0] for reason in result.urgency_reasons] == ["chest pain or pressure"]
     assert result.sections == ()  # an emergency outside the articles
+
+
+@pytest.mark.parametrize(
+    ("subject", "text"),
+    [
+        # what is left of an old event, told in the present tense
+        (
+            "hand",
+            "Two years back she had a stroke and her left arm still hangs weak, the physio"
+            " says it is permanent.",
+        ),
+        # over by the next sentence
+        ("speech", "His words came out slurred at lunch. It settled within five minutes."),
+        # negation and the past after the verb (Hindi and Urdu), Tagalog and Spanish negation
+        ("cramps", "unki saans ki koi dikkat nahi, bas pair mein cramps aate hain"),
+        ("potassium", "papa ka potassium pichle mahine 7.1 tha, ab normal aata hai"),
+        ("cramps", "Wala naman pong sakit sa dibdib si tatay, pulikat lang."),
+        ("calambres", "No tiene fiebre ni le falta el aire, solo calambres."),
+        # a trigger that looks both ways ("one day")
+        ("worried", "I worry she will have a fit one day because her sodium is low."),
+        # the subject names a red flag that the message tells as a question about the future
+        (
+            "seizure?",
+            "My son starts dialysis next month and they will go slowly to avoid problems.",
+        ),
+        # the writer's own puzzlement, and another language's word near a lexicon word
+        ("question", "I am confused which of the changes makes my cramps worse."),
+        ("misuli", "Wananitoa lita 3 za maji kila mara, miguu inakaza."),
+    ],
+)
+def test_the_rules_set_aside_what_is_over_lasting_negated_or_asked(knowledge, subject, text):
+    result = rule_triage(knowledge, subject=subject, text=text)
+    assert not result.urgent, result.urgency_reasons
+
+
+@pytest.mark.parametrize(
+    ("subject", "text"),
+    [
+        ("chest", "It settled for an hour. Now the pain in my chest is back and crushing."),
+        ("stroke", "Since ten minutes ago he cannot speak properly, what do we do?"),
+        ("fit", "Pt had tonic clonic activity on the machine, post ictal now."),
+    ],
+)
+def test_a_current_red_flag_stays_urgent_beside_those_kinds(knowledge, subject, text):
+    result = rule_triage(knowledge, subject=subject, text=text)
+    assert result.urgent, result.urgency_reasons
+
+
+def test_a_word_as_common_as_its_nearest_rule_word_is_not_corrected(knowledge):
+    normaliser = RuleEngine.of(knowledge).normaliser
+    assert normaliser.correct("lita") == "lita"  # Swahili for litres, not Tagalog "lito"
