@@ -3,6 +3,8 @@
 //   unless staff are typing or have ticked something in it: then a button offers the news;
 // - a conversation page: says who else is on it ("… is viewing / is editing the reply"), says
 //   when the conversation changed, and reports this page's own presence every few seconds.
+//   While an approved reply waits to be sent (nothing on the page can be edited then), the
+//   page shows its sending, or its failure, in place instead of asking for a reload.
 // A stream that ends (the server's limit, a restart, a full process) is opened again later.
 (function () {
   "use strict";
@@ -81,9 +83,24 @@
   if (live) {
     var id = live.getAttribute("data-live-conversation");
     var base = "/inbox/conversations/" + id;
-    var presence = live.querySelector("[data-testid=presence]");
-    var changed = live.querySelector("[data-testid=changed]");
+    var find = function (testid) { return document.querySelector("[data-testid=" + testid + "]"); };
     var editing = false;
+    var announce = document.createElement("p");
+    announce.className = "visually-hidden";
+    announce.setAttribute("role", "status");
+    main.parentNode.insertBefore(announce, main);
+    var refreshInPlace = function () {
+      window.fetch(base, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          var fresh = html && new DOMParser().parseFromString(html, "text/html").querySelector("main");
+          if (!fresh) { find("changed").hidden = false; return; }
+          main.innerHTML = fresh.innerHTML;
+          announce.textContent = "The conversation was updated.";
+          watchTyping();
+        })
+        .catch(function () { find("changed").hidden = false; });
+    };
     var report = function (activity, beacon) {
       var data = new FormData();
       data.set("csrf_token", csrfToken());
@@ -92,18 +109,29 @@
       window.fetch(base + "/presence", { method: "POST", body: data, credentials: "same-origin" })
         .catch(function () { /* presence is a courtesy: the save-time check still protects */ });
     };
-    var box = document.querySelector(".edit-form textarea[name=text]");
-    if (box) {
-      box.addEventListener("input", function () {
-        if (!editing) { editing = true; report("editing"); }
-      });
-    }
+    var watchTyping = function () {
+      var box = document.querySelector(".edit-form textarea[name=text]");
+      if (box) {
+        box.addEventListener("input", function () {
+          if (!editing) { editing = true; report("editing"); }
+        });
+      }
+    };
+    watchTyping();
     report("viewing");
     window.setInterval(function () { report(editing ? "editing" : "viewing"); }, HEARTBEAT_MS);
     window.addEventListener("pagehide", function () { report("left", true); });
     open(base + "/events?since=" + encodeURIComponent(live.getAttribute("data-live-since") || ""), {
-      changed: function () { changed.hidden = false; },
+      changed: function () {
+        var holder = document.querySelector("[data-live-conversation]");
+        if (!editing && holder && holder.getAttribute("data-live-refresh") === "sending") {
+          refreshInPlace();
+          return;
+        }
+        find("changed").hidden = false;
+      },
       presence: function (event) {
+        var presence = find("presence");
         var people = JSON.parse(event.data || "[]");
         presence.textContent = people.map(function (item) { return item.text; }).join("; ") + (people.length ? "." : "");
         presence.hidden = people.length === 0;

@@ -115,3 +115,24 @@ def test_a_conversation_page_shows_who_else_is_viewing_and_editing_and_that_it_c
 
     ben.close()  # the page reports that it left
     expect(anna.get_by_test_id("presence")).to_be_hidden(timeout=15_000)
+
+
+def test_an_approved_reply_is_shown_sent_in_place_and_the_approval_banner_goes(
+    browser: Browser, two: TwoProcesses, browser_sign_in
+) -> None:
+    conversation_id = two.first.store(email="calm@example.com", message=CALM, subject="cramps")
+    anna = signed_in(browser, two.first.url, "anna@hospital.example", browser_sign_in)
+    anna.goto(f"{two.first.url}/inbox/conversations/{conversation_id}")
+
+    anna.get_by_role("button", name="Approve and send").click()
+    queued = anna.get_by_role("status").filter(has_text="queued for sending")
+    expect(queued).to_be_visible()
+    anna.evaluate("window.__sameDocument = true")
+
+    # the worker of the first process sends it; the page follows without a reload
+    expect(anna.locator(".meta .badge.state-sent")).to_have_text("sent", timeout=20_000)
+    expect(anna.locator("[data-testid^=mail-]", has_text="reply")).to_contain_text("sent")
+    expect(queued).to_have_count(0)
+    expect(anna.get_by_test_id("changed")).to_be_hidden()
+    assert anna.evaluate("window.__sameDocument") is True
+    assert two.first.replies_to("calm@example.com"), "the reply reached the relay"
