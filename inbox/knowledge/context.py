@@ -57,8 +57,19 @@ class ContextRulesCompiled:
         self.categories: dict[str, Category] = dict(rules.categories)
         self._by_key: dict[str, list[tuple[int, Pattern]]] = {}
         for number, rule in enumerate(rules.rules):
-            for trigger in rule.triggers:
-                pattern = Pattern(trigger, normaliser, window=rule.window, classes=classes)
+            patterns = [
+                Pattern(trigger, normaliser, window=rule.window, classes=classes)
+                for trigger in rule.triggers
+            ]
+            # a rule's one-group triggers ("last year", "no|not") are one pattern whose
+            # alternatives they are: a message is searched once per rule, not once per trigger
+            single = [pattern for pattern in patterns if len(pattern.groups) == 1]
+            if len(single) > 1:
+                merged = tuple(dict.fromkeys(keys for item in single for keys in item.groups[0]))
+                joined = " | ".join(item.cue for item in single)
+                patterns = [pattern for pattern in patterns if len(pattern.groups) > 1]
+                patterns.append(Pattern(joined, normaliser, window=rule.window, groups=[merged]))
+            for pattern in patterns:
                 for key in pattern.opening_keys:
                     self._by_key.setdefault(key, []).append((number, pattern))
 
@@ -219,7 +230,12 @@ def _resolve_overlaps(found: list[Trigger]) -> list[Trigger]:
     for terminating in (True, False):
         ordered = sorted(
             (item for item in found if (item.direction == TERMINATE) is terminating),
-            key=lambda item: (item.first - item.last, item.direction != PSEUDO),
+            key=lambda item: (
+                item.first - item.last,
+                item.direction != PSEUDO,
+                item.rule,
+                item.first,
+            ),
         )
         chosen: list[Trigger] = []
         for trigger in ordered:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from inbox.knowledge.context import DocContext
 from inbox.knowledge.loader import Knowledge, MeasureCue
 from inbox.knowledge.measures import Measurement
-from inbox.knowledge.patterns import ClassKeys, Doc, Match, Pattern, compile_cues
+from inbox.knowledge.patterns import ClassKeys, Doc, Match, Pattern, PatternIndex, compile_cues
 from inbox.knowledge.results import ConceptHit, SectionMatch
 from inbox.knowledge.rulebook import Filter, Filters
 from inbox.knowledge.text import Normaliser
@@ -110,17 +110,27 @@ class SectionMatcher:
         self._thanks = compiled(filters.thanks)
         self._symptoms = compiled(filters.symptoms)
         self._vocabulary = vocabulary
+        everything: list[Pattern] = []
+        for item in (self._advertising, self._administrative, self._thanks, self._symptoms):
+            everything += item.patterns
+        for compiled_section in self._sections:
+            everything += [pattern for pattern, _ in compiled_section.cues]
+            everything += compiled_section.unless
+            everything += [pattern for pair in compiled_section.pairs for pattern in pair]
+        self._index = PatternIndex(everything)
 
     def filtered(self, doc: Doc, context: Callable[[], DocContext]) -> str | None:
         """Why the message gets no section ("advertising", "administrative", "thanks")."""
-        if self._hits(self._advertising, doc, None) >= self._advertising.min_hits:
+        possible = self._index.candidates(doc)
+        if self._hits(self._advertising, doc, None, possible) >= self._advertising.min_hits:
             return ADVERTISING
-        if self._hits(self._symptoms, doc, context) >= self._symptoms.min_hits:
+        if self._hits(self._symptoms, doc, context, possible) >= self._symptoms.min_hits:
             return None
-        if self._hits(self._administrative, doc, context) >= self._administrative.min_hits:
+        administrative = self._administrative
+        if self._hits(administrative, doc, context, possible) >= administrative.min_hits:
             return ADMINISTRATIVE
         asks = "?" in doc.text[doc.body_start :]
-        if not asks and self._hits(self._thanks, doc, context) >= self._thanks.min_hits:
+        if not asks and self._hits(self._thanks, doc, context, possible) >= self._thanks.min_hits:
             return THANKS
         return None
 
@@ -168,11 +178,17 @@ class SectionMatcher:
         )
 
     @staticmethod
-    def _hits(item: _CompiledFilter, doc: Doc, context: Callable[[], DocContext] | None) -> int:
+    def _hits(
+        item: _CompiledFilter,
+        doc: Doc,
+        context: Callable[[], DocContext] | None,
+        possible: set[Pattern],
+    ) -> int:
         return sum(
             1
             for pattern in item.patterns
-            if any(
+            if pattern in possible
+            and any(
                 context is None or context().decide(match, PLAIN).counts
                 for match in pattern.find(doc)
             )
@@ -188,9 +204,17 @@ class SectionMatcher:
         total = 0.0
         evidence: list[str] = []
         set_aside = False  # a cue was found but negated or ruled out
-        cancels = [found for pattern in section.unless for found in pattern.find(doc)]
+        possible = self._index.candidates(doc)
+        cancels = [
+            found
+            for pattern in section.unless
+            if pattern in possible
+            for found in pattern.find(doc)
+        ]
         counted: set[int] = set()  # words already counted: a cue adding no new word adds nothing
         for pattern, weight in section.cues:
+            if pattern not in possible:
+                continue
             for match in pattern.find(doc):
                 words = {p for first, last in match.spans for p in range(first, last + 1)}
                 if words <= counted or any(_overlap(match, other) for other in cancels):
@@ -205,6 +229,8 @@ class SectionMatcher:
                     _add(evidence, doc.quote(match))
                     break
         for pair in section.pairs:
+            if not all(pattern in possible for pattern in pair):
+                continue
             found = [self._first_counting(doc, pattern, context) for pattern in pair]
             hits = [hit for hit in found if hit is not None]
             if len(hits) == len(found):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from inbox.knowledge.cues import parse_cue
 from inbox.knowledge.text import Normaliser, Token
@@ -34,6 +35,7 @@ class Doc:
             index.setdefault("=" + token.norm, []).append(position)
         self.index = index
         self.keys = frozenset(index)
+        self.memo: dict[int, Any] = {}  # what compiled parts worked out once for this message
 
     def in_subject(self, match: Match) -> bool:
         """True when the match lies in the subject line."""
@@ -79,10 +81,14 @@ class Pattern:
         self.groups = tuple(tuple(group) for group in groups)
         # The first word of every alternative, per group: a cheap test that rules most cues out.
         self._first_keys = tuple(frozenset(keys[0] for keys in group) for group in self.groups)
-        # per group, the alternatives by their first word (a lexicon class has hundreds)
-        self._by_first: tuple[dict[str, tuple[Keys, ...]], ...] = tuple(
+        # per group, the alternatives by their first word (a lexicon class has hundreds), each
+        # as the checks of its later words: (token field, value), a norm for "=word" keys
+        self._by_first: tuple[dict[str, tuple[_Checks, ...]], ...] = tuple(
             {
-                first: tuple(dict.fromkeys(keys for keys in group if keys[0] == first))
+                first: tuple(
+                    _checks(keys)
+                    for keys in dict.fromkeys(keys for keys in group if keys[0] == first)
+                )
                 for first in first_keys
             }
             for group, first_keys in zip(self.groups, self._first_keys, strict=True)
@@ -101,9 +107,18 @@ class Pattern:
         """Every match of the cue in the message, in order."""
         if not self.may_match(doc):
             return []
-        spans = [self._group_spans(doc, group) for group in self._by_first]
-        if any(not found for found in spans):
-            return []
+        spans: list[list[tuple[int, int]]] = []
+        memo = doc.memo
+        for group, by_first in zip(self.groups, self._by_first, strict=True):
+            # a lexicon class is one tuple shared by every pattern using it: its spans in
+            # this message are worked out once
+            entry = memo.get(id(group))
+            if entry is None or entry[0] is not group:  # the group is kept: no id reuse
+                entry = memo[id(group)] = (group, self._group_spans(doc, by_first))
+            found = entry[1]
+            if not found:
+                return []
+            spans.append(found)
         if len(spans) == 1:
             return [Match(first, last, ((first, last),)) for first, last in spans[0]]
         matches: list[Match] = []
@@ -135,24 +150,53 @@ class Pattern:
         return best
 
     @staticmethod
-    def _group_spans(doc: Doc, group: dict[str, tuple[Keys, ...]]) -> list[tuple[int, int]]:
+    def _group_spans(doc: Doc, group: dict[str, tuple[_Checks, ...]]) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         tokens = doc.tokens
+        count = len(tokens)
         index = doc.index
         firsts = group.keys() & doc.keys if len(group) > len(doc.keys) else group.keys()
         for first in firsts:
             starts = index.get(first)
             if not starts:
                 continue
-            for keys in group[first]:
-                size = len(keys)
+            for checks in group[first]:
+                if not checks:
+                    spans += [(start, start) for start in starts]
+                    continue
+                size = len(checks)
                 for start in starts:
-                    end = start + size - 1
-                    if end < len(tokens) and all(
-                        _fits(tokens[start + offset], keys[offset]) for offset in range(1, size)
+                    end = start + size
+                    if end < count and all(
+                        tokens[start + offset][field] == value
+                        for offset, (field, value) in enumerate(checks, 1)
                     ):
                         spans.append((start, end))
         return sorted(set(spans))
+
+
+class PatternIndex:
+    """Many patterns by their opening words: which of them a message can match at all."""
+
+    def __init__(self, patterns: Iterable[Pattern]) -> None:
+        self._by_key: dict[str, list[Pattern]] = {}
+        for pattern in patterns:
+            for key in pattern.opening_keys:
+                self._by_key.setdefault(key, []).append(pattern)
+
+    def candidates(self, doc: Doc) -> set[Pattern]:
+        """The patterns whose first group opens with a word of the message (the others'
+        ``find`` finds nothing), worked out once per message."""
+        entry = doc.memo.get(id(self))
+        if entry is None or entry[0] is not self:
+            found: set[Pattern] = set()
+            by_key = self._by_key
+            for key in doc.index:
+                patterns = by_key.get(key)
+                if patterns:
+                    found.update(patterns)
+            entry = doc.memo[id(self)] = (self, found)
+        return entry[1]
 
 
 def compile_cues(
@@ -200,8 +244,14 @@ def _keys(phrase: tuple[str, ...], normaliser: Normaliser) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def _fits(token: Token, key: str) -> bool:
-    return token.norm == key[1:] if key.startswith("=") else token.stem == key
+_Checks = tuple[tuple[int, str], ...]  # per later word of a phrase: (token field, value)
+_NORM, _STEM = Token._fields.index("norm"), Token._fields.index("stem")
+
+
+def _checks(keys: Keys) -> _Checks:
+    """How the words after the first of a phrase are recognised: "=word" by the token's norm,
+    any other key by its stem."""
+    return tuple((_NORM, key[1:]) if key.startswith("=") else (_STEM, key) for key in keys[1:])
 
 
 def _overlap(one: tuple[int, int], other: tuple[int, int]) -> bool:

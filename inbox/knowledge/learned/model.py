@@ -51,6 +51,7 @@ class Vocabulary:
     def __post_init__(self) -> None:
         # column and idf together, as plain floats: one dict look-up per gram when scoring
         idf = self.idf.tolist()
+        self._idf = idf
         self._lookup = {gram: (column, idf[column]) for gram, column in self.index.items()}
 
     def vector(self, counts: Counter[str]) -> tuple[list[int], list[float], list[str]]:
@@ -70,6 +71,24 @@ class Vocabulary:
             values = [value / norm for value in values]
         return columns, values, names
 
+    def known_columns(self, grams: list[str]) -> tuple[int, ...]:
+        """The columns (offset included) of the grams this vectoriser knows, in their order."""
+        lookup, offset = self.index, self.offset
+        return tuple(lookup[gram] + offset for gram in grams if gram in lookup)
+
+    def vector_of_columns(self, counts: Counter[int]) -> tuple[list[int], list[float]]:
+        """``vector`` for grams already turned into their columns (offset included)."""
+        idf, offset, log = self._idf, self.offset, math.log
+        columns = list(counts)
+        values = [
+            (1.0 + log(count)) * idf[column - offset] if count > 1 else idf[column - offset]
+            for column, count in counts.items()
+        ]
+        norm = math.sqrt(sum(value * value for value in values))
+        if norm:
+            values = [value / norm for value in values]
+        return columns, values
+
 
 @dataclass(frozen=True)
 class Reading:
@@ -79,8 +98,7 @@ class Reading:
     columns: list[int]
     values: list[float]
     word_names: list[str]  # the word grams of the first len(word_names) columns
-    char_names: list[str]  # the character grams of the remaining columns
-    char_uses: Counter[str]  # how often each character gram occurs in the message
+    char_uses: Counter[int]  # how often each known character gram (by column) occurs
 
 
 @dataclass
@@ -95,8 +113,9 @@ class LearnedModel:
     _urgency: dict[int, float] = field(default_factory=dict, init=False, repr=False)
     _urgency_bias: float = field(default=0.0, init=False, repr=False)
     _commonness: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
-    # each token's character grams: most words recur from message to message
-    _grams: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    # the columns of each token's known character grams: most words recur from message to
+    # message, and a token's grams are cut and looked up once
+    _grams: dict[str, tuple[int, ...]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         column = self.labels.index(URGENT)
@@ -114,17 +133,12 @@ class LearnedModel:
         word_columns, word_values, word_names = self.word_vocabulary.vector(
             Counter(word_grams(tokens))
         )
-        uses: Counter[str] = Counter()
+        uses: Counter[int] = Counter()
         for token in tokens:
-            uses.update(self._char_grams(token))
-        char_columns, char_values, char_names = self.char_vocabulary.vector(uses)
+            uses.update(self._char_columns(token))
+        char_columns, char_values = self.char_vocabulary.vector_of_columns(uses)
         return Reading(
-            tokens,
-            word_columns + char_columns,
-            word_values + char_values,
-            word_names,
-            char_names,
-            uses,
+            tokens, word_columns + char_columns, word_values + char_values, word_names, uses
         )
 
     def decision(self, text: str | Reading) -> dict[str, float]:
@@ -161,26 +175,27 @@ class LearnedModel:
         )
         words_known = len(reading.word_names)
         phrases = list(reading.word_names)
-        rows: list[np.ndarray] = list(weighted[:words_known])
         row_of = {phrase: number for number, phrase in enumerate(phrases)}
-        char_row = {gram: number for number, gram in enumerate(reading.char_names, words_known)}
+        char_row = {
+            column: number
+            for number, column in enumerate(reading.columns[words_known:], words_known)
+        }
+        uses = reading.char_uses
         # character grams are credited to the words they occur in, in proportion to their uses
         targets: list[int] = []
         sources: list[int] = []
         shares: list[float] = []
         for token, occurrences in Counter(reading.tokens).items():
-            if token not in row_of:
-                row_of[token] = len(phrases)
+            target = row_of.get(token)
+            if target is None:
+                target = row_of[token] = len(phrases)
                 phrases.append(token)
-                rows.append(np.zeros(len(chosen)))
-            target = row_of[token]
-            for gram in self._char_grams(token):
-                number = char_row.get(gram)
-                if number is not None:
-                    targets.append(target)
-                    sources.append(number)
-                    shares.append(occurrences / reading.char_uses[gram])
-        credits = np.vstack(rows)
+            columns = self._char_columns(token)
+            targets += [target] * len(columns)
+            sources += [char_row[column] for column in columns]
+            shares += [occurrences / uses[column] for column in columns]
+        credits = np.zeros((len(phrases), len(chosen)))
+        credits[:words_known] = weighted[:words_known]
         if targets:
             np.add.at(credits, targets, weighted[sources] * np.asarray(shares)[:, None])
         shown = [
@@ -199,13 +214,13 @@ class LearnedModel:
             )
         return result
 
-    def _char_grams(self, token: str) -> list[str]:
-        grams = self._grams.get(token)
-        if grams is None:
-            grams = char_grams([token])
+    def _char_columns(self, token: str) -> tuple[int, ...]:
+        columns = self._grams.get(token)
+        if columns is None:
+            columns = self.char_vocabulary.known_columns(char_grams([token]))
             if len(self._grams) < GRAM_CACHE:
-                self._grams[token] = grams
-        return grams
+                self._grams[token] = columns
+        return columns
 
     def _common(self, word: str) -> bool:
         """An everyday word ("the", "his", "today"): it weighs in the score but tells a reader
