@@ -43,11 +43,12 @@ ROUND = 5000
 ROUND_TIMEOUT = 600
 
 
-def rss_mb(pid: int) -> float:
+def status(pid: int, field: str) -> int:
+    """A number from /proc/<pid>/status (VmRSS in kB, Threads)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field}")
 
 
 def sent(engine: sa.Engine) -> int:
@@ -126,10 +127,16 @@ def run(url: str, rounds: int) -> list[dict[str, float]]:
                 if worker.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"round {number}: only {sent(engine)} sent")
                 time.sleep(0.5)
-            point = {"mails": number * ROUND, "rss_mb": round(rss_mb(worker.pid), 1)}
+            point = {
+                "mails": number * ROUND,
+                "rss_mb": round(status(worker.pid, "VmRSS") / 1024, 1),
+                "threads": status(worker.pid, "Threads"),
+            }
             curve.append(point)
             print(
-                f"{point['mails']:>7,} mails sent: worker RSS {point['rss_mb']:6.1f} MB", flush=True
+                f"{point['mails']:>7,} mails sent: worker RSS {point['rss_mb']:6.1f} MB, "
+                f"{point['threads']} threads",
+                flush=True,
             )
     finally:
         worker.terminate()
@@ -157,6 +164,7 @@ def report(curve: list[dict[str, float]]) -> None:
                 "bench": "worker_memory",
                 "mails": curve[-1]["mails"],
                 "rss_mb": [point["rss_mb"] for point in curve],
+                "threads": [point["threads"] for point in curve],
                 "growth_second_half_mb": round(last - middle, 1),
                 "growth_mb": round(last - first, 1),
             }

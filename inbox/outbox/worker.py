@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -89,8 +91,10 @@ class Worker:
             cover_ahead=max(self.concurrency, self.batch_size // 2),
         )
         # one database lane per worker: on SQLite two writers of one process would otherwise meet
-        # in the busy handler, which sleeps (up to 100 ms a time) instead of queueing
+        # in the busy handler, which sleeps (up to 100 ms a time) instead of queueing. The lane
+        # and the periodic jobs each keep one thread for the whole run (see docs/performance.md)
         self._db_lock = asyncio.Lock()
+        self._db_thread: ThreadPoolExecutor | None = None
         self._need_more = asyncio.Event()
 
     # --- control
@@ -117,6 +121,13 @@ class Worker:
     # --- the loop
 
     async def _run(self, *, until_idle: bool) -> None:
+        self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
+        try:
+            await self._deliver(until_idle=until_idle)
+        finally:
+            self._db_thread.shutdown(wait=True)  # idle by now: every helper has ended
+
+    async def _deliver(self, *, until_idle: bool) -> None:
         queue: asyncio.Queue[ClaimedMail | None] = asyncio.Queue()
         connections = [SmtpConnection(self.target) for _ in range(self.concurrency)]
         closing = asyncio.Event()  # this run is ending: helpers finish what they do, then exit
@@ -180,7 +191,8 @@ class Worker:
         """Run a database call in a thread, telling the lease bookkeeping how it went."""
         started, failed = time.perf_counter(), True
         try:
-            result = await asyncio.to_thread(function, *args, **kwargs)
+            call = functools.partial(function, *args, **kwargs)
+            result = await asyncio.get_running_loop().run_in_executor(self._db_thread, call)
             failed = False
             return result
         finally:
@@ -337,15 +349,17 @@ class Worker:
         then a rest as long as the work took, at most `worker_batch_seconds`, so that a backlog
         leaves the web side of the process its share (the GIL, SQLite's write lock) in between;
         when there was nothing to do, `worker_poll_seconds`."""
-        while not (self.stopping or closing.is_set()):
-            done, started = 0, time.monotonic()
-            for job in self.jobs:
-                try:
-                    done += int(await asyncio.to_thread(job, self.runtime) or 0)
-                except Exception:
-                    log.exception("periodic job %s failed", getattr(job, "__name__", job))
-            worked = time.monotonic() - started
-            await _wait(closing, min(worked, self.batch_seconds) if done else self.poll_seconds)
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker-jobs") as thread:
+            while not (self.stopping or closing.is_set()):
+                done, started = 0, time.monotonic()
+                for job in self.jobs:
+                    try:
+                        done += int(await loop.run_in_executor(thread, job, self.runtime) or 0)
+                    except Exception:
+                        log.exception("periodic job %s failed", getattr(job, "__name__", job))
+                worked = time.monotonic() - started
+                await _wait(closing, min(worked, self.batch_seconds) if done else self.poll_seconds)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
