@@ -7,7 +7,7 @@ in) on SQLite (a temp file) and PostgreSQL (a temp database on INBOX_BENCH_POSTG
 postgresql://postgres@127.0.0.1:5432, dropped at the end; skipped with the reason when
 unreachable). Bulk load: the driver's executemany in one transaction on SQLite (then the
 full-text index and word list of the new messages, as the worker does), COPY on PostgreSQL (the
-GIN index of the search expression built once after the load), then ANALYZE
+GIN index of the stored search document built once after the load), then ANALYZE
 on PostgreSQL as autovacuum would.
 
 What is timed: whole requests through the real ASGI app in this process (Starlette TestClient,
@@ -340,7 +340,7 @@ def fill(engine: sa.Engine, backend: str, total: int) -> dict:
         sqlite_connection.close()
     with engine.begin() as connection:
         if backend == "postgresql":
-            index, document = search.PG_DOCUMENT_INDEX, search.PG_DOCUMENT
+            index, document = search.PG_DOCUMENT_INDEX, search.PG_DOCUMENT_COLUMN
             connection.exec_driver_sql(f"CREATE INDEX {index} ON message USING gin ({document})")
             for table in TABLES:
                 connection.exec_driver_sql(

@@ -25,6 +25,8 @@ IGNORED_TABLES = {
 def _include(obj, name, type_, reflected, compare_to) -> bool:
     if type_ == "table" and name in IGNORED_TABLES:
         return False
+    if type_ == "column" and name == "search_document":  # 0024: PostgreSQL's stored document
+        return False
     return not (type_ == "index" and name and "search" in name)
 
 
