@@ -23,9 +23,9 @@ from inbox.conversations.models import (
     Message,
     MessageStatus,
 )
+from inbox.drafting.edits import audit_conversation as _audit
 from inbox.drafting.labels import record_decision
 from inbox.drafting.models import Decision, Draft, Note
-from inbox.drafting.service import audit_conversation as _audit
 from inbox.drafting.service import get_draft
 from inbox.errors import InvalidInput, NotFound
 from inbox.followups.service import cancel_follow_ups, requeue_unless_suppressed

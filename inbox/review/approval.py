@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from inbox.conversations import lifecycle
 from inbox.conversations.models import Message, MessageStatus
-from inbox.drafting import service as drafting
+from inbox.drafting import edits
 from inbox.drafting.labels import record_decision
 from inbox.drafting.models import Decision
 from inbox.errors import Conflict
@@ -39,11 +39,11 @@ def approve_reply(
     """Queue the draft as the reply in the caller's transaction; nothing is sent here.
     `subject` and `text`, when given, are the edit box as the nurse left it (saved first if
     changed; refused, with the reason, if they cannot make a mail)."""
-    draft = drafting.current_draft(
+    draft = edits.current_draft(
         session, conversation_id=conversation_id, expected_version=expected_version
     )
     if subject is not None and text is not None:
-        drafting.apply_edit(
+        edits.apply_edit(
             session, runtime=runtime, draft=draft, subject=subject, text=text, staff=staff, now=now
         )
     conversation = lifecycle.locked(session, conversation_id=conversation_id)  # already held
@@ -85,7 +85,7 @@ def approve_reply(
     record_decision(
         session, conversation=conversation, decision=Decision.APPROVED, staff=staff, now=now
     )
-    drafting.audit_conversation(
+    edits.audit_conversation(
         session,
         staff=staff,
         action="approve",

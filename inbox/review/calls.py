@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from inbox.conversations import lifecycle
 from inbox.conversations.models import CallOutcome, Message, MessageStatus, PhoneCall
-from inbox.drafting.service import audit_conversation as _audit
+from inbox.drafting.edits import audit_conversation as _audit
 from inbox.errors import InvalidInput
 from inbox.staff.models import StaffUser
 

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from inbox.conversations.languages import language_name
 from inbox.conversations.models import ConversationState, MessageStatus
 from inbox.deps import RuntimeDep, SessionDep
+from inbox.drafting import edits
 from inbox.drafting import service as drafting
 from inbox.errors import InboxError, InvalidInput, NotFound
 from inbox.followups.views import conversation_context as followups_context
@@ -101,7 +102,7 @@ def preview_edit(
     if draft is None:
         raise NotFound("This conversation has no draft yet.")
     try:
-        mail = drafting.edited_mail(
+        mail = edits.edited_mail(
             session, runtime=runtime, draft=draft, subject=subject, text=text
         )
     except InvalidInput as error:
@@ -187,7 +188,7 @@ def choose_sections(
 ) -> Response:
     """Rebuild the draft from the ticked sections."""
     return act.run(
-        "rebuilt", drafting.redraft, runtime=act.runtime, section_ids=section_ids,
+        "rebuilt", edits.redraft, runtime=act.runtime, section_ids=section_ids,
         expected_version=version,
     )  # fmt: skip
 
@@ -199,7 +200,7 @@ def save_draft(
 ) -> Response:  # fmt: skip
     """Save the edited subject and text."""
     return act.run(
-        "saved", drafting.save_draft, unsaved={"subject": subject, "text": text},
+        "saved", edits.save_draft, unsaved={"subject": subject, "text": text},
         runtime=act.runtime, subject=subject, text=text, expected_version=version,
     )  # fmt: skip
 
@@ -230,7 +231,7 @@ def insert_saved_reply(
     draft = drafting.get_draft(act.session, conversation_id=act.conversation_id)
     if saved is None or draft is None:
         raise NotFound("This saved reply or this draft does not exist (any more).")
-    message = drafting.answered_message(act.session, draft=draft)
+    message = edits.answered_message(act.session, draft=draft)
     settings = act.runtime.settings
     values = {
         "name": message.name, "subject": message.subject, "hospital_name": settings.hospital_name,

@@ -24,8 +24,8 @@ from inbox.conversations.models import (
     ConversationKind,
     ConversationTag,
 )
-from inbox.drafting.service import audit_conversation as _audit
-from inbox.drafting.service import rebuild_for_kind
+from inbox.drafting.edits import audit_conversation as _audit
+from inbox.drafting.edits import rebuild_for_kind
 from inbox.errors import InvalidInput, NotFound
 from inbox.review import actions, calls
 from inbox.runtime import Runtime

@@ -14,8 +14,8 @@ from sqlmodel import Session
 
 from inbox.conversations import lifecycle, urgency
 from inbox.conversations.models import Conversation, Urgency
+from inbox.drafting.edits import audit_conversation
 from inbox.drafting.models import Note
-from inbox.drafting.service import audit_conversation
 from inbox.errors import InvalidInput
 from inbox.staff.models import StaffUser
 

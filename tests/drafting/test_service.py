@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from inbox.conversations.models import Conversation, ConversationState, Message
 from inbox.db import READS_ONLY, SQLITE_BUSY_SECONDS, session_scope
-from inbox.drafting import service
+from inbox.drafting import edits, service
 from inbox.drafting.jobs import draft_pending
 from inbox.drafting.labels import staff_labels
 from inbox.drafting.models import Draft, Note
@@ -136,7 +136,7 @@ def test_unrelated_message_gets_a_general_draft_marked_for_staff(runtime):
 
 def test_redraft_builds_the_reply_from_the_sections_staff_chose(runtime, desk):
     draft = drafted(runtime)
-    rebuilt = desk.do(service.redraft, draft, section_ids=[SODIUM])
+    rebuilt = desk.do(edits.redraft, draft, section_ids=[SODIUM])
     assert rebuilt.section_ids == [SODIUM]
     assert rebuilt.version == draft.version + 1
     assert runtime.knowledge.section(SODIUM).url in rebuilt.text_body
@@ -149,21 +149,21 @@ def test_redraft_builds_the_reply_from_the_sections_staff_chose(runtime, desk):
 
 def test_redraft_with_no_section_gives_the_general_reply(runtime, desk):
     draft = drafted(runtime)
-    rebuilt = desk.do(service.redraft, draft, section_ids=[])
+    rebuilt = desk.do(edits.redraft, draft, section_ids=[])
     assert STAFF_PLACEHOLDER in rebuilt.text_body
 
 
 def test_redraft_refuses_an_unknown_section(runtime, desk):
     draft = drafted(runtime)
     with pytest.raises(InvalidInput):
-        desk.do(service.redraft, draft, section_ids=["no-such-section"])
+        desk.do(edits.redraft, draft, section_ids=["no-such-section"])
 
 
 def test_a_second_save_from_an_older_version_is_refused_not_overwritten(runtime, staff, desk):
     draft = drafted(runtime)
 
     def save(text: str) -> Draft:
-        return desk.do(service.save_draft, draft, subject="Re: you", text=text)
+        return desk.do(edits.save_draft, draft, subject="Re: you", text=text)
 
     first = save("Dear Karim,\n\nFirst nurse's answer.")
     with pytest.raises(Conflict, match="changed this draft"):
@@ -181,7 +181,7 @@ def test_saved_text_becomes_escaped_html_with_only_web_links_clickable(runtime, 
         "Dear Karim,\n\nSee https://www.kidney-hospital.example/a.html#x. It helps.\n"
         "<b>bold?</b> javascript:alert(1) {{ settings }}\n\nBest wishes"
     )
-    saved = desk.do(service.save_draft, draft, subject="Your cramps", text=text)
+    saved = desk.do(edits.save_draft, draft, subject="Your cramps", text=text)
     html = saved.html_body
     assert '<a href="https://www.kidney-hospital.example/a.html#x"' in html
     assert "#x</a>. It helps." in html  # the full stop is not part of the link
@@ -196,7 +196,7 @@ def test_saved_text_becomes_escaped_html_with_only_web_links_clickable(runtime, 
 def test_save_refuses_an_empty_subject_or_text(runtime, desk):
     draft = drafted(runtime)
     with pytest.raises(InvalidInput) as refused:
-        desk.do(service.save_draft, draft, subject="  ", text=" \n ")
+        desk.do(edits.save_draft, draft, subject="  ", text=" \n ")
     assert set(refused.value.errors) == {"subject", "text"}
 
 
@@ -240,16 +240,14 @@ def test_the_staff_placeholder_blocks_approval_until_replaced(runtime, desk):
         desk.do(approve_reply, draft)
     text = draft.text_body.replace(STAFF_PLACEHOLDER, "The billing office opens at 9.")
     with session_scope(runtime.engine) as session:
-        saved = desk.do(
-            service.save_draft, draft, session=session, subject=draft.subject, text=text
-        )
+        saved = desk.do(edits.save_draft, draft, session=session, subject=draft.subject, text=text)
         mail = desk.do(approve_reply, draft, session=session, version=saved.version)
         assert "billing office opens at 9" in mail.text_body
 
 
 def test_a_new_message_redrafts_and_keeps_the_staff_edit_as_a_note(runtime, desk):
     draft = drafted(runtime)
-    desk.do(service.save_draft, draft, subject="Re", text="Hand-written answer about cramps.")
+    desk.do(edits.save_draft, draft, subject="Re", text="Hand-written answer about cramps.")
     runtime.clock.advance(timedelta(hours=1))
     second = stored(runtime, message=URGENT, subject="worse now")
     assert second.conversation_id == draft.conversation_id
@@ -343,7 +341,7 @@ def test_two_workers_drafting_at_once_draft_each_message_once(runtime):
 
 def test_drafting_the_same_message_again_keeps_the_sections_staff_chose(runtime, desk):
     draft = drafted(runtime)
-    rebuilt = desk.do(service.redraft, draft, section_ids=[SODIUM])
+    rebuilt = desk.do(edits.redraft, draft, section_ids=[SODIUM])
     with session_scope(runtime.engine) as session:
         again = service.draft_message(session, runtime=runtime, message_id=draft.message_id)
         assert (again.section_ids, again.version) == ([SODIUM], rebuilt.version)
@@ -352,7 +350,7 @@ def test_drafting_the_same_message_again_keeps_the_sections_staff_chose(runtime,
 def test_an_approved_reply_becomes_a_training_label_with_the_sections_staff_chose(runtime, desk):
     draft = drafted(runtime)
     assert staff_labels(runtime.settings) == []  # not decided yet
-    rebuilt = desk.do(service.redraft, draft, section_ids=[SODIUM])
+    rebuilt = desk.do(edits.redraft, draft, section_ids=[SODIUM])
     desk.do(approve_reply, rebuilt)
     [label] = staff_labels(runtime.settings)
     with Session(runtime.engine) as session:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from inbox.conversations.models import Message
 from inbox.db import session_scope
+from inbox.drafting import edits
 from inbox.drafting import service as drafting
 from inbox.followups.models import FollowUp
 from inbox.mails.render import STAFF_PLACEHOLDER
@@ -71,7 +72,7 @@ def approve(runtime: Runtime, conversation_id: int) -> int:
         draft = drafting.get_draft(session, conversation_id=conversation_id)
         assert draft is not None, "the message was not drafted"
         if STAFF_PLACEHOLDER in draft.text_body:
-            draft = drafting.save_draft(
+            draft = edits.save_draft(
                 session, runtime=runtime, conversation_id=conversation_id, subject=draft.subject,
                 text=draft.text_body.replace(STAFF_PLACEHOLDER, "Please talk to your team."),
                 expected_version=draft.version, staff=staff, now=now,
