@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 MAX_NOTE = 5000
 OTHER_CONVERSATIONS = 20
+VIEWED = "view"  # the audit action of opening a conversation (health data was shown)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def load_conversation(
             .where(
                 AuditEntry.target_type == "conversation",
                 AuditEntry.target_id == str(conversation_id),
+                AuditEntry.action != VIEWED,  # in the audit log, not the conversation's story
             )
             .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
             .limit(50)
@@ -246,7 +248,7 @@ def add_note(
 def record_view(session: Session, *, conversation_id: int, staff: StaffUser, now: datetime) -> None:
     """Audit that a staff member opened the conversation (health data was shown): the one write
     a page view makes, an audit entry and nothing else."""
-    _audit(session, staff=staff, action="view", conversation_id=conversation_id, now=now)
+    _audit(session, staff=staff, action=VIEWED, conversation_id=conversation_id, now=now)
 
 
 def _choices(runtime: Runtime, draft: Draft | None) -> list[SectionChoice]:

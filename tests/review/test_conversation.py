@@ -231,6 +231,19 @@ def test_approving_queues_the_reply_and_shows_it(signed_in, runtime):
     assert "approve" in audit_actions(runtime)
 
 
+def test_page_views_stay_out_of_the_timeline_so_the_approval_is_still_shown(signed_in, runtime):
+    conversation_id = stored(runtime)
+    html = page_of(signed_in, conversation_id)
+    post(signed_in, conversation_id, "approve", html, version=version_in(html))
+    for _ in range(60):  # a busy conversation: more views than the timeline keeps entries
+        html = page_of(signed_in, conversation_id)
+
+    history = re.findall(r'<li class="timeline-history">(.*?)</li>', html, re.S)
+    assert any("approve" in entry for entry in history), history
+    assert not any("· view" in entry for entry in history), history
+    assert audit_actions(runtime).count("view") == 61  # each view is still in the audit log
+
+
 def test_a_draft_with_the_placeholder_cannot_be_approved(signed_in, runtime):
     conversation_id = stored(runtime, message=UNRELATED, subject="bill")
     html = page_of(signed_in, conversation_id)
