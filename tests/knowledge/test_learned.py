@@ -10,7 +10,7 @@ import pytest
 
 from inbox.config import Settings
 from inbox.knowledge.evaluation import TRAIN_SPLIT, LabelledMessage, read_corpus, read_labelled
-from inbox.knowledge.learned.features import message_text
+from inbox.knowledge.learned.features import message_text, words
 from inbox.knowledge.learned.model import MODEL_PATH, URGENT, load_model, save_model
 from inbox.knowledge.learned.training import (
     classifier_for,
@@ -106,3 +106,11 @@ def test_the_committed_model_is_what_training_on_the_corpus_gives(knowledge):
         "urgent_threshold",
         "possible_threshold",
     }
+
+
+def test_a_word_keeps_its_vowel_signs_and_other_combining_marks():
+    # Devanagari and Bengali vowel signs are combining marks: the word is one token, not
+    # the letters between them
+    assert words("धन्यवाद, माँ अब ठीक हैं") == ["धन्यवाद", "माँ", "अब", "ठीक", "हैं"]
+    assert words("আমার ক্রিয়েটিনিন ৭") == ["আমার", "ক্রিয়েটিনিন", "৭"]
+    assert words("Can't stop: 4.5 off, café") == ["cant", "stop", "4.5", "off", "café"]

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from functools import cache
 
-# a number with its decimal part ("4.5", "6,8") is one token; so is a word with its apostrophes
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[^\W_]+(?:['’][^\W_]+)*")
 _APOSTROPHES = re.compile(r"['’]")
 CHAR_SIZES = (2, 3, 4, 5)
+_BMP = 0x10000  # the scripts patients write in; marks beyond it are of historic scripts
 
 
 def words(text: str) -> list[str]:
     """The message's tokens, lower case, apostrophes dropped ("can't" is "cant")."""
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return [_APOSTROPHES.sub("", token) for token in _TOKEN.findall(folded)]
+    return [_APOSTROPHES.sub("", token) for token in _token().findall(folded)]
 
 
 def word_grams(tokens: list[str]) -> list[str]:
@@ -51,6 +52,31 @@ def message_text(subject: str, text: str) -> str:
 def surface_forms(text: str) -> dict[str, str]:
     """Each token mapped to how the message first wrote it (for quoting the patient)."""
     forms: dict[str, str] = {}
-    for written in _TOKEN.findall(unicodedata.normalize("NFKC", text)):
+    for written in _token().findall(unicodedata.normalize("NFKC", text)):
         forms.setdefault(_APOSTROPHES.sub("", written.casefold()), written)
     return forms
+
+
+@cache
+def _token() -> re.Pattern[str]:
+    """A number with its decimal part ("4.5", "6,8") is one token; so is a word with its
+    apostrophes and its combining marks: the vowel signs of Devanagari, Bengali and others
+    are marks, which a plain ``\\w`` would cut the word at ("धन्यवाद", not "धन", "यव")."""
+    marks = _ranges(
+        code for code in range(0x300, _BMP) if unicodedata.category(chr(code))[0] == "M"
+    )
+    word = rf"[^\W_]+(?:[{marks}]+[^\W_]*)*"
+    return re.compile(rf"\d+(?:[.,]\d+)?|{word}(?:['’]{word})*")
+
+
+def _ranges(codes: Iterable[int]) -> str:
+    """Code points as a regular-expression class body of ranges."""
+    spans: list[list[int]] = []
+    for code in codes:
+        if spans and code == spans[-1][1] + 1:
+            spans[-1][1] = code
+        else:
+            spans.append([code, code])
+    return "".join(
+        chr(first) if first == last else f"{chr(first)}-{chr(last)}" for first, last in spans
+    )
