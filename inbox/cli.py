@@ -15,7 +15,7 @@ from inbox.followups.service import requeue_unless_suppressed
 from inbox.inbound import cli as inbound_cli
 from inbox.knowledge import cli as knowledge_cli
 from inbox.knowledge import editor as knowledge_editor
-from inbox.knowledge.learned import cli as learned_cli
+from inbox.knowledge.training import cli as training_cli
 from inbox.logs import configure_logging, log_config
 from inbox.main import create_app
 from inbox.outbox import cli as outbox_cli
@@ -131,7 +131,7 @@ def serve(
 inbound_cli.register(app, outbox_cli.mail_app)
 knowledge_cli.register(app)
 knowledge_editor.register(app)
-learned_cli.register(app, staff_labels=staff_labels)
+training_cli.register(app, staff_labels=staff_labels)
 outbox_cli.register(app, requeue=requeue_unless_suppressed)
 privacy_cli.register(app)
 staff_cli.register(app)

@@ -57,7 +57,7 @@ def eval_command(
         typer.echo(f"error: {source}: no labelled messages", err=True)
         raise typer.Exit(code=2)
     if cv:
-        from inbox.knowledge.learned.crossval import cross_validate  # scikit-learn: slow import
+        from inbox.knowledge.training.crossval import cross_validate  # scikit-learn: slow import
 
         report = cross_validate(knowledge, messages)
     else:

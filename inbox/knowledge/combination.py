@@ -10,7 +10,7 @@ rules cannot read is a possible emergency from a third, lower threshold, since t
 not look for its red flags. When the rules found a red flag but set it aside (negated, ruled
 out, past, feared, someone else's), that decision vetoes the model below a fourth, higher
 threshold: only a model that is sure makes such a message urgent. Every number here is fitted by
-cross-validation on the training corpus (``learned.crossval``) and stored with the model.
+cross-validation on the training corpus (``training.crossval``) and stored with the model.
 """
 
 from __future__ import annotations

@@ -268,7 +268,7 @@ def explain_model(
     def words(label: str) -> list[dict[str, Any]]:
         return [{"words": item.phrase, "weight": item.weight} for item in found[label]]
 
-    sections = [
+    sections: list[dict[str, Any]] = [
         {
             "section": section_id,
             "model_probability": round(sigmoid(log_odds[section_id]), 4),

@@ -12,9 +12,9 @@ from inbox.config import Settings
 from inbox.knowledge.cli import register
 from inbox.knowledge.combination import Combination
 from inbox.knowledge.evaluation import LabelledMessage
-from inbox.knowledge.learned.training import fit_model
 from inbox.knowledge.loader import Knowledge, load_knowledge
 from inbox.knowledge.service import assess_urgency, rule_triage, triage_message, use_model
+from inbox.knowledge.training.fit import fit_model
 
 FLUID = "fluid-removal-too-fast"
 SODIUM = "low-sodium-dialysate"

@@ -12,13 +12,13 @@ from inbox.config import Settings
 from inbox.knowledge.evaluation import TRAIN_SPLIT, LabelledMessage, read_corpus, read_labelled
 from inbox.knowledge.learned.features import message_text, words
 from inbox.knowledge.learned.model import MODEL_PATH, URGENT, load_model, save_model
-from inbox.knowledge.learned.training import (
+from inbox.knowledge.loader import Knowledge, load_knowledge
+from inbox.knowledge.training.fit import (
     classifier_for,
     corpus_digest,
     fit_model,
     vectorise,
 )
-from inbox.knowledge.loader import Knowledge, load_knowledge
 
 OWN = Path(__file__).with_name("own-messages.jsonl")
 

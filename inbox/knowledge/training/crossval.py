@@ -7,6 +7,7 @@ inside each outer fold, so the figures it reports were not tuned on the messages
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -20,9 +21,9 @@ from inbox.knowledge.combination import Combination, combination_features
 from inbox.knowledge.evaluation import LabelledMessage, Outcome, score_outcomes
 from inbox.knowledge.learned.features import message_text
 from inbox.knowledge.learned.model import URGENT, LearnedModel, sigmoid
-from inbox.knowledge.learned.training import SEED, fit_model
 from inbox.knowledge.loader import Knowledge
 from inbox.knowledge.service import Triage, combine, rule_triage
+from inbox.knowledge.training.fit import SEED, fit_model
 
 FOLDS = 5
 # Urgency is recall-first: the lowest thresholds whose false alarms on out-of-fold scores stay
@@ -169,7 +170,7 @@ def cross_validate(
                 combination,
                 text=text,
                 section_ids=section_ids,
-                set_aside=lambda i=i: aside[i],
+                set_aside=functools.partial(aside.__getitem__, i),
             )
             outcomes[i] = Outcome(messages[i], triage)
     report = score_outcomes(knowledge=knowledge, outcomes=[item for item in outcomes if item])

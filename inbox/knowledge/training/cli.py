@@ -36,8 +36,8 @@ def register(app: typer.Typer, *, staff_labels: StaffLabels | None = None) -> No
     ) -> None:
         """Train the model (fixed seed: the same labels give the same file) and save it."""
         # scikit-learn takes a second to import: only the commands that train load it
-        from inbox.knowledge.learned.crossval import train
         from inbox.knowledge.learned.model import MODEL_PATH, save_model
+        from inbox.knowledge.training.crossval import train
 
         settings = Settings()
         try:
