@@ -32,27 +32,29 @@ class Seen:
 
 
 def report_presence(
-    session: Session, *, conversation_id: int, staff: StaffUser, activity: str, now: datetime
-) -> None:
-    """Record what `staff` is doing on the conversation's page now ("left": nothing any more)."""
+    session: Session, *, conversation_id: int, staff: StaffUser, activity: str, now: datetime,
+    page: str = "",
+) -> None:  # fmt: skip
+    """Record what `staff` is doing on the conversation's page now ("left": nothing any more).
+    `page` names the page load that reports: once a page has said it left, a report of that
+    same page that was overtaken on the way (sent before the beacon, arriving after) is
+    ignored; another page of the same person still counts."""
     assert staff.id is not None
-    mine = (col(Presence.conversation_id) == conversation_id) & (col(Presence.staff_id) == staff.id)
-    session.execute(sa.delete(Presence).where(col(Presence.seen_at) < now - FORGET_AFTER))
-    if activity == "left":
-        session.execute(sa.delete(Presence).where(mine))
-        return
-    if activity not in ACTIVITIES:
+    if activity not in (*ACTIVITIES, Activity.LEFT):
         raise InvalidInput({"activity": "Unknown activity."})
+    session.execute(sa.delete(Presence).where(col(Presence.seen_at) < now - FORGET_AFTER))
     values = {
         "conversation_id": conversation_id, "staff_id": staff.id, "activity": activity,
-        "seen_at": now,
+        "seen_at": now, "page": page,
     }  # fmt: skip
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(Presence).values(**values)
+    overtaken = (col(Presence.activity) == Activity.LEFT) & (col(Presence.page) == page)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["conversation_id", "staff_id"],
-            set_={"activity": activity, "seen_at": now},
+            set_={"activity": activity, "seen_at": now, "page": page},
+            where=None if activity == Activity.LEFT or not page else ~overtaken,
         )
     )
 
@@ -65,6 +67,7 @@ def present(session: Session, *, conversation_id: int, now: datetime, window: fl
         .where(
             col(Presence.conversation_id) == conversation_id,
             col(Presence.seen_at) >= now - timedelta(seconds=window),
+            col(Presence.activity) != Activity.LEFT,
         )
         .order_by(col(StaffUser.email))
     ).all()

@@ -162,12 +162,14 @@ async def conversation_events(
 def post_presence(
     conversation_id: int, session: SessionDep, runtime: RuntimeDep, staff: CurrentStaff,
     _csrf: CsrfProtected, activity: Annotated[str, Form(max_length=16)] = "viewing",
+    page: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:  # fmt: skip
-    """The page reports what its staff member is doing on it ("viewing", "editing", "left")."""
+    """The page reports what its staff member is doing on it ("viewing", "editing", "left");
+    `page` is the id that page load chose for itself."""
     if session.get(Conversation, conversation_id) is None:
         raise NotFound("This conversation does not exist.")
     report_presence(
         session, conversation_id=conversation_id, staff=staff, activity=activity,
-        now=runtime.clock.now(),
+        now=runtime.clock.now(), page=page,
     )  # fmt: skip
     return Response(status_code=204)

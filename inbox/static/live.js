@@ -101,10 +101,13 @@
         })
         .catch(function () { find("changed").hidden = false; });
     };
+    // this page load's own id: a report overtaken by the page's "left" beacon is then ignored
+    var pageId = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
     var report = function (activity, beacon) {
       var data = new FormData();
       data.set("csrf_token", csrfToken());
       data.set("activity", activity);
+      data.set("page", pageId);
       if (beacon && navigator.sendBeacon) { navigator.sendBeacon(base + "/presence", data); return; }
       window.fetch(base + "/presence", { method: "POST", body: data, credentials: "same-origin" })
         .catch(function () { /* presence is a courtesy: the save-time check still protects */ });

@@ -64,6 +64,36 @@ def test_presence_is_shown_to_colleagues_and_forgotten_when_the_page_goes_quiet(
     assert "anna@hospital.example is editing" not in page_of(client, conversation_id)
 
 
+def test_a_report_overtaken_by_its_pages_left_beacon_does_not_bring_the_colleague_back(
+    client, runtime
+):
+    conversation_id = stored(runtime)
+    make_staff(runtime, email="anna@hospital.example")
+    make_staff(runtime, email="ben@hospital.example")
+    sign_in(client, email="ben@hospital.example")
+    path = f"/inbox/conversations/{conversation_id}/presence"
+
+    def report(activity: str, page: str) -> None:
+        token = csrf_token(page_of(client, conversation_id))
+        answer = client.post(path, data={"csrf_token": token, "activity": activity, "page": page})
+        assert answer.status_code == 204
+
+    report("viewing", "first-tab")
+    report("left", "first-tab")  # the tab closes: its beacon...
+    report("viewing", "first-tab")  # ...overtook its earlier report, which now arrives
+
+    client.cookies.clear()
+    sign_in(client, email="anna@hospital.example")
+    assert "ben@hospital.example is viewing" not in page_of(client, conversation_id)
+
+    client.cookies.clear()
+    sign_in(client, email="ben@hospital.example")
+    report("viewing", "second-tab")  # Ben opens the page again
+    client.cookies.clear()
+    sign_in(client, email="anna@hospital.example")
+    assert "ben@hospital.example is viewing" in page_of(client, conversation_id)
+
+
 def test_presence_refuses_an_unknown_activity_and_an_unknown_conversation(nurse, runtime):
     conversation_id = stored(runtime)
     token = csrf_token(page_of(nurse, conversation_id))
