@@ -45,8 +45,9 @@ bench: install  ## every benchmark in bench/, each ending with a JSON line of it
 eval: install  ## the matcher on the labelled dev set
 	$(BIN)/inbox eval ../shared/eval/messages-dev.jsonl
 
-lint: install  ## ruff, the import contracts (layers, no cycles) and mypy, as pyproject.toml sets them
+lint: install  ## ruff (checks and formatting), the import contracts (layers, no cycles) and mypy, as pyproject.toml sets them
 	$(BIN)/ruff check inbox tests bench
+	$(BIN)/ruff format --check inbox tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 

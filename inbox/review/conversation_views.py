@@ -102,9 +102,7 @@ def preview_edit(
     if draft is None:
         raise NotFound("This conversation has no draft yet.")
     try:
-        mail = edits.edited_mail(
-            session, runtime=runtime, draft=draft, subject=subject, text=text
-        )
+        mail = edits.edited_mail(session, runtime=runtime, draft=draft, subject=subject, text=text)
     except InvalidInput as error:
         if part == "text":
             return _preview_text("\n".join(error.errors.values()))
@@ -325,7 +323,8 @@ def _page(
         "saved_replies": saved_replies.list_saved_replies(session),
         "live_since": conversation_token(session, conversation_id=conversation_id),
         "sending_subject": sending_subject(
-            session, conversation_id=conversation_id,
+            session,
+            conversation_id=conversation_id,
             subject=view.draft.subject if view.draft else "",
         ),  # fmt: skip
         "present": [

@@ -15,7 +15,9 @@ from inbox.feedback.models import SectionFeedback
 from inbox.worker import draft_new_messages
 from tests.drafting.support import store_message
 
-LINK = re.compile(r"Did this part help you\? Yes:\s+http://testserver(/feedback/[\w.-]+)\?answer=yes")
+LINK = re.compile(
+    r"Did this part help you\? Yes:\s+http://testserver(/feedback/[\w.-]+)\?answer=yes"
+)
 
 
 @pytest.fixture

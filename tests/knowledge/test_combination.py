@@ -74,12 +74,12 @@ def trained(knowledge: Knowledge) -> Knowledge:
     return knowledge
 
 
-
 def _combination(**thresholds: float) -> Combination:
     """A combination with the tests' usual weights, bias and section threshold."""
     return Combination(
         weights=(1.0, 1.5, 1.0, -0.5, -2.0), bias=0.0, section_threshold=0.5, **thresholds
     )
+
 
 def test_an_emergency_the_rules_miss_is_flagged_by_the_model_with_its_words(trained):
     subject, text = "dad", "His hand will not grip the cup and he keeps slipping off the sofa."
