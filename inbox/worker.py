@@ -31,7 +31,7 @@ from inbox.inbound.jobs import inbound_jobs
 from inbox.inbound.receiver import InboundListener, start_inbound_listener, take_in_caught
 from inbox.notices.digest import digest_job
 from inbox.notices.escalation import escalation_job
-from inbox.notices.service import after_triage
+from inbox.notices.service import after_triage, prepare_notices
 from inbox.outbox.catcher import MailCatcher
 from inbox.outbox.events import Delivery, DeliveryListener
 from inbox.outbox.models import MailKind
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 def draft_new_messages(runtime: Runtime) -> int:
     """Drafting's job with the notices a drafted message triggers (acknowledgement, alert)."""
-    return draft_pending(runtime, after=after_triage)
+    return draft_pending(runtime, after=after_triage, ahead=prepare_notices)
 
 
 def periodic_jobs(runtime: Runtime) -> list[Job]:

@@ -5,7 +5,9 @@ with `FOR UPDATE SKIP LOCKED` and `draft_message` locks the conversation, so sev
 share the queue without drafting one message twice or racing for a conversation's one draft.
 On SQLite a write transaction holds the database's one write lock, which every form post and
 staff action waits for: the message is triaged and its reply rendered first, outside any
-transaction (`prepare_draft`), and the transaction only writes. Drafting is idempotent besides.
+transaction (`prepare_draft`), and so is what the job's `ahead` hook prepares for its `after`
+hook (the worker builds the acknowledgement there); the transaction only checks and writes.
+Drafting is idempotent besides.
 
 What triage and rendering read besides the database (the articles, the compiled rules, the
 learned model, the mail templates) is loaded before the first transaction (`_load`; `ready`
@@ -33,13 +35,19 @@ log = logging.getLogger(__name__)
 
 
 AfterDraft = Callable[..., object]
+AheadOfDraft = Callable[..., object]
 
 
-def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
+def draft_pending(
+    runtime: Runtime, *, after: AfterDraft | None = None, ahead: AheadOfDraft | None = None
+) -> int:
     """Draft up to one batch of pending messages, oldest first; returns how many were drafted.
 
-    `after(session, runtime=, message_id=, draft=)` runs in each message's transaction once it is
-    drafted (the worker passes the notices: acknowledgement, urgent staff alert)."""
+    `after(session, runtime=, message_id=, draft=, ahead=)` runs in each message's transaction
+    once it is drafted (the worker passes the notices: acknowledgement, urgent staff alert).
+    On SQLite, `ahead(session, runtime=, message=, prepared=)` runs before that transaction,
+    with a session that only reads and the message's `Prepared` draft; what it returns is
+    `after`'s `ahead` (elsewhere `ahead` is None)."""
     drafted = 0
     failed: set[int] = set()  # a message that cannot be drafted must not block the others
     for turn in queues.batch(runtime.settings):
@@ -49,7 +57,9 @@ def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
             _load(runtime)
         message_id: int | None = None
         try:
-            prepared = _prepare_next(runtime, skip=failed) if runtime.sqlite else None
+            prepared, early = (
+                _prepare_next(runtime, skip=failed, ahead=ahead) if runtime.sqlite else (None, None)
+            )
             with session_scope(runtime.engine) as session:
                 message_id = _claim_next(session, skip=failed)
                 if message_id is None:
@@ -58,7 +68,12 @@ def draft_pending(runtime: Runtime, *, after: AfterDraft | None = None) -> int:
                     session, runtime=runtime, message_id=message_id, prepared=prepared
                 )
                 if after is not None:
-                    after(session, runtime=runtime, message_id=message_id, draft=draft)
+                    early = (
+                        early
+                        if prepared is not None and prepared.message_id == message_id
+                        else None
+                    )
+                    after(session, runtime=runtime, message_id=message_id, draft=draft, ahead=early)
             drafted += 1
         except Exception:
             if message_id is None:
@@ -74,18 +89,28 @@ def _load(runtime: Runtime) -> None:
     runtime.renderer  # noqa: B018 - built on first use
 
 
-def _prepare_next(runtime: Runtime, *, skip: set[int]) -> Prepared | None:
+def _prepare_next(
+    runtime: Runtime, *, skip: set[int], ahead: AheadOfDraft | None
+) -> tuple[Prepared | None, object]:
     """The slow part of drafting the message `_claim_next` is about to take, read without the
-    write lock (should another drafter take it first, `draft_message` leaves this unused)."""
+    write lock (should another drafter take it first, `draft_message` leaves this unused), and
+    what `ahead` prepares for it."""
     with read_scope(runtime.engine) as session:
         query = sa.select(Message).where(*_waiting(skip)).order_by(col(Message.id)).limit(1)
         message = session.execute(query).scalar()
         if message is None:
-            return None
+            return None, None
         try:
-            return prepare_draft(runtime, message=message)
+            prepared = prepare_draft(runtime, message=message)
         except Exception:  # noqa: BLE001 - drafting it in the transaction fails too, and says why
-            return None
+            return None, None
+        if ahead is None:
+            return prepared, None
+        try:
+            return prepared, ahead(session, runtime=runtime, message=message, prepared=prepared)
+        except Exception:  # noqa: BLE001 - `after` does it all in the transaction instead
+            log.exception("preparing the notices of message %s failed", message.id)
+            return prepared, None
 
 
 def _claim_next(session: sa.orm.Session, *, skip: set[int]) -> int | None:

@@ -28,19 +28,33 @@ def _address(email: str) -> str:
     return email.strip().lower()
 
 
-def token_for(session: Session, *, email: str, now: datetime) -> str:
-    """The address's token, made on first use (two workers racing agree on one)."""
+def token_for(session: Session, *, email: str, now: datetime, proposed: str | None = None) -> str:
+    """The address's token, made on first use (two workers racing agree on one); a new one is
+    `proposed` when given (`known_token_or_new`, read before the transaction)."""
     address = _address(email)
     dialect = session.get_bind().dialect.name
     insert = (postgresql if dialect == "postgresql" else sqlite).insert
     session.execute(
         insert(UnsubscribeToken.__table__)  # type: ignore[attr-defined]
-        .values(token=secrets.token_urlsafe(24), email=address, created_at=now)
+        .values(token=proposed or new_token(), email=address, created_at=now)
         .on_conflict_do_nothing(index_elements=["email"])
     )
     return session.exec(
         select(UnsubscribeToken.token).where(UnsubscribeToken.email == address)
     ).one()
+
+
+def known_token_or_new(session: Session, *, email: str) -> str:
+    """The address's token if it has one, else a new one to propose to `token_for`; writes
+    nothing (a mail is built with it before its transaction)."""
+    known = session.exec(
+        select(UnsubscribeToken.token).where(UnsubscribeToken.email == _address(email))
+    ).first()
+    return known or new_token()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 def address_of(session: Session, settings: Settings, token: str) -> str | None:

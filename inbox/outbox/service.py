@@ -13,7 +13,7 @@ tried to send).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from inbox import ratelimit
 from inbox.config import Settings
 from inbox.errors import Conflict, NotFound
+from inbox.mails.render import RenderedMail
 from inbox.outbox import dkim
 from inbox.outbox.addresses import reply_address
 from inbox.outbox.compose import MailNotBuildable, MailParts, build_message, new_message_id
@@ -93,6 +94,66 @@ def sending_subject(session: Session, *, conversation_id: int, subject: str) -> 
     return _thread(session, conversation_id).subject or subject
 
 
+@dataclass(frozen=True)
+class PreparedMail:
+    """A mail built (and signed) before the transaction that enqueues it (`prepare_mail`)."""
+
+    parts: MailParts
+    raw: bytes | None
+    error: str | None = None  # why it cannot be built (then it is stored failed)
+
+
+def prepare_mail(
+    session: Session,
+    *,
+    settings: Settings,
+    recipient: str,
+    mail: RenderedMail,
+    conversation_id: int | None = None,
+    automatic: bool = True,
+    now: datetime,
+    extra_headers: dict[str, str] | None = None,
+) -> PreparedMail:
+    """Build and sign a rendered mail ahead of its transaction, its thread read with `session`
+    (one that only reads will do). On SQLite a write transaction holds the database's one write
+    lock, so building there keeps every other writer waiting; `enqueue_mail(..., prepared=)`
+    then stores these bytes unless the mail it would build differs (the thread moved on)."""
+    given = MailParts(
+        sender=settings.mail_from, recipient=recipient, subject=mail.subject, text=mail.text,
+        html=mail.html, message_id=new_message_id(settings.mail_domain), date=now,
+        automatic=automatic, extra_headers=extra_headers or {},
+    )  # fmt: skip
+    parts = _threaded(session, settings=settings, given=given, conversation_id=conversation_id)
+    raw, error = _built(parts, settings)
+    return PreparedMail(parts, raw, error)
+
+
+def _threaded(
+    session: Session, *, settings: Settings, given: MailParts, conversation_id: int | None
+) -> MailParts:
+    """The caller's mail joined to its conversation's thread as it is now (subject, In-Reply-To,
+    References) and given the reply address."""
+    thread = _thread(session, conversation_id) if conversation_id is not None else Thread()
+    reply_to = settings.mail_reply_to
+    if conversation_id is not None and settings.takes_replies:
+        reply_to = reply_address(settings, conversation_id)
+    return replace(
+        given,
+        subject=thread.subject or given.subject,
+        reply_to=reply_to,
+        in_reply_to=thread.in_reply_to,
+        references=thread.references,
+    )
+
+
+def _built(parts: MailParts, settings: Settings) -> tuple[bytes | None, str | None]:
+    """The signed bytes, or why the mail cannot be built."""
+    try:
+        return dkim.sign(build_message(parts), settings), None
+    except MailNotBuildable as exc:
+        return None, _storable(f"cannot build the message: {exc}", 1000)
+
+
 def enqueue_mail(
     session: Session,
     *,
@@ -108,52 +169,43 @@ def enqueue_mail(
     now: datetime,
     extra_headers: dict[str, str] | None = None,
     hourly_cap: int = 0,
+    prepared: PreparedMail | None = None,
 ) -> OutboxMail:
-    """Write a mail to the outbox with its Message-ID and final bytes (see the module docstring).
+    """Write a mail to the outbox with its Message-ID and final bytes (see the module docstring);
+    the bytes of `prepared` (`prepare_mail` with the same arguments) when it is still the mail
+    these arguments make.
 
     With `hourly_cap`, the mail counts against one shared counter of automatic patient mail per
     clock hour (atomic across processes); past the cap it is stored `held`, listed for staff
     beside the failed mails, and waits for one of them to release or cancel it."""
-    message_id = new_message_id(settings.mail_domain)
-    thread = _thread(session, conversation_id) if conversation_id is not None else Thread()
-    in_reply_to, references = thread.in_reply_to, thread.references
-    subject = thread.subject or subject
-    reply_to = settings.mail_reply_to
-    if conversation_id is not None and settings.takes_replies:
-        reply_to = reply_address(settings, conversation_id)
+    given = MailParts(
+        sender=settings.mail_from, recipient=recipient, subject=subject, text=text, html=html,
+        message_id=prepared.parts.message_id if prepared else new_message_id(settings.mail_domain),
+        date=prepared.parts.date if prepared else now, automatic=automatic,
+        extra_headers=extra_headers or {},
+    )  # fmt: skip
+    parts = _threaded(session, settings=settings, given=given, conversation_id=conversation_id)
+    if prepared is not None and prepared.parts == parts:
+        raw, error = prepared.raw, prepared.error
+    else:
+        raw, error = _built(parts, settings)
     mail = OutboxMail(
         kind=kind,
         conversation_id=conversation_id,
         recipient=_storable(recipient, 320),
-        subject=_storable(subject, 500),
+        subject=_storable(parts.subject, 500),
         text_body=_storable(text),
         html_body=_storable(html),
-        message_id=message_id,
-        in_reply_to=in_reply_to,
-        references=references,
+        message_id=parts.message_id,
+        in_reply_to=parts.in_reply_to,
+        references=parts.references,
         automatic=automatic,
         send_after=send_after,
         created_at=now,
+        raw=raw,
     )
-    parts = MailParts(
-        sender=settings.mail_from,
-        recipient=recipient,
-        subject=subject,
-        text=text,
-        html=html,
-        message_id=message_id,
-        date=now,
-        reply_to=reply_to,
-        in_reply_to=in_reply_to,
-        references=references,
-        automatic=automatic,
-        extra_headers=extra_headers or {},
-    )
-    try:
-        mail.raw = dkim.sign(build_message(parts), settings)
-    except MailNotBuildable as exc:
-        reason = _storable(f"cannot build the message: {exc}", 1000)
-        mail.state, mail.failed_at, mail.last_error = MailState.FAILED, now, reason
+    if error is not None:
+        mail.state, mail.failed_at, mail.last_error = MailState.FAILED, now, error
     if mail.state == MailState.QUEUED and over_hourly_cap(session, cap=hourly_cap, now=now):
         mail.state, mail.failed_at = MailState.HELD, now
         mail.last_error = f"Held: over the cap of {hourly_cap} automatic mails an hour."
