@@ -60,9 +60,10 @@ def create_app(
 
     `serving` (for `inbox serve`, not for tests that build many apps in one process): before
     the first request, compile the triage engine (seconds of work that the first form post
-    would otherwise do on the event loop), then move everything alive to the garbage
-    collector's permanent generation, so that full collections do not walk the code, articles
-    and templates (docs/performance.md).
+    would otherwise do on the event loop) and the pages' templates (which the first page views
+    would otherwise compile, under load, for as long as a second), then move everything alive
+    to the garbage collector's permanent generation, so that full collections do not walk the
+    code, articles and templates (docs/performance.md).
     """
     settings = settings or (runtime.settings if runtime else Settings())
     settings.require_strong_secret()  # WeakSecret: no app that signs with a guessable key
@@ -76,6 +77,7 @@ def create_app(
         background = await start_in_thread(runtime) if settings.run_worker else None
         if serving:
             await asyncio.to_thread(prepare, knowledge=runtime.knowledge)
+            await asyncio.to_thread(compile_templates, app.state.templates)
             gc.collect()
             gc.freeze()
         try:
@@ -139,6 +141,12 @@ def create_app(
         app.add_middleware(RecordPeer)
     app.openapi = lambda: public_openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def compile_templates(templates: Jinja2Templates) -> None:
+    """Compile every page template now (Jinja2 keeps them compiled)."""
+    for name in templates.env.list_templates(extensions=["html"]):
+        templates.env.get_template(name)
 
 
 def public_openapi(app: FastAPI) -> dict[str, Any]:
