@@ -1,9 +1,21 @@
-"""Password hashing with argon2 (pwdlib's recommended settings) and the password rules."""
+"""Password hashing with argon2 (pwdlib's recommended settings) and the password rules.
+
+argon2 runs on threads of its own at the lowest CPU priority (`_at_low_priority`): with four
+lanes it keeps every core of a small machine busy for a large part of a second, and the
+patients' form posts and the staff pages served meanwhile must not wait for a CPU behind it.
+On an idle machine a sign-in takes as long as before; on a busy one it waits instead of them.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from typing import TypeVar
 
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
@@ -24,9 +36,12 @@ def hasher() -> PasswordHash:
     return PasswordHash.recommended()
 
 
+T = TypeVar("T")
+
+
 def hash_password(password: str) -> str:
     """The argon2 hash to store."""
-    return hasher().hash(password)
+    return _at_low_priority(hasher().hash, password)
 
 
 def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
@@ -35,12 +50,32 @@ def verify_password(password: str, password_hash: str | None) -> tuple[bool, str
     `password_hash=None` (no such account) costs the same as a real check and never matches.
     """
     if password_hash is None:
-        hasher().verify(password, _UNKNOWN_ACCOUNT_HASH)
+        _at_low_priority(hasher().verify, password, _UNKNOWN_ACCOUNT_HASH)
         return False, None
     try:
-        return hasher().verify_and_update(password, password_hash)
+        return _at_low_priority(hasher().verify_and_update, password, password_hash)
     except UnknownHashError:
         return False, None
+
+
+def _at_low_priority(work: Callable[..., T], *args: str) -> T:
+    """`work(*args)` on the hashing threads, whose CPU priority is the lowest (nice 19): the
+    threads argon2 starts for its lanes inherit it."""
+    return _hashing_threads().submit(work, *args).result()
+
+
+@cache
+def _hashing_threads() -> ThreadPoolExecutor:
+    """The process's hashing threads, started on first use (a few sign-ins at once)."""
+    return ThreadPoolExecutor(
+        max_workers=4, thread_name_prefix="argon2", initializer=_lowest_priority
+    )
+
+
+def _lowest_priority() -> None:
+    """This thread (on Linux, where the nice value is per thread) yields the CPU to any other."""
+    with contextlib.suppress(OSError, AttributeError):  # elsewhere: the usual priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 @cache
