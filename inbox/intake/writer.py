@@ -6,7 +6,10 @@ and should one fail unexpectedly, again one by one: it is refused alone, the oth
 The batches run on a thread of the writer's own, never on the event loop: while a batch waits
 for a lock (SQLite's one write lock, held by a staff action or the worker), the loop goes on
 serving every other request. On SQLite the writer keeps a connection of its own, whose WAL
-checkpoints run in another thread (inbox.intake.wal).
+checkpoints run in another thread (inbox.intake.wal), and it asks for the write lock every
+`LOCK_POLL_SECONDS` while another connection holds it: SQLite's own busy handler sleeps longer
+and longer between tries (up to 100 ms), and the worker's many short transactions kept taking
+the lock in between, so a form post could wait 600 ms for a lock nobody held longer than 60 ms.
 
 A request that cannot wait any longer (the database stalls) is answered 503 only once its
 submission is sure not to be committed: under the writer's gate it is marked given up, and a
@@ -21,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +40,8 @@ from inbox.intake.wal import WalCheckpoints
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+LOCK_POLL_SECONDS = 0.002  # SQLite: between two tries for the write lock (module docstring)
 
 
 @dataclass
@@ -211,8 +218,22 @@ class IntakeWriter:
             item.outcome = cause
 
     def _begin(self, connection: Any) -> None:
-        if self.runtime.sqlite:
-            connection.execute("BEGIN IMMEDIATE")  # psycopg opens its transaction by itself
+        if not self.runtime.sqlite:
+            return  # psycopg opens its transaction by itself
+        (patience_ms,) = connection.execute("PRAGMA busy_timeout").fetchone()
+        deadline = time.monotonic() + patience_ms / 1000
+        connection.execute("PRAGMA busy_timeout=0")  # tries below, not SQLite's sleeps
+        try:
+            while True:
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not _locked(exc) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(LOCK_POLL_SECONDS)
+        finally:  # statements in the transaction wait as every connection's do
+            connection.execute(f"PRAGMA busy_timeout={int(patience_ms)}")
 
     def _commit_unless_given_up(self, connection: Any, raw: Any, items: list[_Pending]) -> bool:
         """Commit, unless one of `items` was given up meanwhile (its request answered 503):
@@ -230,6 +251,12 @@ class IntakeWriter:
             return False
         connection.execute("COMMIT") if self.runtime.sqlite else connection.commit()
         return True
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused because another connection holds the lock."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _retrieved(future: asyncio.Future[Receipt]) -> None:
