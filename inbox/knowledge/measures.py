@@ -24,7 +24,8 @@ class Measurement:
 @dataclass(frozen=True, slots=True)
 class _CompiledImplied:
     rule: Implied
-    before: tuple[tuple[str, ...], ...]
+    # the phrases that may come before the number, by their last word: (rank in the data, words)
+    before_by_last: dict[str, tuple[tuple[int, tuple[str, ...]], ...]]
     after: frozenset[str]
 
 
@@ -41,7 +42,7 @@ class MeasureReader:
         self._implied = tuple(
             _CompiledImplied(
                 item,
-                tuple(tuple(normaliser.words(phrase)) for phrase in item.before),
+                _by_last_word([tuple(normaliser.words(phrase)) for phrase in item.before]),
                 frozenset(item.after),
             )
             for item in rules.implied
@@ -144,16 +145,34 @@ class MeasureReader:
             ahead = tokens[index + 1 : index + 1 + max(rule.reach, 1)]
             if any(t.norm in item.after and t.sentence == sentence for t in ahead):
                 return Measurement(rule.measure, value, index, index + 1)
-            for phrase in item.before:
-                for gap in range(rule.reach + 1):
-                    end = index - 1 - gap
-                    start = end - len(phrase) + 1
-                    if start >= 0 and all(
-                        tokens[start + offset].norm == word and tokens[start].sentence == sentence
-                        for offset, word in enumerate(phrase)
-                    ):
-                        return Measurement(rule.measure, value, start, index)
+            found = self._phrase_before(tokens, index, item)
+            if found is not None:
+                return Measurement(rule.measure, value, found, index)
         return None
+
+    @staticmethod
+    def _phrase_before(tokens: Sequence[Token], index: int, item: _CompiledImplied) -> int | None:
+        """Where the first of `item`'s phrases (in the data's order) that ends within its reach
+        before `index` starts, the nearest ending first; None when none does."""
+        sentence = tokens[index].sentence
+        best: tuple[int, int] | None = None  # (rank of the phrase, its first token)
+        for gap in range(item.rule.reach + 1):
+            end = index - 1 - gap
+            if end < 0:
+                break
+            for rank, phrase in item.before_by_last.get(tokens[end].norm, ()):
+                if best is not None and rank >= best[0]:
+                    break  # ranked in order: no better phrase ends here
+                start = end - len(phrase) + 1
+                if (
+                    start >= 0
+                    and tokens[start].sentence == sentence
+                    and all(
+                        tokens[start + offset].norm == word for offset, word in enumerate(phrase)
+                    )
+                ):
+                    best = (rank, start)
+        return best[1] if best is not None else None
 
     def _relative_to_body(
         self, tokens: Sequence[Token], found: list[Measurement]
@@ -205,6 +224,17 @@ class MeasureReader:
                 ):
                     return True
         return False
+
+
+def _by_last_word(
+    phrases: Sequence[tuple[str, ...]],
+) -> dict[str, tuple[tuple[int, tuple[str, ...]], ...]]:
+    """Each non-empty phrase under its last word, with its rank in `phrases`, in rank order."""
+    index: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    for rank, phrase in enumerate(phrases):
+        if phrase:
+            index.setdefault(phrase[-1], []).append((rank, phrase))
+    return {word: tuple(entries) for word, entries in index.items()}
 
 
 def _number_follows(tokens: Sequence[Token], index: int, distance: int) -> bool:
