@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.test_review_flow import (  # noqa: F401 (fixtures)
     URGENT_CRAMPS,
     Site,
+    approve_and_send,
     sign_in,
     site,
 )
@@ -43,8 +44,7 @@ def test_approve_without_saving_sends_the_typed_text_in_the_designed_mail(
     expect(preview.locator("body")).to_contain_text("Please read this first")  # emergency box
     page.get_by_text("Plain-text part").click()
     expect(page.get_by_test_id("preview-text")).to_contain_text("never saved")
-    page.get_by_role("button", name="Approve and send").click()  # no "Save the draft" first
-    expect(page.get_by_role("status").filter(has_text="queued for sending")).to_be_visible()
+    approve_and_send(page)  # no "Save the draft" first
 
     site.smtp.wait_for(1, timeout=20, predicate=lambda: bool(site.replies_to("okafor@example.com")))
     (mail,) = site.replies_to("okafor@example.com")

@@ -18,7 +18,7 @@ from inbox.knowledge.service import triage_message
 from inbox.main import create_app
 from inbox.outbox.models import MailState, OutboxMail
 from inbox.runtime import Runtime, build_runtime
-from tests.browser.test_review_flow import CALM, URGENT_CRAMPS, Site
+from tests.browser.test_review_flow import CALM, URGENT_CRAMPS, Site, approve_and_send
 from tests.conftest import LiveServer, free_port
 from tests.drafting.support import store_message
 from tests.smtp import SmtpServer
@@ -144,14 +144,7 @@ def test_an_approved_reply_is_shown_sent_in_place_and_the_approval_banner_goes(
     anna.goto(two.first.url + path)
     expect(anna.locator(".meta .badge.state-sent")).to_have_count(0)
 
-    # The page served after approving says the reply is queued; the worker may send it (and the
-    # page follow) before a check of the screen could see that, so the served page is read.
-    def served_after_approval(response) -> bool:
-        return response.request.method == "GET" and path in response.url and response.ok
-
-    with anna.expect_response(served_after_approval) as served:
-        anna.get_by_role("button", name="Approve and send").click()
-    assert "queued for sending" in served.value.text()
+    approve_and_send(anna)
     anna.evaluate("window.__sameDocument = true")
     queued = anna.get_by_role("status").filter(has_text="queued for sending")
 

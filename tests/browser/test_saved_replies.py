@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_review_flow import Site, site  # noqa: F401 (a fixture)
+from tests.browser.test_review_flow import Site, approve_and_send, site  # noqa: F401 (a fixture)
 from tests.browser_fixtures import sign_in_through_the_form
 from tests.drafting.support import UNRELATED
 from tests.staff.factories import PASSWORD, make_staff
@@ -50,8 +50,7 @@ def test_an_admin_saves_a_reply_and_a_nurse_sends_it_filled_in(
     box.type(" ")  # the preview follows the box as the nurse types
     preview = page.frame_locator("iframe.preview")
     expect(preview.locator("body")).to_contain_text("opens at 9 on weekdays")
-    page.get_by_role("button", name="Approve and send").click()
-    expect(page.get_by_role("status").filter(has_text="queued for sending")).to_be_visible()
+    approve_and_send(page)
 
     site.smtp.wait_for(1, timeout=20, predicate=lambda: bool(site.replies_to("karim@example.com")))
     (mail,) = site.replies_to("karim@example.com")
