@@ -109,12 +109,14 @@ class Pattern:
             return []
         spans: list[list[tuple[int, int]]] = []
         memo = doc.memo
-        for group, by_first in zip(self.groups, self._by_first, strict=True):
+        for group, by_first, first_keys in zip(
+            self.groups, self._by_first, self._first_keys, strict=True
+        ):
             # a lexicon class is one tuple shared by every pattern using it: its spans in
             # this message are worked out once
             entry = memo.get(id(group))
             if entry is None or entry[0] is not group:  # the group is kept: no id reuse
-                entry = memo[id(group)] = (group, self._group_spans(doc, by_first))
+                entry = memo[id(group)] = (group, self._group_spans(doc, by_first, first_keys))
             found = entry[1]
             if not found:
                 return []
@@ -150,28 +152,34 @@ class Pattern:
         return best
 
     @staticmethod
-    def _group_spans(doc: Doc, group: dict[str, tuple[_Checks, ...]]) -> list[tuple[int, int]]:
+    def _group_spans(
+        doc: Doc, group: dict[str, tuple[_Checks, ...]], first_keys: frozenset[str]
+    ) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         tokens = doc.tokens
         count = len(tokens)
         index = doc.index
-        firsts = group.keys() & doc.keys if len(group) > len(doc.keys) else group.keys()
-        for first in firsts:
-            starts = index.get(first)
-            if not starts:
-                continue
+        for first in doc.keys & first_keys:  # a set intersection walks the smaller side
+            starts = index[first]
             for checks in group[first]:
-                if not checks:
+                if not checks:  # a one-word phrase
                     spans += [(start, start) for start in starts]
-                    continue
-                size = len(checks)
-                for start in starts:
-                    end = start + size
-                    if end < count and all(
-                        tokens[start + offset][field] == value
-                        for offset, (field, value) in enumerate(checks, 1)
-                    ):
-                        spans.append((start, end))
+                elif len(checks) == 1:  # a two-word phrase, the common case
+                    field, value = checks[0]
+                    spans += [
+                        (start, start + 1)
+                        for start in starts
+                        if start + 1 < count and tokens[start + 1][field] == value
+                    ]
+                else:
+                    size = len(checks)
+                    for start in starts:
+                        end = start + size
+                        if end < count and all(
+                            tokens[start + offset][field] == value
+                            for offset, (field, value) in enumerate(checks, 1)
+                        ):
+                            spans.append((start, end))
         return sorted(set(spans))
 
 
