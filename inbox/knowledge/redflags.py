@@ -83,8 +83,9 @@ class RedFlagFinder:
     ) -> tuple[ConceptHit, ...]:
         """The concepts the message shows now, urgent ones first."""
         numbers: set[int] = set()
-        for key in doc.index:
-            numbers |= self._opened_by.get(key, set())
+        opened_by = self._opened_by
+        for key in doc.keys & opened_by.keys():
+            numbers |= opened_by[key]
         if any(token.value is not None for token in doc.tokens):
             numbers.update(self._by_measure)
         hits: list[ConceptHit] = []
@@ -111,9 +112,7 @@ class RedFlagFinder:
         trace: list[SignTrace] | None,
     ) -> str | None:
         concept = compiled.concept
-        found = [
-            match for sign in compiled.signs if sign.may_match(doc) for match in sign.find(doc)
-        ]
+        found = [match for sign in compiled.signs for match in sign.find(doc)]
         if any(not doc.in_subject(match) for match in found):
             found = [match for match in found if not doc.in_subject(match)]
         found.sort(key=lambda item: item.first)

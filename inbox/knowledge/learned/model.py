@@ -15,6 +15,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -133,9 +134,7 @@ class LearnedModel:
         word_columns, word_values, word_names = self.word_vocabulary.vector(
             Counter(word_grams(tokens))
         )
-        uses: Counter[int] = Counter()
-        for token in tokens:
-            uses.update(self._char_columns(token))
+        uses: Counter[int] = Counter(chain.from_iterable(map(self._char_columns, tokens)))
         char_columns, char_values = self.char_vocabulary.vector_of_columns(uses)
         return Reading(
             tokens, word_columns + char_columns, word_values + char_values, word_names, uses
