@@ -17,6 +17,9 @@ from inbox.staff.models import StaffUser
 
 ACTIVITIES = (Activity.VIEWING, Activity.EDITING)
 FORGET_AFTER = timedelta(hours=1)  # rows older than this are removed by the next report
+# page ids that left are kept up to about this many characters (some 20 page loads); a late
+# report arrives within seconds, so only the latest ones matter
+LEFT_PAGES_KEPT = 400
 
 
 @dataclass(frozen=True)
@@ -37,24 +40,33 @@ def report_presence(
 ) -> None:  # fmt: skip
     """Record what `staff` is doing on the conversation's page now ("left": nothing any more).
     `page` names the page load that reports: once a page has said it left, a report of that
-    same page that was overtaken on the way (sent before the beacon, arriving after) is
-    ignored; another page of the same person still counts."""
+    page that was overtaken on the way (sent before the beacon, arriving after) is ignored,
+    also after the person moved on to another page load; a page that never left still
+    counts."""
     assert staff.id is not None
     if activity not in (*ACTIVITIES, Activity.LEFT):
         raise InvalidInput({"activity": "Unknown activity."})
+    page = "".join(page.split())  # ids are kept space-separated
     session.execute(sa.delete(Presence).where(col(Presence.seen_at) < now - FORGET_AFTER))
+    left = activity == Activity.LEFT
     values = {
         "conversation_id": conversation_id, "staff_id": staff.id, "activity": activity,
-        "seen_at": now, "page": page,
+        "seen_at": now, "page": page, "left_pages": page if left else "",
     }  # fmt: skip
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(Presence).values(**values)
-    overtaken = (col(Presence.activity) == Activity.LEFT) & (col(Presence.page) == page)
+    kept = col(Presence.left_pages)
+    update: dict[str, object] = {"activity": activity, "seen_at": now, "page": page}
+    if left and page:
+        update["left_pages"] = sa.case(
+            (sa.func.length(kept) > LEFT_PAGES_KEPT, page), else_=kept + " " + page
+        )
+    overtaken = (sa.literal(" ") + kept + " ").contains(f" {page} ", autoescape=True)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["conversation_id", "staff_id"],
-            set_={"activity": activity, "seen_at": now, "page": page},
-            where=None if activity == Activity.LEFT or not page else ~overtaken,
+            set_=update,
+            where=None if left or not page else ~overtaken,
         )
     )
 

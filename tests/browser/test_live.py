@@ -117,9 +117,9 @@ def test_a_conversation_page_shows_who_else_is_viewing_and_editing_and_that_it_c
     expect(anna.get_by_test_id("changed")).to_contain_text("changed since you opened it")
 
     ben.close()  # the page reports that it left
-    # Usually at once. But a report of Ben's page from before "Save the draft" (another page
-    # load, so another page id) can still land after the new page's "left" beacon on a crowded
-    # machine; then only the silence of `presence_seconds` (45 s) ends it.
+    # Usually at once: late reports of his earlier page loads are ignored too (0026). A beacon
+    # that a crowded machine loses with the closing page leaves only the silence of
+    # `presence_seconds` (45 s) to end it.
     window = two.first.runtime.settings.presence_seconds
     expect(anna.get_by_test_id("presence")).to_be_hidden(timeout=(window + 15) * 1000)
 

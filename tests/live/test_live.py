@@ -4,6 +4,7 @@ page and shown to colleagues until it goes quiet; a stream reports news as it ha
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
@@ -64,9 +65,9 @@ def test_presence_is_shown_to_colleagues_and_forgotten_when_the_page_goes_quiet(
     assert "anna@hospital.example is editing" not in page_of(client, conversation_id)
 
 
-def test_a_report_overtaken_by_its_pages_left_beacon_does_not_bring_the_colleague_back(
-    client, runtime
-):
+def _ben_reports_presence(client, runtime) -> tuple[int, Callable[[str, str], None]]:
+    """A conversation, Anna and Ben, Ben signed in; and how Ben's page reports (activity, page
+    id)."""
     conversation_id = stored(runtime)
     make_staff(runtime, email="anna@hospital.example")
     make_staff(runtime, email="ben@hospital.example")
@@ -78,6 +79,13 @@ def test_a_report_overtaken_by_its_pages_left_beacon_does_not_bring_the_colleagu
         answer = client.post(path, data={"csrf_token": token, "activity": activity, "page": page})
         assert answer.status_code == 204
 
+    return conversation_id, report
+
+
+def test_a_report_overtaken_by_its_pages_left_beacon_does_not_bring_the_colleague_back(
+    client, runtime
+):
+    conversation_id, report = _ben_reports_presence(client, runtime)
     report("viewing", "first-tab")
     report("left", "first-tab")  # the tab closes: its beacon...
     report("viewing", "first-tab")  # ...overtook its earlier report, which now arrives
@@ -92,6 +100,23 @@ def test_a_report_overtaken_by_its_pages_left_beacon_does_not_bring_the_colleagu
     client.cookies.clear()
     sign_in(client, email="anna@hospital.example")
     assert "ben@hospital.example is viewing" in page_of(client, conversation_id)
+
+
+def test_a_late_report_of_a_page_left_for_the_next_one_does_not_bring_the_colleague_back(
+    client, runtime
+):
+    conversation_id, report = _ben_reports_presence(client, runtime)
+    report("editing", "before-save")
+    report("left", "before-save")  # "Save the draft" loads the next page...
+    report("viewing", "after-save")
+    report("left", "after-save")  # ...which Ben closes
+    report("editing", "before-save")  # the first page's last report arrives only now
+
+    client.cookies.clear()
+    sign_in(client, email="anna@hospital.example")
+    page = page_of(client, conversation_id)
+    assert "ben@hospital.example is editing" not in page
+    assert "ben@hospital.example is viewing" not in page
 
 
 def test_presence_refuses_an_unknown_activity_and_an_unknown_conversation(nurse, runtime):
