@@ -26,8 +26,6 @@ class Presence(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     staff_id: int = Field(foreign_key="staff_user.id")
     activity: str = Field(max_length=16)  # an Activity
-    # which page load reported last ("" when the page sent none)
-    page: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
     # the page loads that said they left, space-separated, most recent last
     left_pages: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

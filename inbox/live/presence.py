@@ -51,12 +51,12 @@ def report_presence(
     left = activity == Activity.LEFT
     values = {
         "conversation_id": conversation_id, "staff_id": staff.id, "activity": activity,
-        "seen_at": now, "page": page, "left_pages": page if left else "",
+        "seen_at": now, "left_pages": page if left else "",
     }  # fmt: skip
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(Presence).values(**values)
     kept = col(Presence.left_pages)
-    update: dict[str, object] = {"activity": activity, "seen_at": now, "page": page}
+    update: dict[str, object] = {"activity": activity, "seen_at": now}
     if left and page:
         update["left_pages"] = sa.case(
             (sa.func.length(kept) > LEFT_PAGES_KEPT, page), else_=kept + " " + page
