@@ -125,8 +125,12 @@
     window.setInterval(function () { report(editing ? "editing" : "viewing"); }, HEARTBEAT_MS);
     window.addEventListener("pagehide", function () { report("left", true); });
     open(base + "/events?since=" + encodeURIComponent(live.getAttribute("data-live-since") || ""), {
-      changed: function () {
+      changed: function (event) {
         var holder = document.querySelector("[data-live-conversation]");
+        // a page refreshed in place may already show this change: its token says so
+        if (holder && event.lastEventId && event.lastEventId === holder.getAttribute("data-live-since")) {
+          return;
+        }
         if (!editing && holder && holder.getAttribute("data-live-refresh") === "sending") {
           refreshInPlace();
           return;
