@@ -60,8 +60,9 @@ def create_app(
 
     `serving` (for `inbox serve`, not for tests that build many apps in one process): before
     the first request, compile the triage engine (seconds of work that the first form post
-    would otherwise do on the event loop) and the pages' templates (which the first page views
-    would otherwise compile, under load, for as long as a second), then move everything alive
+    would otherwise do on the event loop), the pages' templates (which the first page views
+    would otherwise compile, under load, for as long as a second) and the routes' dependencies
+    (``build_routes``), then move everything alive
     to the garbage collector's permanent generation, so that full collections do not walk the
     code, articles and templates (docs/performance.md).
     """
@@ -78,6 +79,7 @@ def create_app(
         if serving:
             await asyncio.to_thread(prepare, knowledge=runtime.knowledge)
             await asyncio.to_thread(compile_templates, app.state.templates)
+            build_routes(app)
             gc.collect()
             gc.freeze()
         try:
@@ -147,6 +149,14 @@ def compile_templates(templates: Jinja2Templates) -> None:
     """Compile every page template now (Jinja2 keeps them compiled)."""
     for name in templates.env.list_templates(extensions=["html"]):
         templates.env.get_template(name)
+
+
+def build_routes(app: FastAPI) -> None:
+    """Resolve every route's dependencies now. FastAPI does it for a whole included router on
+    the first request that reaches it, about 90 ms for this app's routers together, on the event
+    loop: form posts in flight waited that long behind the first staff page views."""
+    for _ in iter_route_contexts(app.routes):
+        pass
 
 
 def public_openapi(app: FastAPI) -> dict[str, Any]:
