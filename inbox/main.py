@@ -153,8 +153,8 @@ def compile_templates(templates: Jinja2Templates) -> None:
 
 def build_routes(app: FastAPI) -> None:
     """Resolve every route's dependencies now. FastAPI does it for a whole included router on
-    the first request that reaches it, about 90 ms for this app's routers together, on the event
-    loop: form posts in flight waited that long behind the first staff page views."""
+    the first request that reaches it, on the event loop, where every request in flight waits
+    for it (docs/performance.md)."""
     for _ in iter_route_contexts(app.routes):
         pass
 

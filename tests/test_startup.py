@@ -12,8 +12,8 @@ from inbox.main import create_app
 @pytest.mark.parametrize("serving", [True, False])
 def test_a_served_app_resolves_every_route_before_its_first_request(runtime, monkeypatch, serving):
     # FastAPI resolves an included router's routes (their dependencies, from signatures) on
-    # the first request that reaches it: ~90 ms on the event loop for this app's routers, which
-    # every form post in flight waited for. `inbox serve` (serving=True) does it at start-up.
+    # the first request that reaches it, on the event loop, where every form post in flight
+    # waits for it. `inbox serve` (serving=True) does it at start-up.
     app = create_app(runtime=runtime, serving=serving)
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
         resolved: list[str] = []
