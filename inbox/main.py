@@ -25,6 +25,7 @@ from inbox.deps import row_ids_in_range
 from inbox.errors import install_handlers
 from inbox.feedback import views as feedback_views
 from inbox.followups import views as followup_views
+from inbox.foreground import ForegroundCount
 from inbox.inbound import views as inbound_views
 from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
@@ -141,6 +142,7 @@ def create_app(
     if settings.trusted_proxies:  # here, not in uvicorn: RecordPeer must see the proxy first
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
         app.add_middleware(RecordPeer)
+    app.add_middleware(ForegroundCount, foreground=runtime.foreground)
     app.openapi = lambda: public_openapi(app)  # type: ignore[method-assign]
     return app
 

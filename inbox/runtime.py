@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from inbox.clock import Clock, SystemClock
 from inbox.config import Settings
 from inbox.db import create_db_engine, is_sqlite
+from inbox.foreground import Foreground
 
 if TYPE_CHECKING:
     from inbox.knowledge.loader import Knowledge
@@ -26,6 +27,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     clock: Clock = field(default_factory=SystemClock)
+    foreground: Foreground = field(default_factory=Foreground)
 
     @cached_property
     def knowledge(self) -> Knowledge:

@@ -32,6 +32,8 @@ from inbox.knowledge.service import ready
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
+# between its steps a draft waits this long at most for the requests in flight (inbox.foreground)
+STEP_ASIDE_SECONDS = 0.05
 
 
 AfterDraft = Callable[..., object]
@@ -56,10 +58,12 @@ def draft_pending(
                 break  # an idle worker loads nothing
             _load(runtime)
         message_id: int | None = None
+        runtime.foreground.step_aside(STEP_ASIDE_SECONDS)
         try:
             prepared, early = (
                 _prepare_next(runtime, skip=failed, ahead=ahead) if runtime.sqlite else (None, None)
             )
+            runtime.foreground.step_aside(STEP_ASIDE_SECONDS)
             with session_scope(runtime.engine) as session:
                 message_id = _claim_next(session, skip=failed)
                 if message_id is None:
@@ -106,6 +110,7 @@ def _prepare_next(
             return None, None
         if ahead is None:
             return prepared, None
+        runtime.foreground.step_aside(STEP_ASIDE_SECONDS)
         try:
             return prepared, ahead(session, runtime=runtime, message=message, prepared=prepared)
         except Exception:  # noqa: BLE001 - `after` does it all in the transaction instead
