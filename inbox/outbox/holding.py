@@ -6,12 +6,13 @@ worker from sending a mail twice when it is slow or the database stalls.
   mail out means another worker took it over: that mail is dropped unsent.
 - A mail is started only under a lease, written before the start, that outlasts the longest
   send (`SmtpTarget.longest_send`: up to the end of data, then the wait for its reply) by half a
-  lease more (timers fire late on a starved machine). A lease is shorter than that wait (the
-  reply to the end of data may take ten minutes), so just before sending the worker extends the
-  leases of the next mails it will start to cover a send (`cover`). A renewal that comes late
-  can then cost a mail that was waiting in hand (it is taken over, and the cover finds it lost),
-  never one that is being sent: no other worker may take that over before its reply has come.
-  A renewal never shortens a lease.
+  lease more (timers fire late on a starved machine). A claim writes such a lease (`send_lease`:
+  a whole send and a lease more) on the mails it takes, so that a batch sent within half a lease
+  of its claim needs no other write; a mail that waited in hand for longer (a slow relay) gets
+  its lease and the next mails' extended to cover a send just before it starts (`cover`). A
+  renewal that comes late can then cost a mail that was waiting in hand (it is taken over, and
+  the cover finds it lost), never one that is being sent: no other worker may take that over
+  before its reply has come. A renewal never shortens a lease.
 - A database call that fails, or takes longer than a quarter lease, is a stall: every worker's
   renewals may have failed in it too, so the leases that ran out meanwhile prove nothing about
   their owners being dead. For one lease after such a call the worker takes over no expired

@@ -183,10 +183,6 @@ class Worker:
             else:
                 await _wait(self._stopping, self.poll_seconds)
 
-    async def _in_db_lane(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        async with self._db_lock:
-            return await self._db_call(function, *args, **kwargs)
-
     async def _db_call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a database call in a thread, telling the lease bookkeeping how it went."""
         started, failed = time.perf_counter(), True
@@ -201,17 +197,21 @@ class Worker:
             )
 
     async def _claim(self) -> list[ClaimedMail]:
-        now = self.runtime.clock.now()
-        claimed = await self._in_db_lane(
-            claims.claim,
-            self.runtime.engine,
-            owner=self.worker_id,
-            now=now,
-            lease=self.lease,
-            limit=self.batch_size,
-            take_over=self._hands.may_take_over(now),
-            holding=self._hands.ids(),
-        )
+        """Claim a batch under a lease that covers a send (outbox/holding.py), timed from when the
+        lane is free: a lease counted from before a wait behind a slow write would leave the
+        batch too little of it to start any mail, and it would be given back unsent."""
+        async with self._db_lock:
+            now = self.runtime.clock.now()
+            claimed = await self._db_call(
+                claims.claim,
+                self.runtime.engine,
+                owner=self.worker_id,
+                now=now,
+                lease=self._hands.send_lease,
+                limit=self.batch_size,
+                take_over=self._hands.may_take_over(now),
+                holding=self._hands.ids(),
+            )
         self._hands.take(claimed)
         return claimed
 

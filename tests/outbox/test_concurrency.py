@@ -92,7 +92,7 @@ def test_killed_worker_leaves_its_mails_to_another_after_the_lease(
         "INBOX_WORKER_BATCH_SIZE": str(batch),
         "INBOX_WORKER_CONCURRENCY": str(concurrency),
         "INBOX_WORKER_LEASE_SECONDS": str(lease),
-        # the mails it was about to send are leased for a whole send more (outbox/holding.py)
+        # a claim leases its mails for a whole send more (outbox/holding.py)
         "INBOX_SMTP_SEND_TIMEOUT": "2",
         "INBOX_SMTP_DATA_TIMEOUT": "2",
     }
