@@ -167,7 +167,7 @@ class Action:
         return RedirectResponse(f"{path}?done={done}", status_code=303)
 
 
-def _action(
+async def _action(
     request: Request, conversation_id: int, session: SessionDep, runtime: RuntimeDep,
     staff: CurrentStaff, _csrf: CsrfProtected,
 ) -> Action:  # fmt: skip
