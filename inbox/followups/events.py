@@ -45,6 +45,22 @@ _schedule = sa.insert(_follow_up).values(
     updated_at=_when,
 )
 
+_lift_bounces = (
+    sa.delete(_suppression)
+    .where(_suppression.c.email.in_(sa.bindparam("addresses", expanding=True)))
+    .where(_suppression.c.reason == SuppressionReason.BOUNCED)
+)
+_suppressed = sa.select(_suppression.c.email).where(
+    _suppression.c.email.in_(sa.bindparam("addresses", expanding=True))
+)
+_still_sent = (
+    sa.select(_conversation.c.id)
+    .where(_conversation.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .where(_conversation.c.state == ConversationState.SENT)
+    # the follow-up asks whether the problem eased: clinical questions only
+    .where(_conversation.c.kind == ConversationKind.CLINICAL)
+)
+
 
 def _chunks(values: Sequence[Any]) -> list[list[Any]]:
     ordered: list[Any] = sorted(set(values))
@@ -59,16 +75,18 @@ class FollowUpListener:
 
     def on_sent(self, session: Session, deliveries: Sequence[Delivery]) -> None:
         """Lift bounce entries of delivered addresses; schedule follow-ups after replies."""
-        sent = [d for d in deliveries if d.mail.kind in PATIENT_KINDS]
+        sent = [  # each address parsed once: a parse costs about as much as a row written
+            (d, normalise_address(d.mail.recipient))
+            for d in deliveries
+            if d.mail.kind in PATIENT_KINDS
+        ]
         connection = session.connection()
-        for addresses in _chunks([normalise_address(d.mail.recipient) for d in sent]):
-            connection.execute(
-                sa.delete(_suppression)
-                .where(_suppression.c.email.in_(addresses))
-                .where(_suppression.c.reason == SuppressionReason.BOUNCED)
-            )
+        for addresses in _chunks([address for _, address in sent]):
+            connection.execute(_lift_bounces, {"addresses": addresses})
         replies = [
-            d for d in sent if d.mail.kind == MailKind.REPLY and d.mail.conversation_id is not None
+            (d, address)
+            for d, address in sent
+            if d.mail.kind == MailKind.REPLY and d.mail.conversation_id is not None
         ]
         if replies:
             self._schedule(session, replies)
@@ -82,35 +100,25 @@ class FollowUpListener:
                     session, email=mail.recipient, reason=SuppressionReason.BOUNCED, now=delivery.at
                 )
 
-    def _schedule(self, session: Session, replies: Sequence[Delivery]) -> None:
+    def _schedule(self, session: Session, replies: Sequence[tuple[Delivery, str]]) -> None:
+        """`replies`: sent replies with their recipient's normalised address."""
         connection = session.connection()
         latest: dict[int, Delivery] = {}
-        for delivery in replies:  # the later of two replies of one conversation in one batch
+        recipients: dict[int, str] = {}
+        for delivery, address in replies:  # the later of two replies of one conversation
             assert delivery.mail.conversation_id is not None
             latest[delivery.mail.conversation_id] = delivery
+            recipients[delivery.mail.conversation_id] = address
         cancel_for_conversations(
             session, conversation_ids=list(latest), reason="a newer reply",
-            now=max(delivery.at for delivery in replies),
+            now=max(delivery.at for delivery, _ in replies),
         )  # fmt: skip
         still_sent: set[int] = set()
         for ids in _chunks(list(latest)):
-            still_sent.update(
-                connection.execute(
-                    sa.select(_conversation.c.id)
-                    .where(_conversation.c.id.in_(ids))
-                    .where(_conversation.c.state == ConversationState.SENT)
-                    # the follow-up asks whether the problem eased: clinical questions only
-                    .where(_conversation.c.kind == ConversationKind.CLINICAL)
-                ).scalars()
-            )
-        recipients = {cid: normalise_address(d.mail.recipient) for cid, d in latest.items()}
+            still_sent.update(connection.execute(_still_sent, {"ids": ids}).scalars())
         suppressed: set[str] = set()
         for addresses in _chunks(list(recipients.values())):
-            suppressed.update(
-                connection.execute(
-                    sa.select(_suppression.c.email).where(_suppression.c.email.in_(addresses))
-                ).scalars()
-            )
+            suppressed.update(connection.execute(_suppressed, {"addresses": addresses}).scalars())
         rows = [
             {
                 "b_conversation": conversation_id,
