@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlmodel import Session
 
@@ -44,17 +45,37 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 READING_METHODS = frozenset({"GET", "HEAD"})
 
 
-def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
+async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Session]:
     """One transaction per request: committed when the handler returns, before the response is
     sent (scope="function"), so a 303 is only followed once the change is visible; rolled back
     on error, and when the handler took so long (a stalled database) that the client was already
     answered 503. The same scope as the worker's and the CLI's (inbox.db.session_scope). A GET
-    only reads, and on SQLite never waits for the write lock (inbox.db.read_scope)."""
+    only reads, and on SQLite never waits for the write lock (inbox.db.read_scope).
+
+    Async, with its end on a thread: opening a session does no I/O (it connects at its first
+    statement), so only the commit or rollback needs a thread, as FastAPI runs a plain generator's
+    end (shielded from cancellation, outside the pool's capacity limit): one hop to a thread and
+    back fewer per request."""
     scope = read_scope if request.method in READING_METHODS else session_scope
-    with scope(runtime.engine) as session:
+    manager = scope(runtime.engine)
+    session = manager.__enter__()
+    try:
         yield session
         if answered_late(request):
             raise DatabaseUnavailable()
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            ended = anyio.to_thread.run_sync(
+                manager.__exit__, type(exc), exc, exc.__traceback__,
+                limiter=anyio.CapacityLimiter(1),
+            )  # fmt: skip
+            if not await ended:
+                raise
+    else:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(
+                manager.__exit__, None, None, None, limiter=anyio.CapacityLimiter(1)
+            )
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
