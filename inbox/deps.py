@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
@@ -59,23 +59,23 @@ async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Se
     scope = read_scope if request.method in READING_METHODS else session_scope
     manager = scope(runtime.engine)
     session = manager.__enter__()
+
+    async def end(*exc_info: Any) -> bool | None:
+        with anyio.CancelScope(shield=True):
+            ended = await anyio.to_thread.run_sync(
+                manager.__exit__, *exc_info, limiter=anyio.CapacityLimiter(1)
+            )
+        return ended
+
     try:
         yield session
         if answered_late(request):
             raise DatabaseUnavailable()
     except BaseException as exc:
-        with anyio.CancelScope(shield=True):
-            ended = anyio.to_thread.run_sync(
-                manager.__exit__, type(exc), exc, exc.__traceback__,
-                limiter=anyio.CapacityLimiter(1),
-            )  # fmt: skip
-            if not await ended:
-                raise
+        if not await end(type(exc), exc, exc.__traceback__):
+            raise
     else:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(
-                manager.__exit__, None, None, None, limiter=anyio.CapacityLimiter(1)
-            )
+        await end(None, None, None)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -12,7 +12,12 @@ from inbox.foreground import Foreground
 
 def test_a_request_is_counted_while_it_is_answered_and_not_after(app, runtime):
     seen: list[int] = []
-    app.add_api_route("/probe", lambda: seen.append(runtime.foreground.in_flight) or {})
+
+    def probe() -> dict[str, int]:
+        seen.append(runtime.foreground.in_flight)
+        return {}
+
+    app.add_api_route("/probe", probe)
     with TestClient(app) as client:
         assert client.get("/probe").status_code == 200
         assert client.get("/healthz").status_code == 200

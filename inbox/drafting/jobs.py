@@ -60,10 +60,10 @@ def draft_pending(
         message_id: int | None = None
         runtime.foreground.step_aside(STEP_ASIDE_SECONDS)
         try:
-            prepared, early = (
-                _prepare_next(runtime, skip=failed, ahead=ahead) if runtime.sqlite else (None, None)
-            )
-            runtime.foreground.step_aside(STEP_ASIDE_SECONDS)
+            prepared, early = None, None
+            if runtime.sqlite:
+                prepared, early = _prepare_next(runtime, skip=failed, ahead=ahead)
+                runtime.foreground.step_aside(STEP_ASIDE_SECONDS)
             with session_scope(runtime.engine) as session:
                 message_id = _claim_next(session, skip=failed)
                 if message_id is None:
