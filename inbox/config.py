@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     log_level: str = "INFO"
     db_pool_size: int = 10
+    # `inbox serve`: the thank-you page's urgency check in a helper process (intake.first_look)
+    first_look_helper: bool = True
 
     # --- intake
     allowed_origins: Annotated[list[str], NoDecode] = ["http://127.0.0.1:8000"]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from inbox.conversations.models import Message
-from inbox.intake.flow import first_look_urgent
+from inbox.intake.first_look import looks_urgent
 from inbox.intake.service import Client, receive_submission
 from inbox.intake.validation import Submission
 from inbox.runtime import Runtime
@@ -98,6 +98,6 @@ def _seed_messages(runtime: Runtime, *, now) -> None:
                 client=client,
                 settings=settings,
                 now=now - timedelta(hours=3 * (len(DEMO_MESSAGES) - index)),
-                urgent=first_look_urgent(runtime.knowledge, submission),
+                urgent=looks_urgent(runtime.knowledge, submission.subject, submission.message),
             )
         connection.commit()

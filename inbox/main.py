@@ -29,6 +29,7 @@ from inbox.foreground import ForegroundCount
 from inbox.inbound import views as inbound_views
 from inbox.intake import api as intake_api
 from inbox.intake import views as intake_views
+from inbox.intake.first_look import FirstLook
 from inbox.intake.writer import IntakeWriter
 from inbox.knowledge.service import prepare
 from inbox.live import views as live_views
@@ -76,19 +77,25 @@ def create_app(
         runtime.knowledge  # noqa: B018 - a bad article file stops the start-up, naming the file
         runtime.renderer  # noqa: B018
         app.state.intake_writer = writer = IntakeWriter(runtime)
+        app.state.first_look = first_look = FirstLook(runtime)
         background = await start_in_thread(runtime) if settings.run_worker else None
         if serving:
+            helper = asyncio.create_task(
+                first_look.begin() if settings.first_look_helper else asyncio.sleep(0)
+            )
             await asyncio.to_thread(prepare, knowledge=runtime.knowledge)
             await asyncio.to_thread(compile_templates, app.state.templates)
             build_routes(app)
             gc.collect()
             gc.freeze()
+            await helper
         try:
             yield
         finally:
             if background is not None:
                 await background.stop()
             await asyncio.to_thread(writer.close)  # after the batch in progress, if any
+            await first_look.close()
             runtime.close()
 
     app = FastAPI(

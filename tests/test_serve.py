@@ -14,6 +14,20 @@ import httpx
 from tests.conftest import free_port
 
 
+def _helpers(pid: int) -> list[int]:
+    """The helper processes `pid` started with multiprocessing (Linux: read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes() if int(fields[1]) == pid else b""
+        except OSError:
+            continue  # gone meanwhile
+        if b"spawn_main" in command and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_serve_migrates_seeds_a_demo_login_and_prints_the_url(tmp_path: Path):
     port = free_port()
     env = {
@@ -44,9 +58,12 @@ def test_serve_migrates_seeds_a_demo_login_and_prints_the_url(tmp_path: Path):
             raise AssertionError("inbox serve did not become ready")
         assert httpx.get(f"http://127.0.0.1:{port}/contact").status_code == 200
         assert httpx.get(f"http://127.0.0.1:{port}/inbox").status_code == 303  # to /login
+        helpers = _helpers(process.pid)
+        assert len(helpers) == 1, "the urgency check's helper process is not running"
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in helpers), "the helper outlived serve"
     assert f"http://127.0.0.1:{port}" in output
     assert "demo staff login: demo@inbox.example / " in output
     assert (tmp_path / "var" / "inbox.db").exists()

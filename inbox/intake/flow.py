@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from inbox.intake.first_look import FirstLook
 from inbox.intake.service import Client, Receipt
 from inbox.intake.validation import Submission
 from inbox.intake.writer import IntakeWriter
-from inbox.knowledge.loader import Knowledge
-from inbox.knowledge.service import assess_urgency
 from inbox.middleware import PEER_KEY
 from inbox.runtime import Runtime
 
@@ -27,10 +26,6 @@ async def submit(
         peer=peer if peer != ip else None,
     )
     writer: IntakeWriter = request.app.state.intake_writer
-    urgent = first_look_urgent(runtime.knowledge, submission)
+    first_look: FirstLook = request.app.state.first_look
+    urgent = await first_look.urgent(submission.subject, submission.message)
     return await writer.store(submission, client, urgent=urgent)
-
-
-def first_look_urgent(knowledge: Knowledge, submission: Submission) -> bool:
-    """Whether a new message may describe an emergency (for the thank-you page)."""
-    return bool(assess_urgency(knowledge, subject=submission.subject, text=submission.message))
