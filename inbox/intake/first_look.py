@@ -192,6 +192,8 @@ class FirstLook:
                 self._replace()
 
     def _answered(self, helper: _Helper, answers: list[bool]) -> None:
+        if not helper.asked:  # given up meanwhile: its questions were answered here
+            return
         questions = helper.asked.popleft()
         if helper.deadline is not None:  # the next oldest list gets its own time
             helper.deadline.cancel()
