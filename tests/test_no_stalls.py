@@ -163,6 +163,28 @@ async def test_staff_pages_are_read_while_another_connection_holds_the_write_loc
     assert max(seconds for _, seconds in timings) < 1, timings
 
 
+@pytest.mark.sqlite_only
+async def test_a_staff_change_takes_the_write_lock_only_for_its_own_work(
+    runtime, settings, clock, live_server, sqlite_file
+):
+    staff = make_staff(runtime)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=20) as nurse:
+        token = csrf_token((await nurse.get("/login")).text)
+        fields = {"email": staff.email, "password": PASSWORD, "csrf_token": token}
+        assert (await nurse.post("/login", data=fields)).status_code == 303
+        assert (await nurse.get("/inbox")).status_code == 200  # warm
+        async with WriteLock(sqlite_file):
+            started = time.monotonic()
+            stale = await nurse.post("/inbox/conversations/1/draft", data={"csrf_token": "old"})
+            refused_after = time.monotonic() - started
+
+    # who is signed in is read without the lock, so a form that expired is refused at once;
+    # before, the sign-in check began the write transaction and waited out the busy timeout
+    assert stale.status_code == 403
+    assert "This form has expired" in stale.text
+    assert refused_after < 1, refused_after
+
+
 @pytest.fixture
 def impatient_app(settings, clock, sqlite_file):
     """The app with a SQLite busy timeout of a third of a second."""
