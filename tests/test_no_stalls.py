@@ -138,15 +138,19 @@ async def test_while_another_connection_holds_the_write_lock_the_server_answers(
     assert stored_messages(runtime) == ["karim.h@example.com"]
 
 
+async def _sign_in(browser: httpx.AsyncClient, email: str) -> None:
+    token = csrf_token((await browser.get("/login")).text)
+    fields = {"email": email, "password": PASSWORD, "csrf_token": token}
+    assert (await browser.post("/login", data=fields)).status_code == 303
+
+
 @pytest.mark.sqlite_only
 async def test_staff_pages_are_read_while_another_connection_holds_the_write_lock(
     runtime, settings, clock, live_server, sqlite_file
 ):
     staff = make_staff(runtime)
     async with httpx.AsyncClient(base_url=live_server.url, timeout=20) as nurse:
-        token = csrf_token((await nurse.get("/login")).text)
-        fields = {"email": staff.email, "password": PASSWORD, "csrf_token": token}
-        assert (await nurse.post("/login", data=fields)).status_code == 303
+        await _sign_in(nurse, staff.email)
         await nurse.post("/contact", data=form_fields(settings, clock))
         assert (await nurse.get("/inbox")).status_code == 200  # warm
         async with WriteLock(sqlite_file):
@@ -169,9 +173,7 @@ async def test_a_staff_change_takes_the_write_lock_only_for_its_own_work(
 ):
     staff = make_staff(runtime)
     async with httpx.AsyncClient(base_url=live_server.url, timeout=20) as nurse:
-        token = csrf_token((await nurse.get("/login")).text)
-        fields = {"email": staff.email, "password": PASSWORD, "csrf_token": token}
-        assert (await nurse.post("/login", data=fields)).status_code == 303
+        await _sign_in(nurse, staff.email)
         assert (await nurse.get("/inbox")).status_code == 200  # warm
         async with WriteLock(sqlite_file):
             started = time.monotonic()
