@@ -10,6 +10,7 @@ import asyncio
 import sqlite3
 import threading
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -138,47 +139,44 @@ async def test_while_another_connection_holds_the_write_lock_the_server_answers(
     assert stored_messages(runtime) == ["karim.h@example.com"]
 
 
-async def _sign_in(browser: httpx.AsyncClient, email: str) -> None:
-    token = csrf_token((await browser.get("/login")).text)
-    fields = {"email": email, "password": PASSWORD, "csrf_token": token}
-    assert (await browser.post("/login", data=fields)).status_code == 303
+@pytest.fixture
+async def nurse(runtime, live_server) -> AsyncIterator[httpx.AsyncClient]:
+    """A staff member signed in to the live server."""
+    staff = make_staff(runtime)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=20) as browser:
+        token = csrf_token((await browser.get("/login")).text)
+        fields = {"email": staff.email, "password": PASSWORD, "csrf_token": token}
+        assert (await browser.post("/login", data=fields)).status_code == 303
+        yield browser
 
 
 @pytest.mark.sqlite_only
 async def test_staff_pages_are_read_while_another_connection_holds_the_write_lock(
-    runtime, settings, clock, live_server, sqlite_file
+    settings, clock, nurse, sqlite_file
 ):
-    staff = make_staff(runtime)
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=20) as nurse:
-        await _sign_in(nurse, staff.email)
-        await nurse.post("/contact", data=form_fields(settings, clock))
-        assert (await nurse.get("/inbox")).status_code == 200  # warm
-        async with WriteLock(sqlite_file):
-            timings = []
-            for path in ("/inbox", "/inbox?tab=all", "/dashboard", "/outbox/failures"):
-                started = time.monotonic()
-                page = await nurse.get(path)
-                timings.append((path, time.monotonic() - started))
-                assert page.status_code == 200, path
-                if path.startswith("/inbox"):
-                    assert "Karim Haddad" in page.text, path
+    await nurse.post("/contact", data=form_fields(settings, clock))
+    assert (await nurse.get("/inbox")).status_code == 200  # warm
+    async with WriteLock(sqlite_file):
+        timings = []
+        for path in ("/inbox", "/inbox?tab=all", "/dashboard", "/outbox/failures"):
+            started = time.monotonic()
+            page = await nurse.get(path)
+            timings.append((path, time.monotonic() - started))
+            assert page.status_code == 200, path
+            if path.startswith("/inbox"):
+                assert "Karim Haddad" in page.text, path
 
     # a page view takes no write lock: before, each waited for the whole 5 s busy timeout
     assert max(seconds for _, seconds in timings) < 1, timings
 
 
 @pytest.mark.sqlite_only
-async def test_a_staff_change_takes_the_write_lock_only_for_its_own_work(
-    runtime, settings, clock, live_server, sqlite_file
-):
-    staff = make_staff(runtime)
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=20) as nurse:
-        await _sign_in(nurse, staff.email)
-        assert (await nurse.get("/inbox")).status_code == 200  # warm
-        async with WriteLock(sqlite_file):
-            started = time.monotonic()
-            stale = await nurse.post("/inbox/conversations/1/draft", data={"csrf_token": "old"})
-            refused_after = time.monotonic() - started
+async def test_a_staff_change_takes_the_write_lock_only_for_its_own_work(nurse, sqlite_file):
+    assert (await nurse.get("/inbox")).status_code == 200  # warm
+    async with WriteLock(sqlite_file):
+        started = time.monotonic()
+        stale = await nurse.post("/inbox/conversations/1/draft", data={"csrf_token": "old"})
+        refused_after = time.monotonic() - started
 
     # who is signed in is read without the lock, so a form that expired is refused at once;
     # before, the sign-in check began the write transaction and waited out the busy timeout

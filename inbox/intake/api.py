@@ -137,7 +137,7 @@ async def create_message(request: Request, runtime: RuntimeDep) -> JSONResponse:
     errors = {**errors, **wrong_type}
     if submission is None or errors:
         raise InvalidInput(errors)
-    receipt = await submit(runtime, submission, request=request, channel="api")
+    receipt = await submit(submission, request=request, channel="api")
     body = MessageOut(
         id=receipt.duplicate_of or receipt.message_id,
         status=MessageStatus.ACCEPTED if receipt.status == MessageStatus.SPAM else receipt.status,

@@ -177,9 +177,17 @@ class FirstLook:
         helper.asked.append(questions)
         helper.writer.write(_frame([(question.subject, question.text) for question in questions]))
         if helper.deadline is None:
-            helper.deadline = asyncio.get_running_loop().call_later(
-                self.answer_seconds, self._late, helper
-            )
+            self._time(helper)
+
+    def _time(self, helper: _Helper) -> None:
+        """Give the oldest list `helper` has not answered its time from now (none: no timer)."""
+        if helper.deadline is not None:
+            helper.deadline.cancel()
+        helper.deadline = (
+            asyncio.get_running_loop().call_later(self.answer_seconds, self._late, helper)
+            if helper.asked
+            else None
+        )
 
     async def _listen(self, helper: _Helper) -> None:
         """Each list of answers to its questions, in order, until the helper is gone."""
@@ -195,13 +203,7 @@ class FirstLook:
         if not helper.asked:  # given up meanwhile: its questions were answered here
             return
         questions = helper.asked.popleft()
-        if helper.deadline is not None:  # the next oldest list gets its own time
-            helper.deadline.cancel()
-            helper.deadline = (
-                asyncio.get_running_loop().call_later(self.answer_seconds, self._late, helper)
-                if helper.asked
-                else None
-            )
+        self._time(helper)  # the next oldest list gets its own time
         if len(answers) != len(questions):
             raise ValueError("the helper's answers do not match the questions")
         for question, answer in zip(questions, answers, strict=True):
@@ -216,21 +218,24 @@ class FirstLook:
             self._replace()
 
     def _replace(self) -> None:
-        """Give the helper up (what it has not answered is answered here) and start another;
-        until it is ready, the loop checks."""
+        """Give the helper up and start another; until it is ready, the loop checks."""
         helper, self._helper = self._helper, None
-        if helper is None or self._closed:
-            return
-        while helper.asked:
-            _answer_here(self.knowledge, helper.asked.popleft())
-        self._starting = asyncio.create_task(self._restart(helper))
+        if helper is not None:
+            self._let_go(helper)
+            self._starting = asyncio.create_task(self._restart(helper.process))
 
-    async def _restart(self, helper: _Helper) -> None:
-        await self._give_up(helper)
+    async def _restart(self, process: BaseProcess) -> None:
+        await asyncio.to_thread(_end, process)
         if not self._closed:
             await self.begin()
 
     async def _give_up(self, helper: _Helper) -> None:
+        self._let_go(helper)
+        await asyncio.to_thread(_end, helper.process)
+
+    def _let_go(self, helper: _Helper) -> None:
+        """Answer here what `helper` has not answered, and close our end of its socket (it
+        exits when it sees that)."""
         if helper.deadline is not None:
             helper.deadline.cancel()
         while helper.asked:
@@ -238,7 +243,6 @@ class FirstLook:
         helper.writer.close()
         if helper.listening is not None and helper.listening is not asyncio.current_task():
             helper.listening.cancel()
-        await asyncio.to_thread(_end, helper.process)
 
 
 def _answer_here(knowledge: Knowledge, questions: list[_Question]) -> None:

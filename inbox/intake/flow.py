@@ -9,12 +9,9 @@ from inbox.intake.service import Client, Receipt
 from inbox.intake.validation import Submission
 from inbox.intake.writer import IntakeWriter
 from inbox.middleware import PEER_KEY
-from inbox.runtime import Runtime
 
 
-async def submit(
-    runtime: Runtime, submission: Submission, *, request: Request, channel: str
-) -> Receipt:
+async def submit(submission: Submission, *, request: Request, channel: str) -> Receipt:
     """Store a validated submission through the app's group-commit writer (built in its
     lifespan)."""
     ip = request.client.host if request.client else None

@@ -123,7 +123,7 @@ async def contact_submit(request: Request) -> Response:
             request, runtime, values=values, errors=errors, status=422, form_token=token
         )
     try:
-        receipt = await submit(runtime, submission, request=request, channel="form")
+        receipt = await submit(submission, request=request, channel="form")
     except REFUSED as exc:
         refusal = exc if isinstance(exc, RateLimited) else DatabaseUnavailable(_NOT_SAVED)
         response = _render_form(
