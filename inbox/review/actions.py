@@ -85,6 +85,11 @@ class ConversationView:
         return lifecycle.allows(self.conversation, change)
 
     @property
+    def phone(self) -> str | None:
+        """The number of the newest message that gave one (the patient agreed to be phoned)."""
+        return next((m.phone for m in reversed(self.messages) if m.phone is not None), None)
+
+    @property
     def evidence(self) -> list[str]:
         """Every evidence phrase of the suggested sections (for highlighting)."""
         return [phrase for choice in self.choices if choice.suggested for phrase in choice.evidence]

@@ -1,5 +1,5 @@
-"""The call log of a conversation: staff phoned the patient, with the outcome; and the number
-the patient gave on the form (with their consent to be phoned about the message)."""
+"""The call log of a conversation: staff phoned the patient, with the outcome. (The number the
+patient gave on the form, with their consent to be phoned, is `ConversationView.phone`.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from inbox.conversations import lifecycle
-from inbox.conversations.models import CallOutcome, Message, MessageStatus, PhoneCall
+from inbox.conversations.models import CallOutcome, PhoneCall
 from inbox.drafting.edits import audit_conversation as _audit
 from inbox.errors import InvalidInput
 from inbox.staff.models import StaffUser
@@ -22,20 +22,6 @@ class CallView:
     call: PhoneCall
     outcome: str  # the outcome's label
     by: str  # the staff member's e-mail address
-
-
-def phone_of(session: Session, *, conversation_id: int) -> str | None:
-    """The number of the newest message of the conversation that gave one."""
-    return session.exec(
-        select(Message.phone)
-        .where(
-            Message.conversation_id == conversation_id,
-            col(Message.phone).is_not(None),
-            Message.status != MessageStatus.DUPLICATE,
-        )
-        .order_by(col(Message.received_at).desc(), col(Message.id).desc())
-        .limit(1)
-    ).first()
 
 
 def calls_of(session: Session, *, conversation_id: int) -> list[CallView]:

@@ -355,7 +355,7 @@ def _page(
         "language": language_name(view.conversation.language),
         "urgency_marks": urgency_marks(view.conversation),
         **followups_context(session, conversation_id=conversation_id, email=view.contact.email),
-        **team.conversation_context(session, conversation=view.conversation, staff=staff),
+        **team.conversation_context(session, view=view, staff=staff),
         **staff_context(request, staff),
     }
     return request.app.state.templates.TemplateResponse(

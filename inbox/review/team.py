@@ -252,20 +252,23 @@ def subjects(session: Session, conversation_ids: Sequence[int]) -> list[tuple[in
 
 
 def conversation_context(
-    session: Session, *, conversation: Conversation, staff: StaffUser
+    session: Session, *, view: actions.ConversationView, staff: StaffUser
 ) -> dict[str, Any]:
     """What the conversation page shows of the team's work on it: owner, kind, tags, the
     patient's phone number and the call log."""
+    conversation = view.conversation
     conversation_id = conversation.id or 0
+    active = colleagues(session)
+    # an active owner is among the colleagues just read: `get` finds it without a query
     owner = session.get(StaffUser, conversation.assignee_id) if conversation.assignee_id else None
     return {
         "owner": owner,
         "owner_is_me": owner is not None and owner.id == staff.id,
-        "colleagues": colleagues(session),
+        "colleagues": active,
         "kinds": [(kind.value, kind.label) for kind in ConversationKind],
         "kind_label": ConversationKind(conversation.kind).label,
         "tags": tags_of(session, [conversation_id]).get(conversation_id, []),
-        "phone": calls.phone_of(session, conversation_id=conversation_id),
+        "phone": view.phone,
         "calls": calls.calls_of(session, conversation_id=conversation_id),
         "call_outcomes": [(outcome.value, outcome.label) for outcome in CallOutcome],
     }

@@ -3,6 +3,8 @@ checked and stored in the international format; shown to staff, prominently when
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import Session, select
 
 from inbox.conversations.models import Message
@@ -86,3 +88,22 @@ def test_a_routine_conversation_shows_the_number_without_the_banner(client, runt
     page = client.get(f"/inbox/conversations/{message.conversation_id}").text
     assert 'data-testid="phone-banner"' not in page
     assert 'href="tel:+442079460018"' in page
+
+
+def test_staff_see_the_number_of_the_newest_message_that_gave_one(client, runtime, clock):
+    first = client.post("/api/v1/messages", json=api_payload(phone="020 7946 0018"))
+    assert first.status_code == 201
+    clock.advance(timedelta(minutes=5))
+    again = api_payload(message="The cramps came back tonight, worse than before.")
+    assert client.post("/api/v1/messages", json=again).status_code == 201  # no number this time
+    draft_new_messages(runtime)
+    sign_in(client, email=make_staff(runtime).email)
+    with Session(runtime.engine) as session:
+        conversation_id = session.exec(select(Message.conversation_id)).first()
+    page = client.get(f"/inbox/conversations/{conversation_id}").text
+    assert 'href="tel:+442079460018"' in page  # the first message's number still stands
+    clock.advance(timedelta(minutes=5))
+    newer = api_payload(message="Please call my mobile instead.", phone="07700 900123")
+    assert client.post("/api/v1/messages", json=newer).status_code == 201
+    page = client.get(f"/inbox/conversations/{conversation_id}").text
+    assert 'href="tel:+447700900123"' in page and 'href="tel:+442079460018"' not in page
