@@ -44,6 +44,7 @@ from inbox.privacy import views as privacy_views
 from inbox.review import views as review_views
 from inbox.runtime import Runtime, build_runtime
 from inbox.saved_replies import views as saved_reply_views
+from inbox.serving import share_the_interpreter
 from inbox.staff import views as staff_views
 from inbox.times import install as install_times
 from inbox.worker import start_in_thread
@@ -64,7 +65,8 @@ def create_app(
     the first request, compile the triage engine (seconds of work that the first form post
     would otherwise do on the event loop), the pages' templates (which the first page views
     would otherwise compile, under load, for as long as a second) and the routes' dependencies
-    (``build_routes``), then move everything alive
+    (``build_routes``), shorten the interpreter's switch interval on PostgreSQL
+    (``share_the_interpreter``), then move everything alive
     to the garbage collector's permanent generation, so that full collections do not walk the
     code, articles and templates (docs/performance.md).
     """
@@ -80,6 +82,7 @@ def create_app(
         app.state.first_look = first_look = FirstLook(runtime)
         background = await start_in_thread(runtime) if settings.run_worker else None
         if serving:
+            share_the_interpreter(sqlite=runtime.sqlite)
             helper = asyncio.create_task(
                 first_look.begin() if settings.first_look_helper else asyncio.sleep(0)
             )
