@@ -1,13 +1,15 @@
-"""What the live-server benchmarks share: a free port, waiting for a server to answer, and the
-wrk script of a Leave Message form post."""
+"""What the live-server benchmarks share: a free port, waiting for a server to answer, a
+process's CPU time, and the wrk script of a Leave Message form post."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 # Every post has its own tag (the run's prefix, wrk's thread, a counter), so none is folded as a
 # duplicate and each can be found in the database afterwards: "<tag>@example.com".
@@ -67,3 +69,9 @@ def wait_up(
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"the server on {port} did not answer {path}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

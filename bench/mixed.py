@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from bench.load import form_post_lua, free_port, wait_up  # noqa: E402
+from bench.load import cpu_seconds, form_post_lua, free_port, wait_up  # noqa: E402
 from inbox.db import create_db_engine, normalise_url, session_scope, upgrade  # noqa: E402
 from inbox.intake.spam import issue_form_token  # noqa: E402
 from inbox.staff.service import create_staff  # noqa: E402
@@ -88,12 +88,6 @@ _VERSION = re.compile(r'action="[^"]*/draft"[^>]*>.*?name="version" value="(\d+)
 _SUBJECT = re.compile(r'id="subject" name="subject"[^>]*value="([^"]*)"')
 _TEXT = re.compile(r'<textarea id="text"[^>]*>(.*?)</textarea>', re.S)
 _LINK = re.compile(r'href="/inbox/conversations/(\d+)"')
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

@@ -13,6 +13,11 @@ References measured in the same run, against the same sink:
       per mail (`aiosmtplib.send`).
 Goal: >= 0.7 of (a) and >= 2x (b).
 
+The worker and (a) are measured in rounds (two by default), each round on newly enqueued mails
+and in the reverse order of the one before, and the means are compared, so that a machine that
+drifts favours neither. The sink's CPU share is printed beside each: when it is near a whole
+core, that side was limited by the sink, not by the sender.
+
     python bench/send.py                                  # SQLite file in a temp dir
     python bench/send.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
 
@@ -23,14 +28,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 import aiosmtplib  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from bench.load import free_port  # noqa: E402
+from bench.load import cpu_seconds, free_port  # noqa: E402
 from bench.scenario import conversation_with_reply, temp_database  # noqa: E402
 from inbox.clock import FrozenClock  # noqa: E402
 from inbox.config import Settings  # noqa: E402
@@ -94,11 +102,12 @@ def start_sink(port: int) -> subprocess.Popen[str]:
     return sink
 
 
-def enqueue_replies(settings: Settings, count: int) -> list[bytes]:
-    """`count` reply mails, one conversation each, through the real enqueue path."""
+def enqueue_replies(settings: Settings, count: int, *, first: int = 0) -> list[bytes]:
+    """`count` reply mails, one conversation each, through the real enqueue path (patients
+    `first` to `first + count - 1`); returns their bytes."""
     engine = create_db_engine(settings.database_url, pooled=False)
     with session_scope(engine) as session:
-        for number in range(count):
+        for number in range(first, first + count):
             name = f"Patient {number}"
             conversation_with_reply(
                 session,
@@ -113,7 +122,11 @@ def enqueue_replies(settings: Settings, count: int) -> list[bytes]:
                 now=NOW,
             )
     with engine.connect() as connection:
-        raws = list(connection.execute(sa.select(OutboxMail.raw).order_by(OutboxMail.id)).scalars())
+        raws = list(
+            connection.execute(
+                sa.select(OutboxMail.raw).where(OutboxMail.state == MailState.QUEUED)
+            ).scalars()
+        )
     engine.dispose()
     return raws
 
@@ -133,7 +146,8 @@ class HookTimer:
             self.seconds += time.perf_counter() - started
 
 
-async def run_worker(settings: Settings, hooks: HookTimer) -> tuple[float, int]:
+async def run_worker(settings: Settings, hooks: HookTimer) -> float:
+    """The real worker, until nothing is left to send; the seconds its drain took."""
     runtime = build_runtime(settings, clock=FrozenClock(NOW))
     worker = Worker(runtime, target=SmtpTarget.from_settings(settings))
     events.after_deliveries = hooks  # type: ignore[assignment]
@@ -143,12 +157,18 @@ async def run_worker(settings: Settings, hooks: HookTimer) -> tuple[float, int]:
     finally:
         events.after_deliveries = hooks.original  # type: ignore[assignment]
     elapsed = time.perf_counter() - started
-    with runtime.engine.connect() as connection:
+    runtime.engine.dispose()
+    return elapsed
+
+
+def count_sent(settings: Settings) -> int:
+    engine = create_db_engine(settings.database_url, pooled=False)
+    with engine.connect() as connection:
         sent = connection.execute(
             sa.select(sa.func.count()).where(OutboxMail.state == MailState.SENT)
         ).scalar_one()
-    runtime.engine.dispose()
-    return elapsed, sent
+    engine.dispose()
+    return sent
 
 
 async def run_reused(port: int, raws: list[bytes], connections: int) -> float:
@@ -190,9 +210,25 @@ async def run_naive(port: int, count: int, sender: str) -> float:
     return time.perf_counter() - started
 
 
+def timed(run: Callable[[], Coroutine[Any, Any, float]], sink: subprocess.Popen[str]) -> dict:
+    """The seconds `run` reports for its timed part, this process's CPU time over the whole of
+    it, and the sink's CPU share meanwhile."""
+    cpu, sink_cpu, started = time.process_time(), cpu_seconds(sink.pid), time.perf_counter()
+    seconds = asyncio.run(run())
+    wall = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "cpu": time.process_time() - cpu,
+        "sink_share": (cpu_seconds(sink.pid) - sink_cpu) / wall,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mails", type=int, default=2000)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="rounds of the worker and (a), order reversed each"
+    )
     parser.add_argument(
         "--database-url",
         default=None,
@@ -200,6 +236,8 @@ def main() -> None:
         "a SQLite file in a temp dir); a temp database is created and dropped",
     )
     args = parser.parse_args()
+    runs: dict[str, list[dict[str, float]]] = {"worker": [], "reused": []}
+    hooks = HookTimer()
 
     with temp_database(args.database_url, prefix="inbox-bench-send") as url:
         port = free_port()
@@ -214,43 +252,58 @@ def main() -> None:
                 run_worker=False,
             )
             concurrency = settings.worker_concurrency
-            started = time.perf_counter()
-            raws = enqueue_replies(settings, args.mails)
-            enqueue_s = time.perf_counter() - started
-            size = sum(len(raw) for raw in raws) / len(raws)
             backend = "postgresql" if url.startswith("postgresql") else "sqlite"
-            print(
-                f"{args.mails} reply mails of {size:.0f} bytes on {backend}; "
-                f"enqueued in {enqueue_s:.2f} s ({args.mails / enqueue_s:.0f}/s, not timed below)"
-            )
-
-            cpu = time.process_time()
-            reused_s = asyncio.run(run_reused(port, raws, concurrency))
-            reused_cpu = time.process_time() - cpu
-            hooks = HookTimer()
-            cpu = time.process_time()
-            worker_s, sent = asyncio.run(run_worker(settings, hooks))
-            worker_cpu = time.process_time() - cpu
-            naive_s = asyncio.run(run_naive(port, args.mails, settings.mail_from))
-            if sent != args.mails:
-                raise SystemExit(f"only {sent} of {args.mails} mails are marked sent")
+            for round_number in range(args.rounds):
+                started = time.perf_counter()
+                raws = enqueue_replies(settings, args.mails, first=round_number * args.mails)
+                enqueue_s = time.perf_counter() - started
+                size = sum(len(raw) for raw in raws) / len(raws)
+                print(
+                    f"round {round_number + 1}: {args.mails} reply mails of {size:.0f} bytes on"
+                    f" {backend}, enqueued in {enqueue_s:.2f} s (not timed below)"
+                )
+                sent_before = count_sent(settings)
+                measures = {
+                    "reused": functools.partial(run_reused, port, raws, concurrency),
+                    "worker": functools.partial(run_worker, settings, hooks),
+                }
+                order = list(measures) if round_number % 2 == 0 else list(reversed(measures))
+                for kind in order:
+                    runs[kind].append(timed(measures[kind], sink))
+                sent = count_sent(settings) - sent_before
+                if sent != args.mails:
+                    raise SystemExit(f"only {sent} of {args.mails} mails are marked sent")
+            naive = functools.partial(run_naive, port, args.mails, settings.mail_from)
+            naive_s = timed(naive, sink)
         finally:
             sink.terminate()
             sink.wait()
 
-    worker_rate = args.mails / worker_s
-    reused_rate = args.mails / reused_s
-    naive_rate = args.mails / naive_s
+    def mean(kind: str, key: str) -> float:
+        return sum(run[key] for run in runs[kind]) / len(runs[kind])
+
+    worker_rate = args.mails / mean("worker", "seconds")
+    reused_rate = args.mails / mean("reused", "seconds")
+    naive_rate = args.mails / naive_s["seconds"]
+
+    def rounds(kind: str) -> str:
+        return ", ".join(f"{args.mails / run['seconds']:.0f}" for run in runs[kind])
+
     print(
         f"worker ({concurrency} connections, batches of {settings.worker_batch_size}): "
-        f"{worker_rate:8.0f} mails/s  ({worker_s:.2f} s, all {sent} marked sent)"
+        f"{worker_rate:8.0f} mails/s  (rounds: {rounds('worker')}; sink busy"
+        f" {mean('worker', 'sink_share'):.2f} of a core)"
     )
     print(
-        f"    of which other domains' reactions (events.after_deliveries): {hooks.seconds:.2f} s;"
-        f" CPU {worker_cpu / args.mails * 1000:.2f} ms/mail vs (a) "
-        f"{reused_cpu / args.mails * 1000:.2f} ms/mail"
+        f"    of which other domains' reactions (events.after_deliveries):"
+        f" {hooks.seconds / args.rounds:.2f} s a round; CPU"
+        f" {mean('worker', 'cpu') / args.mails * 1000:.2f} ms/mail vs (a)"
+        f" {mean('reused', 'cpu') / args.mails * 1000:.2f} ms/mail"
     )
-    print(f"(a) raw aiosmtplib, {concurrency} reused connections: {reused_rate:8.0f} mails/s")
+    print(
+        f"(a) raw aiosmtplib, {concurrency} reused connections: {reused_rate:8.0f} mails/s"
+        f"  (rounds: {rounds('reused')}; sink busy {mean('reused', 'sink_share'):.2f} of a core)"
+    )
     print(f"(b) build + new connection per mail:   {naive_rate:8.0f} mails/s")
     print(
         f"ratio vs (a): {worker_rate / reused_rate:.2f} (goal >= 0.7); "
@@ -261,11 +314,14 @@ def main() -> None:
             {
                 "bench": "send",
                 "mails": args.mails,
+                "rounds": args.rounds,
                 "mails_per_s": round(worker_rate, 1),
                 "reused_connection_per_s": round(reused_rate, 1),
                 "connection_per_mail_per_s": round(naive_rate, 1),
                 "ratio_vs_reused": round(worker_rate / reused_rate, 3),
                 "ratio_vs_naive": round(worker_rate / naive_rate, 3),
+                "sink_share_worker": round(mean("worker", "sink_share"), 2),
+                "sink_share_reused": round(mean("reused", "sink_share"), 2),
             }
         )
     )
