@@ -10,7 +10,7 @@ Three guards, each small:
 Bodies are bounded in size by `middleware.BodySizeLimit`; a front proxy should bound their
 read time too (see docs/operations.md).
 
-One tuning besides: on PostgreSQL the interpreter hands its lock over after 1 ms instead of 5
+One tuning besides: on PostgreSQL the interpreter hands its lock over after 0.5 ms instead of 5
 (`share_the_interpreter`), so that the event loop and the intake writer, which take the lock
 back after every database call, do not wait behind the staff pages' threads.
 """
@@ -27,11 +27,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 HEADER_TIMEOUT_SECONDS = 10.0
 KEEP_ALIVE_SECONDS = 5
 DESCRIPTORS_KEPT_FREE = 128  # for the database pool, SMTP, log files and the listening socket
-SWITCH_INTERVAL_SECONDS = 0.001  # on PostgreSQL (share_the_interpreter); Python's default: 0.005
+SWITCH_INTERVAL_SECONDS = 0.0005  # on PostgreSQL (share_the_interpreter); Python's default: 0.005
 
 
 def share_the_interpreter(*, sqlite: bool) -> None:
-    """On PostgreSQL, ask a thread that holds the interpreter lock to hand it over after 1 ms.
+    """On PostgreSQL, ask a thread that holds the interpreter lock to hand it over after 0.5 ms.
 
     A form post takes the lock back a dozen times (on the loop, and in the intake writer after
     each statement), and each time may wait the whole switch interval while a staff page renders
