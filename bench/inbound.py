@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.scenario import conversation_with_reply, temp_database  # noqa: E402
+from bench.databases import temp_database  # noqa: E402
+from bench.scenario import conversation_with_reply  # noqa: E402
 from inbox.clock import FrozenClock  # noqa: E402
 from inbox.config import Settings  # noqa: E402
 from inbox.conversations.models import ConversationState  # noqa: E402

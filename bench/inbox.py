@@ -39,7 +39,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,10 +49,11 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
+from bench.databases import postgres_database  # noqa: E402
 from inbox.clock import FrozenClock  # noqa: E402
 from inbox.config import Settings  # noqa: E402
 from inbox.conversations.models import Contact, Conversation, Message  # noqa: E402
-from inbox.db import create_db_engine, normalise_url, session_scope, upgrade  # noqa: E402
+from inbox.db import create_db_engine, session_scope, upgrade  # noqa: E402
 from inbox.drafting.models import Draft  # noqa: E402
 from inbox.main import create_app  # noqa: E402
 from inbox.review import search  # noqa: E402
@@ -148,7 +148,9 @@ def main() -> None:
         result["postgresql"] = {"skipped": "--skip-postgres"}
     else:
         kept = _kept_name(args.keep) if args.keep else None
-        with postgres_database(args.postgres, kept=kept) as (url, reason):
+        with postgres_database(args.postgres, prefix="inbox_bench", kept=kept) as (url, reason):
+            if url is None:
+                print(f"\n== postgresql skipped: {reason}", flush=True)
             result["postgresql"] = (
                 run_backend("postgresql", url, args) if url else {"skipped": reason}
             )
@@ -508,48 +510,6 @@ def _time(calls: list[Callable[[], None]], samples: int) -> dict:
         "p50": statistics.median(durations),
         "p95": durations[min(len(durations) - 1, round(0.95 * len(durations)) - 1)],
     }
-
-
-# --- a throwaway PostgreSQL database
-
-
-class postgres_database:
-    """A fresh database on the server at `base` (dropped afterwards), or None and the reason;
-    with `kept`, the database of that name, made if missing and never dropped."""
-
-    def __init__(self, base: str, *, kept: str | None = None):
-        self.base = sa.engine.make_url(normalise_url(base))
-        self.name = kept or f"inbox_bench_{uuid.uuid4().hex[:8]}"
-        self.kept = kept is not None
-        self.admin: sa.Engine | None = None
-
-    def __enter__(self) -> tuple[str | None, str | None]:
-        try:
-            self.admin = sa.create_engine(
-                self.base.set(database="postgres"),
-                isolation_level="AUTOCOMMIT",
-                connect_args={"connect_timeout": 3},
-            )
-            with self.admin.connect() as connection:
-                exists = connection.execute(
-                    sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": self.name}
-                ).first()
-                if not (self.kept and exists):
-                    connection.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
-        except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL here
-            reason = f"PostgreSQL unreachable at {self.base.render_as_string()}: {exc}"
-            print("\n== postgresql skipped: " + reason.splitlines()[0], flush=True)
-            self.admin = None
-            return None, reason.splitlines()[0]
-        return self.base.set(database=self.name).render_as_string(hide_password=False), None
-
-    def __exit__(self, *_exc: object) -> None:
-        if self.admin is not None and self.kept:
-            self.admin.dispose()
-        elif self.admin is not None:
-            with self.admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            self.admin.dispose()
 
 
 def _section_ids() -> list[str]:

@@ -36,6 +36,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,8 +48,9 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from bench.databases import postgres_database  # noqa: E402
 from bench.load import cpu_seconds, form_post_lua, free_port, wait_up  # noqa: E402
-from inbox.db import create_db_engine, normalise_url, session_scope, upgrade  # noqa: E402
+from inbox.db import create_db_engine, session_scope, upgrade  # noqa: E402
 from inbox.intake.spam import issue_form_token  # noqa: E402
 from inbox.staff.service import create_staff  # noqa: E402
 
@@ -391,28 +394,15 @@ async def measure(target: Target, args: argparse.Namespace) -> dict:
     }
 
 
-def postgres_target(workdir: Path) -> tuple[Target | None, str]:
+@contextmanager
+def database(name: str, workdir: Path) -> Iterator[tuple[str | None, str | None]]:
+    """The database URL of one half of the run, or None and why it is skipped."""
+    if name == "sqlite":
+        yield f"sqlite:///{workdir / 'inbox.db'}", None
+        return
     base = os.environ.get("INBOX_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-    name = f"inbox_mixed_{uuid.uuid4().hex[:8]}"
-    admin_url = sa.engine.make_url(normalise_url(base)).set(database="postgres")
-    try:
-        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        admin.dispose()
-    except Exception as exc:  # noqa: BLE001 - reported, and the SQLite half still runs
-        return None, f"PostgreSQL unreachable at {base}: {type(exc).__name__}"
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    return Target("postgresql", url, workdir), name
-
-
-def drop_database(name: str) -> None:
-    base = os.environ.get("INBOX_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-    admin_url = sa.engine.make_url(normalise_url(base)).set(database="postgres")
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with postgres_database(base, prefix="inbox_mixed") as made:
+        yield made
 
 
 def report(name: str, figures: dict) -> None:
@@ -456,20 +446,14 @@ def main() -> None:
     summary: dict[str, object] = {"bench": "mixed"}
     for name in args.databases.split(","):
         workdir = Path(tempfile.mkdtemp(prefix=f"bench-mixed-{name}-"))
-        database = None
         try:
-            if name == "sqlite":
-                target: Target | None = Target(name, f"sqlite:///{workdir / 'inbox.db'}", workdir)
-            else:
-                target, database = postgres_target(workdir)
-                if target is None:
-                    print(f"\npostgresql: skipped ({database})")
-                    summary[name] = {"skipped": database}
+            with database(name, workdir) as (url, reason):
+                if url is None:
+                    print(f"\n{name}: skipped ({reason})")
+                    summary[name] = {"skipped": reason}
                     continue
-            figures = asyncio.run(measure(target, args))
+                figures = asyncio.run(measure(Target(name, url, workdir), args))
         finally:
-            if database and name != "sqlite" and target is not None:
-                drop_database(database)
             shutil.rmtree(workdir, ignore_errors=True)
         report(name, figures)
         summary[name] = {

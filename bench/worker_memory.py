@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.databases import temp_database  # noqa: E402
 from bench.load import free_port  # noqa: E402
-from bench.scenario import conversation_with_reply, temp_database  # noqa: E402
+from bench.scenario import conversation_with_reply  # noqa: E402
 from bench.send import HTML, NOW, SUBJECT, TEXT, start_sink  # noqa: E402
 from inbox.config import Settings  # noqa: E402
 from inbox.conversations.models import ConversationState  # noqa: E402
