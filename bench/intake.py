@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import form_post_lua, free_port, wait_up  # noqa: E402
+from bench.load import form_post_lua, free_port, round_order, wait_up  # noqa: E402
 from inbox.intake.spam import issue_form_token  # noqa: E402
 
 SECRET = "bench-only-9f8e7d6c5b4a3f2e1d0cB9A8C7D6E5F4a3b2c1d0"  # serve refuses weak keys
@@ -140,12 +140,11 @@ def main() -> None:
         f"load: wrk, {args.connections} connections, {args.seconds} s per server,"
         f" one process each, {args.rounds} rounds"
     )
-    # inbox, ceiling, naive, then naive, ceiling, inbox, ...: a machine that speeds up or slows
-    # down during the run favours none of them
+    # inbox, ceiling, naive, then naive, ceiling, inbox, ... (round_order)
     runs: dict[str, list[dict]] = {"inbox": [], "ceiling": [], "naive": []}
     order = list(runs)
     for round_number in range(args.rounds):
-        for kind in order if round_number % 2 == 0 else reversed(order):
+        for kind in round_order(order, round_number):
             runs[kind].append(measure(kind, args.seconds, args.connections, token))
     results = {kind: _mean(measured) for kind, measured in runs.items()}
     for kind, figures in results.items():

@@ -1,5 +1,5 @@
 """What the live-server benchmarks share: a free port, waiting for a server to answer, a
-process's CPU time, and the wrk script of a Leave Message form post."""
+process's CPU time, the order of a round, and the wrk script of a Leave Message form post."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 # Every post has its own tag (the run's prefix, wrk's thread, a counter), so none is folded as a
@@ -75,3 +76,9 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a running process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def round_order(kinds: Sequence[str], round_number: int) -> list[str]:
+    """The order in which a round measures `kinds`: reversed every other round, so that a
+    machine that speeds up or slows down during the run favours none of them."""
+    return list(kinds) if round_number % 2 == 0 else list(reversed(kinds))

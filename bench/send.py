@@ -47,7 +47,7 @@ import aiosmtplib  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from bench.databases import temp_database  # noqa: E402
-from bench.load import cpu_seconds, free_port  # noqa: E402
+from bench.load import cpu_seconds, free_port, round_order  # noqa: E402
 from bench.scenario import conversation_with_reply  # noqa: E402
 from inbox.clock import FrozenClock  # noqa: E402
 from inbox.config import Settings  # noqa: E402
@@ -268,8 +268,7 @@ def main() -> None:
                     "reused": functools.partial(run_reused, port, raws, concurrency),
                     "worker": functools.partial(run_worker, settings, hooks),
                 }
-                order = list(measures) if round_number % 2 == 0 else list(reversed(measures))
-                for kind in order:
+                for kind in round_order(list(measures), round_number):
                     runs[kind].append(timed(measures[kind], sink))
                 sent = count_sent(settings) - sent_before
                 if sent != args.mails:
